@@ -1,0 +1,174 @@
+"""The model's agents: organizations (government, firms, NGOs) and households.
+
+Organizations are few and are plain Mesa agents holding their budget, capabilities,
+preferences and authority. Households are many; their state lives in the model's
+:class:`~sim.welfare.Households` arrays (structure of arrays) and a :class:`Household` agent is
+a thin Mesa face that reads and writes through those arrays. Household agents are created on
+first use (``model.households[i]``), so a run of a million households pays nothing for them.
+
+Capability domains (columns of :data:`CAPABILITIES`) and services (columns of
+:data:`SERVICES`) are the vocabularies the delivery submodel uses.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+import mesa
+import numpy as np
+
+if TYPE_CHECKING:
+    from sim.model import PartnershipModel
+
+__all__ = [
+    "CAPABILITIES",
+    "NGO",
+    "SERVICES",
+    "Firm",
+    "Government",
+    "Household",
+    "Organization",
+]
+
+CAPABILITIES = ("finance", "technical", "authority", "facilitation", "local_knowledge")
+"""What a party can bring to joint delivery (Bryson, Crosby & Stone 2006: cross-sector
+collaborations form because each sector holds capabilities the others lack)."""
+
+SERVICES = ("health", "education", "infrastructure", "training", "participation")
+"""What a programme delivers: three access services, training (capacity) and participation in
+decisions (empowerment), the essay's impact dimensions."""
+
+
+class Organization(mesa.Agent):
+    """A government agency, firm or NGO: a node of the stakeholder graph.
+
+    Attributes:
+        node: the organization's node id in ``model.graph`` (e.g. ``"firm_1"``).
+        budget: programme resources per step (welfare units; budget per household × households).
+        capabilities: (len(CAPABILITIES),) strengths in [0, 1].
+        preferences: (len(SERVICES),) what it wants delivered, summing to 1.
+        authority: formal authority, a source of decision power.
+    """
+
+    kind: ClassVar[str] = "organization"
+    base_capabilities: ClassVar[tuple[float, ...]] = (0.3,) * 5
+    base_preferences: ClassVar[tuple[float, ...]] = (0.2,) * 5
+    base_authority: ClassVar[float] = 0.3
+
+    def __init__(self, model: PartnershipModel, node: str, budget: float) -> None:
+        super().__init__(model)
+        self.node = node
+        self.budget = budget
+        rng = model.rng
+        noise = rng.normal(0.0, 0.05, size=len(CAPABILITIES))
+        self.capabilities = np.clip(np.array(self.base_capabilities) + noise, 0.01, 0.99)
+        prefs = np.array(self.base_preferences) * rng.uniform(0.8, 1.2, size=len(SERVICES))
+        self.preferences = prefs / prefs.sum()
+        self.authority = self.base_authority
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.node!r})"
+
+
+class Government(Organization):
+    """A district government agency: authority, some finance, public-service mandate."""
+
+    kind = "government"
+    base_capabilities = (0.5, 0.5, 0.9, 0.3, 0.3)
+    base_preferences = (0.3, 0.3, 0.3, 0.1, 0.0)
+    base_authority = 1.0
+
+
+class Firm(Organization):
+    """A private firm: finance and technical know-how; wants infrastructure and a trained
+    workforce (its social licence to operate)."""
+
+    kind = "firm"
+    base_capabilities = (0.9, 0.8, 0.1, 0.2, 0.1)
+    base_preferences = (0.1, 0.1, 0.5, 0.3, 0.0)
+    base_authority = 0.3
+
+
+class NGO(Organization):
+    """A non-profit: facilitation and local knowledge; wants capacity and empowerment."""
+
+    kind = "ngo"
+    base_capabilities = (0.3, 0.3, 0.1, 0.9, 0.6)
+    base_preferences = (0.2, 0.2, 0.0, 0.3, 0.3)
+    base_authority = 0.2
+
+
+COMMUNITY_CAPABILITIES = (0.05, 0.2, 0.1, 0.3, 0.9)
+"""The community brings little money but local knowledge (Ostrom 1996, co-production)."""
+
+COMMUNITY_AUTHORITY = 0.1
+
+
+class Household(mesa.Agent):
+    """A household: a Mesa agent whose state lives in the model's household arrays.
+
+    Reading or writing an attribute reads or writes the model's arrays at ``self.index``, so
+    the vectorized rules and the agent always agree.
+    """
+
+    def __init__(self, model: PartnershipModel, index: int) -> None:
+        super().__init__(model)
+        self.index = index
+
+    @property
+    def node(self) -> int:
+        """The household's node id in ``model.graph``."""
+        return self.index
+
+    @property
+    def village(self) -> int:
+        """Village (community) index."""
+        return int(self.model.hh.village[self.index])
+
+    @property
+    def income(self) -> float:
+        """Current income (multiples of the poverty line)."""
+        return float(self.model.hh.income[self.index])
+
+    @property
+    def access(self) -> np.ndarray:
+        """Access to health, education and infrastructure (a view into the model's array)."""
+        return self.model.hh.access[self.index]
+
+    @property
+    def capacity(self) -> float:
+        """Skills and knowledge in [0, 1]."""
+        return float(self.model.hh.capacity[self.index])
+
+    @capacity.setter
+    def capacity(self, value: float) -> None:
+        self.model.hh.capacity[self.index] = value
+
+    @property
+    def empowerment(self) -> float:
+        """Participation in decisions in [0, 1]."""
+        return float(self.model.hh.empowerment[self.index])
+
+    @empowerment.setter
+    def empowerment(self, value: float) -> None:
+        self.model.hh.empowerment[self.index] = value
+
+    @property
+    def voice(self) -> float:
+        """Voice in community affairs in [0, 1]."""
+        return float(self.model.hh.voice[self.index])
+
+    @property
+    def welfare(self) -> float:
+        """Welfare index in [0, 1]."""
+        return float(self.model.hh.welfare()[self.index])
+
+    def trust_in(self, org: Organization | str) -> float:
+        """This household's trust in an organization it is tied to (NaN if not tied)."""
+        node = org.node if isinstance(org, Organization) else org
+        if not self.model.graph.has_edge(self.index, node):
+            return float("nan")
+        return float(self.model.hh.trust[self.index, self.model.org_index[node]])
+
+    def __repr__(self) -> str:
+        return f"Household({self.index})"

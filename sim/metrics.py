@@ -1,0 +1,288 @@
+"""Welfare and inequality metrics for community outcomes.
+
+Small pure functions over numpy arrays: inequality (Gini, Atkinson), inequality-adjusted welfare
+(Sen), multidimensional poverty (Alkire-Foster) and a quintile selector for distributional
+breakdowns. None of them touches a model or a random generator.
+
+Notation: ``x`` is a 1-D array of ``n`` non-negative outcomes (income, consumption, welfare
+score); ``x_(i)`` is the ``i``-th smallest value, ``i = 1..n``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+__all__ = [
+    "alkire_foster",
+    "atkinson",
+    "gini",
+    "quintile_mask",
+    "sen_index",
+]
+
+_WEIGHT_SUM_TOL = 1e-9
+"""Tolerance on ``|sum(weights) - 1|`` in :func:`alkire_foster`."""
+
+_SCORE_TOL = 1e-12
+"""Slack in the poverty test ``c_i >= k`` so that e.g. ``1/3 + 1/3`` counts as ``>= 2/3``."""
+
+
+def _outcomes(x: ArrayLike, name: str = "x") -> np.ndarray:
+    """Validate a 1-D, non-empty, finite, non-negative array of outcomes and return it as float.
+
+    Args:
+        x: candidate outcomes.
+        name: argument name used in error messages.
+
+    Returns:
+        The values as a 1-D float64 array.
+
+    Raises:
+        ValueError: if ``x`` is not 1-D, is empty, or holds a non-finite or negative value.
+
+    Example:
+        >>> _outcomes([1, 2])
+        array([1., 2.])
+    """
+    a = np.asarray(x, dtype=float)
+    if a.ndim != 1:
+        raise ValueError(f"{name} must be a 1-D array; got shape {a.shape}")
+    if a.size == 0:
+        raise ValueError(f"{name} must hold at least one value; got an empty array")
+    bad = ~np.isfinite(a)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise ValueError(f"{name} must be finite; got {a[i]} at index {i}")
+    neg = a < 0
+    if neg.any():
+        i = int(np.argmax(neg))
+        raise ValueError(f"{name} must be non-negative; got {a[i]} at index {i}")
+    return a
+
+
+def gini(x: ArrayLike) -> float:
+    """Gini coefficient of non-negative values.
+
+    The mean absolute difference over twice the mean, ``G = Σ_i Σ_j |x_i − x_j| / (2 n² x̄)``
+    (Gini 1912, *Variabilità e mutabilità*), computed in O(n log n) from the sorted values as
+    ``G = 2 Σ_i i·x_(i) / (n Σ x) − (n + 1)/n``, evaluated in the algebraically equal form
+    ``G = Σ_i (2i − n − 1)·x_(i) / (n Σ x)`` to avoid cancellation (Sen 1973, *On Economic
+    Inequality*, eq. 2.8). ``0 <= G <= 1 − 1/n``; the upper bound is reached when one member
+    holds everything.
+
+    Returns exactly 0.0 when all values are equal (including all zero, and ``n == 1``).
+
+    Args:
+        x: 1-D array of ``n >= 1`` finite, non-negative values.
+
+    Returns:
+        The Gini coefficient.
+
+    Raises:
+        ValueError: if ``x`` is empty, not 1-D, or holds a negative or non-finite value.
+
+    Example:
+        >>> gini([1, 1, 1])
+        0.0
+        >>> gini([1, 2, 3, 4])
+        0.25
+    """
+    a = _outcomes(x)
+    if a.min() == a.max():
+        return 0.0
+    n = a.size
+    s = np.sort(a)
+    coef = 2.0 * np.arange(1, n + 1, dtype=float) - (n + 1)
+    g = float(np.dot(coef, s) / (n * s.sum()))
+    return min(max(g, 0.0), 1.0 - 1.0 / n)
+
+
+def atkinson(x: ArrayLike, epsilon: float) -> float:
+    """Atkinson inequality index with inequality aversion ``epsilon``.
+
+    ``A_ε = 1 − EDE/x̄`` with the equally-distributed-equivalent outcome
+    ``EDE = (mean x^(1−ε))^(1/(1−ε))`` for ``ε ≠ 1`` and the geometric mean for ``ε = 1``
+    (Atkinson 1970, J. Econ. Theory 2:244). ``ε = 0`` gives 0 (no aversion); ``ε = 2`` uses the
+    harmonic mean. The index lies in [0, 1] and does not decrease with ``ε``.
+
+    Conventions: all-equal values (including all zero) give exactly 0.0. If some value is zero
+    and ``ε >= 1`` the EDE is 0 (the social welfare function puts infinite weight on the worst
+    off), so the index is 1.0.
+
+    Args:
+        x: 1-D array of finite, non-negative values.
+        epsilon: inequality aversion, ``ε >= 0``.
+
+    Returns:
+        The Atkinson index.
+
+    Raises:
+        ValueError: if ``epsilon`` is negative or not finite, or ``x`` is invalid (see
+            :func:`gini`).
+
+    Example:
+        >>> round(atkinson([1, 4], 1), 12)
+        0.2
+        >>> round(atkinson([1, 4], 2), 12)
+        0.36
+    """
+    eps = float(epsilon)
+    if not np.isfinite(eps) or eps < 0:
+        raise ValueError(f"epsilon must be a finite number >= 0; got {epsilon}")
+    a = _outcomes(x)
+    if a.min() == a.max():
+        return 0.0
+    if eps >= 1.0 and a.min() == 0.0:
+        return 1.0
+    y = a / a.mean()  # scale-free: EDE / mean computed on y = x / mean
+    if eps == 1.0:
+        ratio = float(np.exp(np.mean(np.log(y))))
+    elif eps < 1.0:
+        ratio = float(np.mean(y ** (1.0 - eps)) ** (1.0 / (1.0 - eps)))
+    else:  # eps > 1 and y > 0: log-mean-exp so that y**(1-eps) cannot overflow
+        z = (1.0 - eps) * np.log(y)
+        zmax = z.max()
+        log_mean = zmax + np.log(np.mean(np.exp(z - zmax)))
+        ratio = float(np.exp(log_mean / (1.0 - eps)))
+    return min(max(1.0 - ratio, 0.0), 1.0)
+
+
+def sen_index(x: ArrayLike) -> float:
+    """Sen's inequality-adjusted welfare index.
+
+    ``W = x̄ · (1 − G)``, the mean discounted by the Gini coefficient (Sen 1976, "Real national
+    income", Rev. Econ. Stud. 43:19). It equals the expected value of the poorer of two members
+    drawn with replacement.
+
+    Args:
+        x: 1-D array of finite, non-negative values.
+
+    Returns:
+        The welfare index, in ``[min x, mean x]``.
+
+    Raises:
+        ValueError: if ``x`` is invalid (see :func:`gini`).
+
+    Example:
+        >>> sen_index([1, 2, 3, 4])
+        1.875
+    """
+    a = _outcomes(x)
+    return float(a.mean() * (1.0 - gini(a)))
+
+
+def alkire_foster(
+    deprivations: ArrayLike, weights: ArrayLike, k: float
+) -> tuple[float, float, float]:
+    """Alkire-Foster multidimensional poverty measures (H, A, M0).
+
+    With ``g[i, j] = 1`` when member ``i`` is deprived in indicator ``j`` and indicator weights
+    ``w`` summing to 1, the deprivation score is ``c_i = Σ_j w_j g_ij`` and member ``i`` is poor
+    when ``c_i >= k`` (the dual cutoff). Then ``H = q/n`` (headcount ratio, ``q`` poor),
+    ``A = Σ_{poor} c_i / q`` (intensity; 0 if nobody is poor) and ``M0 = H·A``, the mean of the
+    censored scores (Alkire & Foster 2011, J. Public Econ. 95:476).
+
+    The test ``c_i >= k`` is applied as ``c_i >= k − 1e-12`` so that floating-point sums of
+    weights such as ``1/3 + 1/3`` are not pushed below a cutoff of ``2/3``.
+
+    Args:
+        deprivations: (n, d) boolean or 0/1 array, ``n >= 1`` members by ``d >= 1``
+            indicators.
+        weights: length-``d`` non-negative weights summing to 1 (within 1e-9).
+        k: poverty cutoff in (0, 1].
+
+    Returns:
+        ``(H, A, M0)`` as floats.
+
+    Raises:
+        ValueError: if ``deprivations`` is not a non-empty 2-D 0/1 array, ``weights`` has the
+            wrong length, a negative or non-finite entry, or does not sum to 1, or ``k`` is
+            outside (0, 1].
+
+    Example:
+        >>> g = [[1, 1, 0], [1, 0, 0], [0, 0, 0], [1, 1, 1]]
+        >>> [round(v, 12) for v in alkire_foster(g, [1/3, 1/3, 1/3], 0.5)]
+        [0.5, 0.833333333333, 0.416666666667]
+    """
+    g = np.asarray(deprivations)
+    if g.ndim != 2 or g.shape[0] == 0 or g.shape[1] == 0:
+        raise ValueError(
+            f"deprivations must be a 2-D (n, d) array with n >= 1 and d >= 1; got shape {g.shape}"
+        )
+    if g.dtype != bool:
+        gf = g.astype(float)
+        bad = (gf != 0) & (gf != 1)
+        if bad.any():
+            r, c = (int(v) for v in np.argwhere(bad)[0])
+            raise ValueError(
+                f"deprivations must be boolean or 0/1; got {g[r, c]} at row {r}, column {c}"
+            )
+        g = gf.astype(bool)
+    n, d = g.shape
+
+    w = np.asarray(weights, dtype=float)
+    if w.ndim != 1 or w.size != d:
+        raise ValueError(
+            f"weights must be a 1-D array with one entry per indicator (d={d}); got shape {w.shape}"
+        )
+    bad = ~np.isfinite(w) | (w < 0)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise ValueError(f"weights must be finite and non-negative; got {w[i]} at index {i}")
+    total = float(w.sum())
+    if abs(total - 1.0) > _WEIGHT_SUM_TOL:
+        raise ValueError(
+            f"weights must sum to 1 (within {_WEIGHT_SUM_TOL:g}); got sum {total:.12g}; "
+            "divide them by their sum"
+        )
+
+    kf = float(k)
+    if not (0.0 < kf <= 1.0):
+        raise ValueError(f"k must be in (0, 1]; got {k}")
+
+    c = g.astype(float) @ w
+    poor = c >= kf - _SCORE_TOL
+    q = int(poor.sum())
+    h = q / n
+    a = float(c[poor].mean()) if q else 0.0
+    return float(h), a, float(h * a)
+
+
+def quintile_mask(x: ArrayLike, q: int = 1) -> np.ndarray:
+    """Boolean mask of the members of quintile ``q`` of ``x`` (1 = poorest, 5 = richest).
+
+    Members are ranked by ``x`` with a stable sort (ties keep their input order); rank
+    positions ``r = 0..n−1`` in ``[⌊(q−1)n/5⌋, ⌊qn/5⌋)`` form quintile ``q``. The five
+    quintiles partition the members and their sizes differ by at most 1 (some are empty when
+    ``n < 5``).
+
+    Args:
+        x: 1-D array of finite values (negative values are allowed here).
+        q: quintile number, an integer in 1..5.
+
+    Returns:
+        Boolean array of the same length as ``x``.
+
+    Raises:
+        ValueError: if ``q`` is not an integer in 1..5, or ``x`` is not 1-D or is non-finite.
+
+    Example:
+        >>> np.flatnonzero(quintile_mask([50, 10, 40, 20, 30, 60, 70, 80, 90, 100], q=1))
+        array([1, 3])
+    """
+    if isinstance(q, bool) or not isinstance(q, int | np.integer) or not 1 <= q <= 5:
+        raise ValueError(f"q must be an integer quintile number in 1..5; got {q!r}")
+    a = np.asarray(x, dtype=float)
+    if a.ndim != 1:
+        raise ValueError(f"x must be a 1-D array; got shape {a.shape}")
+    bad = ~np.isfinite(a)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise ValueError(f"x must be finite; got {a[i]} at index {i}")
+    n = a.size
+    order = np.argsort(a, kind="stable")
+    lo, hi = ((q - 1) * n) // 5, (q * n) // 5
+    mask = np.zeros(n, dtype=bool)
+    mask[order[lo:hi]] = True
+    return mask

@@ -1,0 +1,148 @@
+"""The stakeholder graph: who is tied to whom, with trust and communication on the ties.
+
+``model.graph`` is an undirected :class:`networkx.Graph` and the single record of ties:
+
+- household–household *social* ties: a Watts–Strogatz small world inside each village
+  (Watts & Strogatz 1998, Nature 393:440) plus a few ties across villages;
+- organization–household *service* ties: an organization serves every household of the
+  villages it works in (the government serves all);
+- organization–organization ties among all organizations.
+
+Nodes are household indices (``int``) and organization names (``str``). Trust is directional
+and lives on the tie: an organization–organization edge carries ``trust = {u: T_uv, v: T_vu}``
+(keyed by the one who trusts) and ``communication`` (channel quality). On a service tie the
+household's trust in the organization is household state and lives in the model's household
+arrays (``model.hh.trust[h, org]``, structure of arrays); the organization's trust in a
+community representative is stored on that tie as ``trust = {org: T}``.
+
+The social ties are never rewired during a run, so :func:`social_adjacency` returns a
+read-only sparse view of them for the vectorized household rules; a test checks that the view
+equals the graph.
+"""
+
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+import scipy.sparse as sp
+
+__all__ = [
+    "add_organizations",
+    "communication_quality",
+    "get_trust",
+    "service_area",
+    "set_trust",
+    "small_world_edges",
+    "social_adjacency",
+]
+
+
+def small_world_edges(
+    village: np.ndarray,
+    k: int,
+    rewiring: float,
+    across: float,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Social ties as an (e, 2) array of household pairs, built vectorized.
+
+    Within each village of size ``s`` households form a ring lattice where each is tied to its
+    ``k/2`` nearest neighbours on each side (capped at ``s − 1``); each tie's far end is rewired
+    with probability ``rewiring`` to a random household of the same village (Watts–Strogatz).
+    Then ``across · n`` ties join random households of different villages. Self-ties and
+    duplicates are dropped, so the result is a simple graph.
+
+    Args:
+        village: (n,) village index of each household, in contiguous blocks.
+        k: ties within the village per household (even).
+        rewiring: Watts–Strogatz rewiring probability.
+        across: cross-village ties per household.
+        rng: the model's generator.
+
+    Returns:
+        (e, 2) int64 array of unique pairs ``(u, v)`` with ``u < v``.
+    """
+    n = village.size
+    _, start, size = np.unique(village, return_index=True, return_counts=True)
+    base = np.repeat(start, size)
+    vsize = np.repeat(size, size)
+    local = np.arange(n) - base
+    pairs = []
+    for d in range(1, k // 2 + 1):
+        ok = vsize > d
+        u = np.flatnonzero(ok)
+        v = base[u] + (local[u] + d) % vsize[u]
+        rewire = rng.random(u.size) < rewiring
+        v[rewire] = base[u[rewire]] + rng.integers(0, vsize[u[rewire]])
+        pairs.append(np.column_stack([u, v]))
+    m = int(round(across * n))
+    if m > 0 and np.unique(village).size > 1:
+        u = rng.integers(0, n, size=m)
+        v = rng.integers(0, n, size=m)
+        keep = village[u] != village[v]
+        pairs.append(np.column_stack([u[keep], v[keep]]))
+    if not pairs:
+        return np.empty((0, 2), dtype=np.int64)
+    e = np.concatenate(pairs).astype(np.int64)
+    e = e[e[:, 0] != e[:, 1]]
+    e.sort(axis=1)
+    return np.unique(e, axis=0)
+
+
+def social_adjacency(edges: np.ndarray, n: int) -> sp.csr_array:
+    """Symmetric (n, n) CSR adjacency of the social ties (a read-only view of the graph)."""
+    rows = np.concatenate([edges[:, 0], edges[:, 1]])
+    cols = np.concatenate([edges[:, 1], edges[:, 0]])
+    data = np.ones(rows.size, dtype=np.float64)
+    adj = sp.csr_array((data, (rows, cols)), shape=(n, n))
+    adj.sum_duplicates()
+    adj.data[:] = 1.0
+    return adj
+
+
+def add_organizations(
+    graph: nx.Graph,
+    orgs: list[str],
+    village: np.ndarray,
+    coverage: dict[str, float],
+    rng: np.random.Generator,
+) -> None:
+    """Add organization nodes, their service ties and the ties among them.
+
+    Each organization works in a random share ``coverage[org]`` of the villages (at least one)
+    and is tied to every household there.
+    """
+    n_villages = int(village.max()) + 1 if village.size else 0
+    _, start, size = np.unique(village, return_index=True, return_counts=True)
+    for org in orgs:
+        graph.add_node(org)
+        share = coverage[org]
+        count = max(1, int(round(share * n_villages)))
+        chosen = np.sort(rng.choice(n_villages, size=count, replace=False))
+        members = np.concatenate([np.arange(start[v], start[v] + size[v]) for v in chosen])
+        graph.add_edges_from((org, int(h)) for h in members)
+    for i, a in enumerate(orgs):
+        for b in orgs[i + 1 :]:
+            graph.add_edge(a, b)
+
+
+def service_area(graph: nx.Graph, org: str) -> np.ndarray:
+    """Sorted indices of the households an organization is tied to (read from the graph)."""
+    nbrs = np.fromiter((v for v in graph.adj[org] if isinstance(v, int | np.integer)), dtype=np.int64)
+    nbrs.sort()
+    return nbrs
+
+
+def get_trust(graph: nx.Graph, truster: object, trustee: object) -> float:
+    """``truster``'s trust in ``trustee``, read from their tie."""
+    return graph.edges[truster, trustee]["trust"][truster]
+
+
+def set_trust(graph: nx.Graph, truster: object, trustee: object, value: float) -> None:
+    """Write ``truster``'s trust in ``trustee`` on their tie."""
+    graph.edges[truster, trustee].setdefault("trust", {})[truster] = float(value)
+
+
+def communication_quality(graph: nx.Graph, a: object, b: object) -> float:
+    """Quality of the communication channel on the tie between ``a`` and ``b``."""
+    return graph.edges[a, b]["communication"]

@@ -1,0 +1,554 @@
+"""The scenario schema: every lever of the model with its default, range, meaning and source.
+
+A scenario file (TOML) holds only what differs from the defaults, or from the scenario it
+``extends``. Unknown keys, wrong types and out-of-range values are refused with a
+:class:`ScenarioError` that names the file, the key, the value and what is allowed.
+
+Example:
+    >>> s = Scenario.from_dict({"partnership": {"type": "ppp"}})
+    >>> s.partnership.type, s.factors.communication
+    ('ppp', 0.8)
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+__all__ = [
+    "PARTNERSHIP_TYPES",
+    "Scenario",
+    "ScenarioError",
+    "apply_overrides",
+    "load_scenario",
+    "lever_table",
+]
+
+PARTNERSHIP_TYPES = ("none", "ppp", "psp", "pmg", "msp")
+"""The essay's four partnership types and the no-partnership baseline."""
+
+PartnershipType = Literal["none", "ppp", "psp", "pmg", "msp"]
+
+
+class ScenarioError(ValueError):
+    """A scenario (file, dictionary or override) that cannot be used, with a readable reason."""
+
+
+def _lever(default: Any, meaning: str, source: str = "calibration assumption", **bounds: Any):
+    """A schema field carrying its meaning and source for the docs and the error messages."""
+    return Field(default, description=meaning, json_schema_extra={"source": source}, **bounds)
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _finite(cls, value: Any) -> Any:
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError("must be a finite number (not NaN or inf)")
+        return value
+
+
+class RunSection(_Section):
+    """How long and how often to run."""
+
+    steps: int = _lever(120, "number of steps; one step is one month", ge=1, le=100_000)
+    replications: int = _lever(5, "replications per scenario (common random numbers)", ge=1)
+    seed: int = _lever(20261128, "root seed; replicate seeds come from SeedSequence.spawn", ge=0)
+    steps_per_year: int = _lever(12, "steps in a year (annual rates are converted with it)", ge=1)
+
+
+class PopulationSection(_Section):
+    """Households and villages."""
+
+    households: int = _lever(500, "number of households", ge=2, le=20_000_000)
+    villages: int = _lever(10, "number of villages (communities)", ge=1)
+    income_sigma: float = _lever(
+        0.8,
+        "sd of log income (lognormal; median 1 = the poverty line times income_median)",
+        "Indonesian household consumption is close to lognormal (World Bank 2020)",
+        ge=0.0,
+        le=3.0,
+    )
+    income_median: float = _lever(1.5, "median income as a multiple of the poverty line", gt=0)
+    initial_access: float = _lever(0.35, "mean initial access to services", ge=0.0, le=1.0)
+    initial_capacity: float = _lever(0.3, "mean initial capacity (skills)", ge=0.0, le=1.0)
+    initial_empowerment: float = _lever(0.2, "mean initial empowerment", ge=0.0, le=1.0)
+    initial_trust: float = _lever(
+        0.5, "mean initial household trust in organizations", ge=0.0, le=1.0
+    )
+    status_gradient: float = _lever(
+        0.5,
+        "how strongly initial access and voice rise with income rank",
+        "better-off households have more access and voice (Mansuri & Rao 2013, ch. 5)",
+        ge=0.0,
+        le=1.0,
+    )
+    ties_within: int = _lever(
+        4, "social ties per household within its village (Watts–Strogatz k, even)", ge=0
+    )
+    rewiring: float = _lever(0.1, "Watts–Strogatz rewiring probability", ge=0.0, le=1.0)
+    ties_across: float = _lever(
+        0.05, "cross-village ties per household (mean)", ge=0.0, le=10.0
+    )
+
+    @field_validator("ties_within")
+    @classmethod
+    def _even(cls, value: int) -> int:
+        if value % 2:
+            raise ValueError(f"must be even (each household gets k/2 ties on each side); got {value}")
+        return value
+
+
+class OrganizationsSection(_Section):
+    """The organizations and their resources (per household per step, in welfare units)."""
+
+    governments: int = _lever(1, "number of government agencies", ge=0, le=50)
+    firms: int = _lever(3, "number of firms", ge=0, le=200)
+    ngos: int = _lever(2, "number of NGOs", ge=0, le=200)
+    budget_government: float = _lever(0.6, "government programme budget per household", ge=0)
+    budget_firm: float = _lever(0.15, "each firm's CSR budget per household", ge=0)
+    budget_ngo: float = _lever(0.15, "each NGO's (donor-funded) budget per household", ge=0)
+    community_inkind: float = _lever(
+        0.05,
+        "in-kind labour a community brings to a partnership, per household",
+        "co-production mobilizes resources otherwise unused (Ostrom 1996, World Dev. 24:1073)",
+        ge=0,
+    )
+    firm_coverage: float = _lever(0.5, "share of villages each firm operates in", gt=0, le=1)
+    ngo_coverage: float = _lever(0.5, "share of villages each NGO works in", gt=0, le=1)
+    representatives: int = _lever(
+        3, "community representatives per village in a partnership", ge=1, le=1000
+    )
+
+
+class PartnershipSection(_Section):
+    """Which partnership forms and the rules it runs by."""
+
+    type: PartnershipType = _lever("msp", "partnership type: none, ppp, psp, pmg or msp")
+    commitment: float = _lever(
+        0.6,
+        "share of resources members promise (solo organizations spend the same share)",
+        ge=0.0,
+        le=1.0,
+    )
+    exit_threshold: float = _lever(
+        0.3, "a member leaves when its mean trust in partners stays below this", ge=0, le=1
+    )
+    exit_patience: int = _lever(
+        12, "steps a member tolerates low trust or negative net benefit", ge=1
+    )
+    meeting_cost: float = _lever(
+        0.002,
+        "resources one communicating pair costs per step, per household (transaction cost)",
+        "coordination costs grow with the number of partners (Williamson 1985; Provan & Kenis "
+        "2008, JPART 18:229)",
+        ge=0,
+    )
+    funding_horizon: int = _lever(
+        0, "step after which external programme funding ends (0 = never)", ge=0
+    )
+    funding_after: float = _lever(
+        0.2, "share of budgets that remains after the funding horizon", ge=0, le=1
+    )
+
+
+class FactorsSection(_Section):
+    """The essay's five success factors."""
+
+    goal_clarity: float = _lever(
+        0.8,
+        "clarity of goals and roles: how close partners' views start, and role clarity",
+        "essay; Ansell & Gash 2008; Bryson et al. 2006",
+        ge=0.0,
+        le=1.0,
+    )
+    power_balance: float = _lever(
+        0.7,
+        "how far the partnership's rules equalize decision weights (0 = raw power)",
+        "essay; Purdy 2012, PAR 72:409",
+        ge=0.0,
+        le=1.0,
+    )
+    communication: float = _lever(
+        0.8,
+        "quality of communication channels between partners",
+        "essay; Ansell & Gash 2008 (face-to-face dialogue)",
+        ge=0.0,
+        le=1.0,
+    )
+    trust: float = _lever(
+        0.7,
+        "initial trust among partners (prehistory of cooperation)",
+        "essay; Ansell & Gash 2008 (prehistory); Vangen & Huxham 2003",
+        ge=0.0,
+        le=1.0,
+    )
+    evaluation_interval: int = _lever(
+        12,
+        "steps between joint evaluations (0 = never)",
+        "essay; Emerson et al. 2012 (joint learning)",
+        ge=0,
+    )
+
+
+class AccountabilitySection(_Section):
+    """Leakage and how it is checked."""
+
+    base_leakage: float = _lever(
+        0.35,
+        "share of pooled funds lost with no role clarity, audits or monitoring",
+        "Olken 2007, JPE 115:200 (about 28% missing in the control group)",
+        ge=0.0,
+        le=1.0,
+    )
+    audit_probability: float = _lever(
+        0.04,
+        "probability per year that the programme is audited externally",
+        "Olken 2007 (4% baseline audit probability)",
+        ge=0.0,
+        le=1.0,
+    )
+    audit_deterrence: float = _lever(
+        0.3,
+        "proportional cut in leakage at certain audit",
+        "Olken 2007: audit probability 4% to 100% cut missing expenditures by about 30%",
+        ge=0.0,
+        le=1.0,
+    )
+    role_clarity_effect: float = _lever(
+        0.25, "proportional cut in leakage at fully clear roles", ge=0.0, le=1.0
+    )
+    grassroots_effect: float = _lever(
+        0.3,
+        "proportional cut in leakage at full grassroots monitoring",
+        "Olken 2007: grassroots monitoring weak (free-riding); Björkman & Svensson 2009",
+        ge=0.0,
+        le=1.0,
+    )
+    free_riding_size: float = _lever(
+        25.0,
+        "village size at which free-riding halves grassroots monitoring",
+        "Olson 1965, The Logic of Collective Action",
+        gt=0,
+    )
+    capture_propensity: float = _lever(
+        0.5,
+        "share of benefits steered by status when the community has no voice",
+        "Alatas et al. 2013 (NBER 18798); Mansuri & Rao 2004, WBRO 19:1",
+        ge=0.0,
+        le=1.0,
+    )
+
+
+class DynamicsSection(_Section):
+    """Rates of the behavioural submodels."""
+
+    trust_gain: float = _lever(
+        0.05, "trust gain rate γ⁺ (per step)", "Slovic 1993: trust builds slowly", ge=0, le=1
+    )
+    trust_loss: float = _lever(
+        0.2, "trust loss rate γ⁻ (per step)", "Slovic 1993: trust breaks fast", ge=0, le=1
+    )
+    susceptibility: float = _lever(
+        0.7,
+        "Friedkin–Johnsen susceptibility λ to partners' views",
+        "Friedkin & Johnsen 1990",
+        ge=0,
+        le=1,
+    )
+    self_weight: float = _lever(1.0, "weight a partner gives its own view", gt=0)
+    view_spread: float = _lever(
+        1.0, "range of initial views when goals are wholly unclear", ge=0, le=1
+    )
+    conditional_slope: float = _lever(
+        0.75,
+        "slope ρ of conditional cooperation",
+        "Fischbacher, Gächter & Fehr 2001 (average slope below 1)",
+        ge=0,
+        lt=1,
+    )
+    motivation_weights: tuple[float, float, float, float, float] = _lever(
+        (0.35, 0.25, 0.2, 0.2, 1.0),
+        "weights of trust, shared understanding, accountability, dialogue and unfairness in "
+        "the motivation to contribute",
+        "Balliet 2010; Fehr & Gächter 2000; Fehr & Schmidt 1999",
+    )
+    realign_rate: float = _lever(0.5, "how far evaluation re-aligns goal anchors", ge=0, le=1)
+    learning_rate: float = _lever(
+        0.3, "how far evaluation shifts effort toward what worked", ge=0, le=1
+    )
+    repair_rate: float = _lever(
+        0.5, "share of an explained trust gap that evaluation repairs", ge=0, le=1
+    )
+    household_diffusion: float = _lever(
+        0.1, "weight of neighbours' trust in a household's update", ge=0, le=1
+    )
+    understanding_floor: float = _lever(
+        0.3, "delivery efficiency with no shared understanding", ge=0, le=1
+    )
+    power_authority: float = _lever(0.4, "weight of formal authority in decision power", ge=0)
+    power_resources: float = _lever(0.4, "weight of resources contributed", ge=0)
+    power_legitimacy: float = _lever(0.2, "weight of legitimacy (community empowerment)", ge=0)
+
+
+class WelfareSection(_Section):
+    """How services become welfare."""
+
+    access_efficiency: float = _lever(
+        0.3, "dose efficiency of access services (health, education, infrastructure)", ge=0
+    )
+    capacity_efficiency: float = _lever(0.2, "dose efficiency of training", ge=0)
+    empowerment_efficiency: float = _lever(
+        0.08,
+        "dose efficiency of participation (institutions change slowly)",
+        "Casey, Glennerster & Miguel 2012, QJE 127:1755",
+        ge=0,
+    )
+    participation_dose: float = _lever(
+        0.02, "empowerment dose per step from a full community voice in decisions", ge=0
+    )
+    depreciation: float = _lever(
+        0.012, "monthly depreciation of services without maintenance", ge=0, le=1
+    )
+    maintenance: float = _lever(
+        0.5,
+        "share of depreciation a fully capable, empowered community offsets",
+        "community participation sustains projects (Isham & Kähkönen 2002; Narayan 1995)",
+        ge=0,
+        le=1,
+    )
+    return_capacity: float = _lever(0.6, "log-income return to capacity", ge=0)
+    return_infrastructure: float = _lever(0.3, "log-income return to infrastructure", ge=0)
+    deprivation_cutoff: float = _lever(
+        0.4, "a household is deprived in a dimension below this", ge=0, le=1
+    )
+    poverty_k: float = _lever(
+        0.34, "Alkire–Foster poverty cutoff k (share of weighted deprivations)", gt=0, le=1
+    )
+
+
+class Scenario(BaseModel):
+    """A complete, validated scenario: every lever resolved."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    name: str = "default"
+    description: str = ""
+    run: RunSection = RunSection()
+    population: PopulationSection = PopulationSection()
+    organizations: OrganizationsSection = OrganizationsSection()
+    partnership: PartnershipSection = PartnershipSection()
+    factors: FactorsSection = FactorsSection()
+    accountability: AccountabilitySection = AccountabilitySection()
+    dynamics: DynamicsSection = DynamicsSection()
+    welfare: WelfareSection = WelfareSection()
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], source: str = "<dict>") -> Scenario:
+        """Validate a (possibly partial) scenario dictionary; errors name ``source``."""
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            raise ScenarioError(_explain(exc, source)) from None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fully resolved scenario as plain data (for manifests and TOML)."""
+        return self.model_dump(mode="json")
+
+    def with_overrides(self, overrides: dict[str, Any], source: str = "--set") -> Scenario:
+        """A copy with dotted-key overrides applied, e.g. ``{"factors.trust": 0.2}``."""
+        data = self.to_dict()
+        for key, value in overrides.items():
+            _set_dotted(data, key, value, source)
+        return Scenario.from_dict(data, source)
+
+
+def _section_fields() -> dict[str, list[str]]:
+    return {
+        name: list(field.annotation.model_fields)
+        for name, field in Scenario.model_fields.items()
+        if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel)
+    }
+
+
+def _suggest(word: str, options: list[str]) -> str:
+    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    return f" Did you mean '{close[0]}'?" if close else ""
+
+
+def _explain(exc: ValidationError, source: str) -> str:
+    lines = []
+    sections = _section_fields()
+    for err in exc.errors():
+        loc = [str(p) for p in err["loc"]]
+        key = ".".join(loc)
+        value = err.get("input")
+        if err["type"] == "extra_forbidden":
+            parent = loc[0] if len(loc) > 1 else None
+            options = sections.get(parent, []) if parent else list(Scenario.model_fields)
+            lines.append(
+                f"{source}: unknown key '{key}'.{_suggest(loc[-1], options)} "
+                f"Allowed keys{' in [' + parent + ']' if parent else ''}: {', '.join(options)}"
+            )
+            continue
+        allowed = _allowed(loc)
+        msg = err["msg"].removeprefix("Value error, ")
+        lines.append(f"{source}: {key} = {value!r}: {msg}.{allowed}")
+    return "\n".join(lines)
+
+
+def _allowed(loc: list[str]) -> str:
+    if len(loc) != 2 or loc[0] not in Scenario.model_fields:
+        return ""
+    section = Scenario.model_fields[loc[0]].annotation
+    field = section.model_fields.get(loc[1]) if hasattr(section, "model_fields") else None
+    if field is None:
+        return ""
+    bounds = []
+    for meta in field.metadata:
+        for attr, sym in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")):
+            if getattr(meta, attr, None) is not None:
+                bounds.append(f"{sym} {getattr(meta, attr)}")
+    kind = getattr(field.annotation, "__name__", str(field.annotation))
+    parts = [f" Allowed: {kind}"]
+    if bounds:
+        parts.append(" " + " and ".join(bounds))
+    parts.append(f" ({field.description}; default {field.default!r})")
+    return "".join(parts)
+
+
+def _set_dotted(data: dict[str, Any], key: str, value: Any, source: str) -> None:
+    parts = key.split(".")
+    sections = _section_fields()
+    if len(parts) == 1 and parts[0] not in ("name", "description"):
+        owners = [s for s, fields in sections.items() if parts[0] in fields]
+        if len(owners) == 1:
+            parts = [owners[0], parts[0]]
+    if len(parts) == 2 and parts[0] in sections:
+        if parts[1] not in sections[parts[0]]:
+            raise ScenarioError(
+                f"{source}: unknown key '{key}'.{_suggest(parts[1], sections[parts[0]])} "
+                f"Allowed keys in [{parts[0]}]: {', '.join(sections[parts[0]])}"
+            )
+        data.setdefault(parts[0], {})[parts[1]] = value
+    elif len(parts) == 1 and parts[0] in ("name", "description"):
+        data[parts[0]] = value
+    else:
+        all_keys = [f"{s}.{f}" for s, fields in sections.items() for f in fields]
+        raise ScenarioError(
+            f"{source}: unknown key '{key}'.{_suggest(key, all_keys)} "
+            "Use SECTION.KEY, e.g. factors.communication=0.3."
+        )
+
+
+def _parse_value(text: str) -> Any:
+    """Parse the right-hand side of ``--set key=value`` as a TOML value (strings bare or quoted)."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def apply_overrides(scenario: Scenario, assignments: list[str]) -> Scenario:
+    """Apply ``KEY=VALUE`` strings (``--set``) to a scenario; keys may omit the section."""
+    overrides: dict[str, Any] = {}
+    for item in assignments:
+        if "=" not in item:
+            raise ScenarioError(
+                f"--set {item!r}: expected KEY=VALUE, e.g. --set factors.communication=0.3"
+            )
+        key, text = item.split("=", 1)
+        overrides[key.strip()] = _parse_value(text.strip())
+    return scenario.with_overrides(overrides)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        raise ScenarioError(f"{path}: scenario file not found")
+    if path.is_dir():
+        raise ScenarioError(f"{path}: is a folder; expected a scenario file (.toml)")
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{path}: not valid TOML ({exc})") from None
+    except UnicodeDecodeError:
+        raise ScenarioError(f"{path}: not a text file (expected TOML)") from None
+    except OSError as exc:
+        raise ScenarioError(f"{path}: cannot be read ({exc.strerror})") from None
+
+
+def _deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in top.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _resolve(path: Path, chain: tuple[Path, ...] = ()) -> dict[str, Any]:
+    path = path.resolve()
+    if path in chain:
+        cycle = " -> ".join(str(p) for p in (*chain, path))
+        raise ScenarioError(f"{path}: circular 'extends': {cycle}")
+    data = _read_toml(path)
+    parent = data.pop("extends", None)
+    if parent is None:
+        return data
+    if not isinstance(parent, str):
+        raise ScenarioError(f"{path}: extends = {parent!r}: must be a path string")
+    parent_path = (path.parent / parent).resolve()
+    if not parent_path.exists():
+        raise ScenarioError(f"{path}: extends = {parent!r}: file not found ({parent_path})")
+    return _deep_merge(_resolve(parent_path, (*chain, path)), data)
+
+
+def load_scenario(path: str | Path, overrides: list[str] | None = None) -> Scenario:
+    """Load a scenario file, following ``extends``, and apply ``--set`` overrides.
+
+    The scenario's name defaults to the file's stem.
+    """
+    path = Path(path)
+    data = _resolve(path)
+    data.setdefault("name", path.stem)
+    scenario = Scenario.from_dict(data, str(path))
+    if overrides:
+        scenario = apply_overrides(scenario, overrides)
+    return scenario
+
+
+def lever_table() -> list[dict[str, Any]]:
+    """Every lever: section, key, default, bounds, meaning and source (for docs and tests)."""
+    rows = []
+    for section_name, section_field in Scenario.model_fields.items():
+        section = section_field.annotation
+        if not (isinstance(section, type) and issubclass(section, BaseModel)):
+            continue
+        for key, field in section.model_fields.items():
+            bounds = {
+                attr: getattr(meta, attr)
+                for meta in field.metadata
+                for attr in ("ge", "gt", "le", "lt")
+                if getattr(meta, attr, None) is not None
+            }
+            extra = field.json_schema_extra or {}
+            rows.append(
+                {
+                    "section": section_name,
+                    "key": key,
+                    "default": field.default,
+                    "bounds": bounds,
+                    "meaning": field.description,
+                    "source": extra.get("source", ""),
+                }
+            )
+    return rows
