@@ -1,0 +1,201 @@
+"""The command line behind ``run_simulation.py``.
+
+``run`` (the default when no command is given) runs one or more scenarios with replications
+and common random numbers, prints a summary table and writes results; ``levers`` lists every
+lever. User mistakes end with one message on stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from sim.scenario import ScenarioError, load_scenario, lever_table
+
+__all__ = ["main"]
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SCENARIOS = (
+    "baseline",
+    "ppp",
+    "psp",
+    "pmg",
+    "msp",
+    "msp_unclear_goals",
+    "msp_power_imbalance",
+    "msp_poor_communication",
+    "msp_low_trust",
+    "msp_no_evaluation",
+)
+
+
+class UserError(Exception):
+    """A mistake in the user's input: reported in one line, exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse's own errors: usage + message, exit 2
+        self.print_usage(sys.stderr)
+        raise UserError(f"{self.prog}: {message}")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
+def _run_parser() -> argparse.ArgumentParser:
+    p = _Parser(
+        prog="run_simulation.py",
+        description=(
+            "Run Kemitraan partnership scenarios with replications and common random numbers; "
+            "print horizon welfare with 95%% intervals and write the tidy time series, a "
+            "manifest and a figure to results/<timestamp>/."
+        ),
+        epilog=(
+            "other commands: 'levers' lists every lever (default, range, meaning, source). "
+            "Example: python run_simulation.py --scenario scenarios/msp.toml "
+            "--set factors.communication=0.2 --replications 10"
+        ),
+    )
+    p.add_argument(
+        "--scenario",
+        nargs="+",
+        metavar="FILE",
+        help="scenario TOML file(s) (default: the ten scenarios in scenarios/)",
+    )
+    p.add_argument("--steps", type=_positive_int, help="steps per run (default: the scenario's)")
+    p.add_argument(
+        "--replications", type=_positive_int, help="replications per scenario (default: 5)"
+    )
+    p.add_argument("--seed", type=_seed, help="root seed of the replicate seeds")
+    p.add_argument("--out", type=Path, help="output folder (default: results/<timestamp>/)")
+    p.add_argument(
+        "--overwrite", action="store_true", help="allow writing into an existing, non-empty --out"
+    )
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a lever in every scenario, e.g. factors.trust=0.3 (repeatable)",
+    )
+    p.add_argument("--format", choices=("csv", "parquet"), default="csv", help="table format")
+    p.add_argument(
+        "--workers", type=_positive_int, default=1, help="processes to use (results are identical)"
+    )
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.add_argument("--no-figure", action="store_true", help="skip the PNG figure")
+    return p
+
+
+def _cmd_run(argv: list[str]) -> int:
+    args = _run_parser().parse_args(argv)
+    paths = (
+        [Path(s) for s in args.scenario]
+        if args.scenario
+        else [ROOT / "scenarios" / f"{name}.toml" for name in DEFAULT_SCENARIOS]
+    )
+    scenarios = [load_scenario(path, args.overrides) for path in paths]
+    names = [s.name for s in scenarios]
+    if len(set(names)) != len(names):
+        raise UserError(f"scenario names must be unique; got {names} (set name = ... in the files)")
+
+    from sim import experiments  # heavy imports after the arguments are known to be good
+
+    out = experiments.prepare_output_folder(args.out, ROOT / "results", args.overwrite)
+    replications = args.replications or scenarios[0].run.replications
+    root_seed = scenarios[0].run.seed if args.seed is None else args.seed
+    df = experiments.run_comparison(
+        scenarios,
+        replications=replications,
+        steps=args.steps,
+        root_seed=root_seed,
+        workers=args.workers,
+        progress=not args.no_progress,
+    )
+    summary = experiments.summarize(df, "welfare_mean")
+    q1 = experiments.summarize(df, "welfare_q1")
+    extra = {"summary.csv": _summary_table(df, experiments)}
+    if not args.no_figure:
+        from sim import plots
+
+        extra["comparison.png"] = plots.plot_comparison(df)
+    info = experiments.manifest(
+        scenarios, replications=replications, steps=args.steps, root_seed=root_seed
+    )
+    experiments.write_results(out, df, info, args.format, extra)
+    _print_summary(summary, q1, df)
+    print(f"\nresults: {out}")
+    return 0
+
+
+def _summary_table(df, experiments):
+    import pandas as pd
+
+    outcomes = ["welfare_mean", "welfare_q1", "empowerment_mean", "mpi_m0", "trust_partners", "partnership_active"]
+    return pd.concat([experiments.summarize(df, o) for o in outcomes], ignore_index=True)
+
+
+def _print_summary(summary, q1, df) -> None:
+    step = int(df["step"].max())
+    print(f"\nHorizon welfare (step {step}), mean and 95% interval over {int(summary['n'].iloc[0])} replicates")
+    print(f"{'scenario':<24} {'welfare':>8} {'95% interval':>17}   {'poorest 20%':>11}")
+    for row, row_q1 in zip(summary.itertuples(), q1.itertuples(), strict=True):
+        print(
+            f"{row.scenario:<24} {row.mean:8.3f} [{row.ci_low:7.3f}, {row.ci_high:7.3f}]"
+            f"   {row_q1.mean:11.3f}"
+        )
+
+
+def _cmd_levers(argv: list[str]) -> int:
+    _Parser(prog="run_simulation.py levers", description="List every lever.").parse_args(argv)
+    for row in lever_table():
+        bounds = " ".join(f"{k}={v}" for k, v in row["bounds"].items())
+        print(f"{row['section']}.{row['key']:<24} default={row['default']!r:<12} {bounds:<16} {row['meaning']}")
+    return 0
+
+
+COMMANDS = {"run": _cmd_run, "levers": _cmd_levers}
+"""Subcommands; ``run`` is the default when the first argument is not a command."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the process exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = "run"
+    if argv and argv[0] in COMMANDS:
+        command = argv.pop(0)
+    try:
+        return COMMANDS[command](argv)
+    except (UserError, ScenarioError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except ValueError as exc:
+        # Validation raised by the library for user-supplied values (e.g. the output folder).
+        from sim.experiments import ResultsFolderError
+
+        if isinstance(exc, ResultsFolderError):
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        raise
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,339 @@
+"""Experiments: replications with common random numbers, summaries, and results on disk.
+
+Replicate seeds come from :class:`numpy.random.SeedSequence` spawned from one root seed; every
+scenario in a comparison uses the same replicate seeds (common random numbers), so paired
+differences between scenarios are not blurred by different populations or graphs.
+
+Example:
+    >>> from sim.scenario import Scenario
+    >>> s = Scenario.from_dict({"population": {"households": 100}})
+    >>> df = run_comparison([s], replications=2, steps=3, root_seed=1, progress=False)
+    >>> sorted(df["replicate"].unique().tolist()), int(df["step"].max())
+    ([0, 1], 3)
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from sim.model import PartnershipModel
+from sim.scenario import Scenario
+
+__all__ = [
+    "ResultsFolderError",
+    "manifest",
+    "paired_differences",
+    "prepare_output_folder",
+    "replicate_seeds",
+    "run_comparison",
+    "run_one",
+    "summarize",
+    "write_atomic",
+    "write_results",
+]
+
+
+class ResultsFolderError(ValueError):
+    """An output folder that cannot be used (exists, or is not writable)."""
+
+
+def replicate_seeds(root_seed: int, replications: int) -> list[int]:
+    """Independent replicate seeds spawned from ``root_seed`` (``SeedSequence.spawn``).
+
+    Example:
+        >>> replicate_seeds(1, 2) == replicate_seeds(1, 2)
+        True
+        >>> len(set(replicate_seeds(1, 50)))
+        50
+    """
+    children = np.random.SeedSequence(root_seed).spawn(replications)
+    return [int(c.generate_state(1, dtype=np.uint32)[0]) for c in children]
+
+
+def run_one(scenario: Scenario, replicate: int, seed: int, steps: int | None = None) -> pd.DataFrame:
+    """One run of one scenario: the tidy model-level table."""
+    model = PartnershipModel(scenario, seed=seed, replicate=replicate)
+    return model.run(steps).results()
+
+
+def _run_task(task: tuple[dict[str, Any], int, int, int | None]) -> pd.DataFrame:
+    config, replicate, seed, steps = task
+    return run_one(Scenario.model_validate(config), replicate, seed, steps)
+
+
+def run_comparison(
+    scenarios: Iterable[Scenario],
+    *,
+    replications: int,
+    steps: int | None = None,
+    root_seed: int = 0,
+    workers: int = 1,
+    progress: bool = True,
+) -> pd.DataFrame:
+    """Run every scenario ``replications`` times with common random numbers.
+
+    Args:
+        scenarios: the scenarios to compare (names must be unique).
+        replications: runs per scenario.
+        steps: steps per run (default: each scenario's own).
+        root_seed: root of the replicate seeds.
+        workers: processes to use (1 = in this process). Results do not depend on it.
+        progress: show a progress bar on stderr.
+
+    Returns:
+        One tidy table: ``scenario, replicate, seed, step`` and every outcome.
+    """
+    scenarios = list(scenarios)
+    names = [s.name for s in scenarios]
+    if len(set(names)) != len(names):
+        dup = sorted({n for n in names if names.count(n) > 1})
+        raise ValueError(f"scenario names must be unique; repeated: {dup}")
+    seeds = replicate_seeds(root_seed, replications)
+    tasks = [(s.to_dict(), r, seeds[r], steps) for s in scenarios for r in range(replications)]
+    bar = _progress(len(tasks), progress)
+    frames: list[pd.DataFrame] = []
+    if workers > 1 and len(tasks) > 1:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            for frame in pool.map(_run_task, tasks, chunksize=1):
+                frames.append(frame)
+                bar.update(1)
+    else:
+        for task in tasks:
+            frames.append(_run_task(task))
+            bar.update(1)
+    bar.close()
+    return pd.concat(frames, ignore_index=True)
+
+
+def _progress(total: int, enabled: bool):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc="runs", unit="run", disable=not enabled, file=sys.stderr)
+
+
+def _ci(values: np.ndarray, level: float = 0.95) -> tuple[float, float]:
+    n = values.size
+    mean = float(values.mean())
+    if n < 2:
+        return (float("nan"), float("nan"))
+    half = stats.t.ppf(0.5 + level / 2, n - 1) * values.std(ddof=1) / np.sqrt(n)
+    return (mean - half, mean + half)
+
+
+def summarize(df: pd.DataFrame, outcome: str = "welfare_mean", step: int | None = None) -> pd.DataFrame:
+    """Mean, sd and 95% t-interval of ``outcome`` per scenario at ``step`` (default: the last).
+
+    Example:
+        >>> df = pd.DataFrame({"scenario": ["a"] * 3, "replicate": [0, 1, 2], "step": [5] * 3,
+        ...                    "welfare_mean": [1.0, 2.0, 3.0]})
+        >>> summarize(df).round(3).to_dict("records")[0]["ci_low"]
+        -0.484
+    """
+    step = int(df["step"].max()) if step is None else step
+    at = df[df["step"] == step]
+    rows = []
+    for name, group in at.groupby("scenario", sort=False):
+        values = group[outcome].to_numpy(dtype=float)
+        low, high = _ci(values)
+        rows.append(
+            {
+                "scenario": name,
+                "outcome": outcome,
+                "step": step,
+                "n": values.size,
+                "mean": float(values.mean()),
+                "sd": float(values.std(ddof=1)) if values.size > 1 else float("nan"),
+                "ci_low": low,
+                "ci_high": high,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def paired_differences(
+    df: pd.DataFrame, reference: str, outcome: str = "welfare_mean", step: int | None = None
+) -> pd.DataFrame:
+    """Paired differences (scenario − reference) of ``outcome`` by replicate, with 95% CIs.
+
+    Pairs are matched on the replicate seed, which common random numbers make meaningful.
+    """
+    step = int(df["step"].max()) if step is None else step
+    at = df[df["step"] == step].pivot_table(index="seed", columns="scenario", values=outcome)
+    if reference not in at.columns:
+        raise ValueError(f"reference scenario {reference!r} not in results: {list(at.columns)}")
+    rows = []
+    for name in at.columns:
+        if name == reference:
+            continue
+        diff = (at[name] - at[reference]).dropna().to_numpy()
+        low, high = _ci(diff)
+        rows.append(
+            {
+                "scenario": name,
+                "reference": reference,
+                "outcome": outcome,
+                "step": step,
+                "n": diff.size,
+                "mean_difference": float(diff.mean()) if diff.size else float("nan"),
+                "ci_low": low,
+                "ci_high": high,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+# ----------------------------------------------------------------------------- results on disk
+def prepare_output_folder(out: Path | None, root: Path = Path("results"), overwrite: bool = False) -> Path:
+    """Choose and check the output folder before any run starts.
+
+    ``None`` means a new ``results/<timestamp>/``. An existing non-empty folder is refused
+    unless ``overwrite``; a folder that cannot be created or written is refused.
+    """
+    if out is None:
+        stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        out = root / stamp
+        k = 1
+        while out.exists():
+            out = root / f"{stamp}-{k}"
+            k += 1
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ResultsFolderError(f"--out {out}: exists and is a file; choose a folder")
+    if out.exists() and any(out.iterdir()) and not overwrite:
+        raise ResultsFolderError(
+            f"--out {out}: folder exists and is not empty; choose a new folder or pass --overwrite"
+        )
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = tempfile.NamedTemporaryFile(dir=out, prefix=".write-test-", delete=True)
+        probe.close()
+    except OSError as exc:
+        raise ResultsFolderError(f"--out {out}: cannot write there ({exc.strerror})") from None
+    return out
+
+
+def write_atomic(path: Path, write: Any) -> None:
+    """Write a file through a temporary name in the same folder, then rename it into place.
+
+    ``write`` is called with the temporary path. A crash leaves either the old file or the new
+    one, never half of one.
+    """
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _git_commit() -> dict[str, Any]:
+    root = Path(__file__).resolve().parent.parent
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return {"commit": None, "dirty": None}
+    return {"commit": commit or None, "dirty": bool(dirty) if commit else None}
+
+
+def manifest(
+    scenarios: list[Scenario],
+    *,
+    replications: int,
+    steps: int | None,
+    root_seed: int,
+    command: list[str] | None = None,
+    files: list[str] | None = None,
+) -> dict[str, Any]:
+    """Everything needed to reproduce a results folder."""
+    versions = {"python": platform.python_version()}
+    for pkg in ("kemitraan", "mesa", "numpy", "networkx", "pandas", "scipy", "pydantic", "pyarrow"):
+        try:
+            versions[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            versions[pkg] = None
+    return {
+        "complete": True,
+        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        "command": command if command is not None else sys.argv,
+        "versions": versions,
+        "platform": platform.platform(),
+        "git": _git_commit(),
+        "root_seed": root_seed,
+        "replications": replications,
+        "replicate_seeds": replicate_seeds(root_seed, replications),
+        "steps": steps,
+        "files": files or [],
+        "scenarios": {s.name: s.to_dict() for s in scenarios},
+    }
+
+
+def write_results(
+    out: Path,
+    df: pd.DataFrame,
+    info: dict[str, Any],
+    fmt: str = "csv",
+    extra: dict[str, Any] | None = None,
+) -> list[Path]:
+    """Write the tidy table, any extra tables or figures, and last the manifest.
+
+    The manifest is written last: a folder without ``manifest.json`` is incomplete.
+    ``extra`` maps file names to DataFrames (written as CSV) or matplotlib figures (PNG).
+    """
+    written = []
+    table = out / f"timeseries.{fmt}"
+    if fmt == "csv":
+        write_atomic(table, lambda p: df.to_csv(p, index=False))
+    elif fmt == "parquet":
+        write_atomic(table, lambda p: df.to_parquet(p, index=False))
+    else:
+        raise ValueError(f"unknown format {fmt!r}; choose csv or parquet")
+    written.append(table)
+    for name, obj in (extra or {}).items():
+        path = out / name
+        if isinstance(obj, pd.DataFrame):
+            write_atomic(path, lambda p, o=obj: o.to_csv(p, index=False))
+        else:
+            write_atomic(path, lambda p, o=obj: o.savefig(p, dpi=120, bbox_inches="tight", format="png"))
+        written.append(path)
+    info = dict(info, files=[p.name for p in written])
+    write_atomic(
+        out / "manifest.json",
+        lambda p: p.write_text(json.dumps(info, indent=2, default=_json_default)),
+    )
+    written.append(out / "manifest.json")
+    return written
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(f"not JSON serializable: {type(obj).__name__}")
