@@ -247,8 +247,8 @@ def partner_experience(
 
     Example:
         >>> partner_experience(np.array([1.0, 0.5]), np.array([0.0, 0.5]), np.array([1.0, 1.0]))
-        array([[1.  , 0.5 ],
-               [0.5 , 1.  ]])
+        array([[1. , 0.5],
+               [0.5, 1. ]])
     """
     blame = decision_weights / decision_weights.max()
     e = reliability[None, :] * (1.0 - unfair[:, None] * blame[None, :])

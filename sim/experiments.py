@@ -227,6 +227,15 @@ def prepare_output_folder(out: Path | None, root: Path = Path("results"), overwr
     return out
 
 
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _current_umask()
+
+
 def write_atomic(path: Path, write: Any) -> None:
     """Write a file through a temporary name in the same folder, then rename it into place.
 
@@ -238,6 +247,7 @@ def write_atomic(path: Path, write: Any) -> None:
     os.close(fd)
     try:
         write(Path(tmp))
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600 files; results are meant to be shared
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

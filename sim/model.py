@@ -223,7 +223,11 @@ class PartnershipModel(mesa.Model):
 
     def _init_org_ties(self, rng: np.random.Generator) -> None:
         f = self.scenario.factors
-        for a, b in self.graph.subgraph([o.node for o in self.organizations]).edges:
+        # Pairs in the organizations' fixed order: iterating a subgraph would follow a set of
+        # strings, whose order changes with Python's hash seed and breaks reproducibility.
+        nodes = [o.node for o in self.organizations]
+        pairs = [(a, b) for i, a in enumerate(nodes) for b in nodes[i + 1 :] if self.graph.has_edge(a, b)]
+        for a, b in pairs:
             t_ab, t_ba = _beta_mean(rng, f.trust, 2)
             quality = float(_beta_mean(rng, f.communication, 1)[0])
             self.graph.edges[a, b].update(trust={a: t_ab, b: t_ba}, communication=quality)

@@ -433,8 +433,9 @@ def _set_dotted(data: dict[str, Any], key: str, value: Any, source: str) -> None
             parts = [owners[0], parts[0]]
     if len(parts) == 2 and parts[0] in sections:
         if parts[1] not in sections[parts[0]]:
+            options = [f"{parts[0]}.{k}" for k in sections[parts[0]]]
             raise ScenarioError(
-                f"{source}: unknown key '{key}'.{_suggest(parts[1], sections[parts[0]])} "
+                f"{source}: unknown key '{key}'.{_suggest(key, options)} "
                 f"Allowed keys in [{parts[0]}]: {', '.join(sections[parts[0]])}"
             )
         data.setdefault(parts[0], {})[parts[1]] = value
