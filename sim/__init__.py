@@ -10,6 +10,13 @@ Example:
 from sim.model import OUTCOMES, PartnershipModel
 from sim.scenario import Scenario, ScenarioError, load_scenario
 
-__all__ = ["OUTCOMES", "PartnershipModel", "Scenario", "ScenarioError", "__version__", "load_scenario"]
+__all__ = [
+    "OUTCOMES",
+    "PartnershipModel",
+    "Scenario",
+    "ScenarioError",
+    "__version__",
+    "load_scenario",
+]
 
 __version__ = "0.1.0"

@@ -80,8 +80,10 @@ class Government(Organization):
 
 
 class Firm(Organization):
-    """A private firm: finance and technical know-how; wants infrastructure and a trained
-    workforce (its social licence to operate)."""
+    """A private firm: finance and technical know-how.
+
+    It wants infrastructure and a trained workforce (its social licence to operate).
+    """
 
     kind = "firm"
     base_capabilities = (0.9, 0.8, 0.1, 0.2, 0.1)

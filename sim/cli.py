@@ -11,7 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from sim.scenario import ScenarioError, load_scenario, lever_table
+from sim.scenario import ScenarioError, lever_table, load_scenario
 
 __all__ = ["main"]
 
@@ -150,13 +150,20 @@ def _cmd_run(argv: list[str]) -> int:
 def _summary_table(df, experiments):
     import pandas as pd
 
-    outcomes = ["welfare_mean", "welfare_q1", "empowerment_mean", "mpi_m0", "trust_partners", "partnership_active"]
+    outcomes = [
+        "welfare_mean",
+        "welfare_q1",
+        "empowerment_mean",
+        "mpi_m0",
+        "trust_partners",
+        "partnership_active",
+    ]
     return pd.concat([experiments.summarize(df, o) for o in outcomes], ignore_index=True)
 
 
 def _print_summary(summary, q1, df) -> None:
-    step = int(df["step"].max())
-    print(f"\nHorizon welfare (step {step}), mean and 95% interval over {int(summary['n'].iloc[0])} replicates")
+    step, n = int(df["step"].max()), int(summary["n"].iloc[0])
+    print(f"\nHorizon welfare (step {step}), mean and 95% interval over {n} replicates")
     print(f"{'scenario':<24} {'welfare':>8} {'95% interval':>17}   {'poorest 20%':>11}")
     for row, row_q1 in zip(summary.itertuples(), q1.itertuples(), strict=True):
         print(
@@ -169,7 +176,10 @@ def _cmd_levers(argv: list[str]) -> int:
     _Parser(prog="run_simulation.py levers", description="List every lever.").parse_args(argv)
     for row in lever_table():
         bounds = " ".join(f"{k}={v}" for k, v in row["bounds"].items())
-        print(f"{row['section']}.{row['key']:<24} default={row['default']!r:<12} {bounds:<16} {row['meaning']}")
+        print(
+            f"{row['section']}.{row['key']:<24} default={row['default']!r:<12} {bounds:<16} "
+            f"{row['meaning']}"
+        )
     return 0
 
 

@@ -208,9 +208,7 @@ def motivation(
     return np.clip(m, 0.0, 1.0)
 
 
-def conditional_contribution(
-    belief: np.ndarray, motive: np.ndarray, slope: float
-) -> np.ndarray:
+def conditional_contribution(belief: np.ndarray, motive: np.ndarray, slope: float) -> np.ndarray:
     """Contribution rate of conditional cooperators.
 
     ``k_i = ρ·b_i + (1 − ρ)·m_i``: a party matches what it believes the others contribute

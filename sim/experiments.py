@@ -65,7 +65,9 @@ def replicate_seeds(root_seed: int, replications: int) -> list[int]:
     return [int(c.generate_state(1, dtype=np.uint32)[0]) for c in children]
 
 
-def run_one(scenario: Scenario, replicate: int, seed: int, steps: int | None = None) -> pd.DataFrame:
+def run_one(
+    scenario: Scenario, replicate: int, seed: int, steps: int | None = None
+) -> pd.DataFrame:
     """One run of one scenario: the tidy model-level table."""
     model = PartnershipModel(scenario, seed=seed, replicate=replicate)
     return model.run(steps).results()
@@ -135,7 +137,9 @@ def _ci(values: np.ndarray, level: float = 0.95) -> tuple[float, float]:
     return (mean - half, mean + half)
 
 
-def summarize(df: pd.DataFrame, outcome: str = "welfare_mean", step: int | None = None) -> pd.DataFrame:
+def summarize(
+    df: pd.DataFrame, outcome: str = "welfare_mean", step: int | None = None
+) -> pd.DataFrame:
     """Mean, sd and 95% t-interval of ``outcome`` per scenario at ``step`` (default: the last).
 
     Example:
@@ -198,7 +202,9 @@ def paired_differences(
 
 
 # ----------------------------------------------------------------------------- results on disk
-def prepare_output_folder(out: Path | None, root: Path = Path("results"), overwrite: bool = False) -> Path:
+def prepare_output_folder(
+    out: Path | None, root: Path = Path("results"), overwrite: bool = False
+) -> Path:
     """Choose and check the output folder before any run starts.
 
     ``None`` means a new ``results/<timestamp>/``. An existing non-empty folder is refused
@@ -330,7 +336,9 @@ def write_results(
         if isinstance(obj, pd.DataFrame):
             write_atomic(path, lambda p, o=obj: o.to_csv(p, index=False))
         else:
-            write_atomic(path, lambda p, o=obj: o.savefig(p, dpi=120, bbox_inches="tight", format="png"))
+            write_atomic(
+                path, lambda p, o=obj: o.savefig(p, dpi=120, bbox_inches="tight", format="png")
+            )
         written.append(path)
     info = dict(info, files=[p.name for p in written])
     write_atomic(

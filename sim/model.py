@@ -226,7 +226,9 @@ class PartnershipModel(mesa.Model):
         # Pairs in the organizations' fixed order: iterating a subgraph would follow a set of
         # strings, whose order changes with Python's hash seed and breaks reproducibility.
         nodes = [o.node for o in self.organizations]
-        pairs = [(a, b) for i, a in enumerate(nodes) for b in nodes[i + 1 :] if self.graph.has_edge(a, b)]
+        pairs = [
+            (a, b) for i, a in enumerate(nodes) for b in nodes[i + 1 :] if self.graph.has_edge(a, b)
+        ]
         for a, b in pairs:
             t_ab, t_ba = _beta_mean(rng, f.trust, 2)
             quality = float(_beta_mean(rng, f.communication, 1)[0])
@@ -256,7 +258,9 @@ class PartnershipModel(mesa.Model):
     def _refresh_structure(self) -> None:
         """Re-read service areas from the graph (call after ties change)."""
         n = len(self.hh)
-        self.service_areas = {o.node: network.service_area(self.graph, o.node) for o in self.organizations}
+        self.service_areas = {
+            o.node: network.service_area(self.graph, o.node) for o in self.organizations
+        }
         tied = np.zeros((n, len(self.organizations)), dtype=bool)
         for o in self.organizations:
             tied[self.service_areas[o.node], self.org_index[o.node]] = True
@@ -268,7 +272,9 @@ class PartnershipModel(mesa.Model):
         """Form a partnership of ``members`` (organization nodes and/or ``"community"``)."""
         unknown = [m for m in members if m != COMMUNITY and m not in self.org_index]
         if unknown:
-            raise ValueError(f"unknown partnership members {unknown}; known: {list(self.org_index)}")
+            raise ValueError(
+                f"unknown partnership members {unknown}; known: {list(self.org_index)}"
+            )
         self.partnership = Partnership.form(
             kind,
             members,
@@ -509,7 +515,9 @@ class PartnershipModel(mesa.Model):
             )
             self._promised[o.node] = budget * float(o.preferences @ eff) / max(1, area.size)
         w = self.scenario.welfare
-        efficiency = np.array([w.access_efficiency] * 3 + [w.capacity_efficiency, w.empowerment_efficiency])
+        efficiency = np.array(
+            [w.access_efficiency] * 3 + [w.capacity_efficiency, w.empowerment_efficiency]
+        )
         before = self.hh.stock.copy() if p is not None else None
         self.hh.stock[:] = welfare.dose_response(self.hh.stock, dose, efficiency[None, :])
         if p is not None:
@@ -538,7 +546,9 @@ class PartnershipModel(mesa.Model):
         n = len(self.hh)
         coordination = self.scenario.partnership.meeting_cost * n * self._talked_pairs
         leak = self._leakage(monitoring)
-        understanding_factor = d.understanding_floor + (1 - d.understanding_floor) * self.understanding
+        understanding_factor = (
+            d.understanding_floor + (1 - d.understanding_floor) * self.understanding
+        )
         usable = max(0.0, self._pooled - coordination)
         value = usable * understanding_factor * (1.0 - leak) * share * eff
         self._spent += self._pooled
@@ -560,8 +570,7 @@ class PartnershipModel(mesa.Model):
         # What members see of each other without direct observation: output against plan.
         expected = planned * (1.0 - leak)
         p.signal = min(1.0, float(value.sum()) / expected) if expected > 0 else 1.0
-        # Benefit each member sees: the value of what was delivered, by its own preferences.
-        benefit = prefs @ value
+        # Unfairness: members compare how well the delivered mix serves their wishes.
         p.unfairness = dynamics.unfairness(dynamics.satisfaction(prefs, value))
         # Net benefit: what a unit pooled delivers, valued by each member, against what a unit
         # would deliver if the same members ran their own programmes.

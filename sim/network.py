@@ -75,7 +75,7 @@ def small_world_edges(
         rewire = rng.random(u.size) < rewiring
         v[rewire] = base[u[rewire]] + rng.integers(0, vsize[u[rewire]])
         pairs.append(np.column_stack([u, v]))
-    m = int(round(across * n))
+    m = round(across * n)
     if m > 0 and np.unique(village).size > 1:
         u = rng.integers(0, n, size=m)
         v = rng.integers(0, n, size=m)
@@ -117,7 +117,7 @@ def add_organizations(
     for org in orgs:
         graph.add_node(org)
         share = coverage[org]
-        count = max(1, int(round(share * n_villages)))
+        count = max(1, round(share * n_villages))
         chosen = np.sort(rng.choice(n_villages, size=count, replace=False))
         members = np.concatenate([np.arange(start[v], start[v] + size[v]) for v in chosen])
         graph.add_edges_from((org, int(h)) for h in members)
@@ -128,7 +128,9 @@ def add_organizations(
 
 def service_area(graph: nx.Graph, org: str) -> np.ndarray:
     """Sorted indices of the households an organization is tied to (read from the graph)."""
-    nbrs = np.fromiter((v for v in graph.adj[org] if isinstance(v, int | np.integer)), dtype=np.int64)
+    nbrs = np.fromiter(
+        (v for v in graph.adj[org] if isinstance(v, int | np.integer)), dtype=np.int64
+    )
     nbrs.sort()
     return nbrs
 

@@ -15,10 +15,10 @@ import matplotlib
 
 matplotlib.use("Agg", force=False)
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from scipy import stats  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from scipy import stats
 
 __all__ = ["LABELS", "plot_bands", "plot_comparison", "plot_horizon"]
 
@@ -56,14 +56,18 @@ def plot_bands(df: pd.DataFrame, outcomes: list[str], ncols: int = 2) -> plt.Fig
         for name, group in df.groupby("scenario", sort=False):
             band = _band(group, outcome)
             (line,) = ax.plot(band.index, band["mean"], label=name, lw=1.4)
-            ax.fill_between(band.index, band["low"], band["high"], color=line.get_color(), alpha=0.18)
+            ax.fill_between(
+                band.index, band["low"], band["high"], color=line.get_color(), alpha=0.18
+            )
         ax.set_title(LABELS.get(outcome, outcome), fontsize=10)
         ax.set_xlabel("step (month)")
         ax.grid(alpha=0.3)
     for ax in list(axes.flat)[len(outcomes) :]:
         ax.set_visible(False)
     handles, labels = axes.flat[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=min(5, len(labels)), fontsize=8, frameon=False)
+    fig.legend(
+        handles, labels, loc="lower center", ncol=min(5, len(labels)), fontsize=8, frameon=False
+    )
     fig.tight_layout(rect=(0, 0.06 + 0.02 * (len(labels) // 6), 1, 1))
     return fig
 

@@ -25,8 +25,8 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "apply_overrides",
-    "load_scenario",
     "lever_table",
+    "load_scenario",
 ]
 
 PARTNERSHIP_TYPES = ("none", "ppp", "psp", "pmg", "msp")
@@ -94,15 +94,15 @@ class PopulationSection(_Section):
         4, "social ties per household within its village (Watts–Strogatz k, even)", ge=0
     )
     rewiring: float = _lever(0.1, "Watts–Strogatz rewiring probability", ge=0.0, le=1.0)
-    ties_across: float = _lever(
-        0.05, "cross-village ties per household (mean)", ge=0.0, le=10.0
-    )
+    ties_across: float = _lever(0.05, "cross-village ties per household (mean)", ge=0.0, le=10.0)
 
     @field_validator("ties_within")
     @classmethod
     def _even(cls, value: int) -> int:
         if value % 2:
-            raise ValueError(f"must be even (each household gets k/2 ties on each side); got {value}")
+            raise ValueError(
+                f"must be even (each household gets k/2 ties on each side); got {value}"
+            )
         return value
 
 

@@ -106,7 +106,9 @@ def initial_households(
     empowerment = np.clip(rng.beta(2.0, 8.0, size=n) * initial_empowerment / 0.2, 0.0, 1.0)
     voice = beta_around(0.4, n)
     trust = np.clip(
-        rng.beta(initial_trust * 10 + 1e-9, (1 - initial_trust) * 10 + 1e-9, size=(n, organizations)),
+        rng.beta(
+            initial_trust * 10 + 1e-9, (1 - initial_trust) * 10 + 1e-9, size=(n, organizations)
+        ),
         0.0,
         1.0,
     )
@@ -195,7 +197,8 @@ def income_from_capital(
         array([2.])
     """
     return income0 * np.exp(
-        return_capacity * (capacity - capacity0) + return_infrastructure * (infrastructure - infrastructure0)
+        return_capacity * (capacity - capacity0)
+        + return_infrastructure * (infrastructure - infrastructure0)
     )
 
 

@@ -11,13 +11,24 @@ import pytest
 
 from .conftest import ROOT
 
-SMALL = ["--steps", "6", "--replications", "2", "--no-progress", "--set", "population.households=80"]
+SMALL = [
+    "--steps",
+    "6",
+    "--replications",
+    "2",
+    "--no-progress",
+    "--set",
+    "population.households=80",
+]
 
 
 def cli(*args, cwd=ROOT):
     return subprocess.run(
         [sys.executable, str(ROOT / "run_simulation.py"), *args],
-        capture_output=True, text=True, cwd=cwd, timeout=300,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=300,
     )
 
 
@@ -47,7 +58,10 @@ def test_default_comparison_writes_table_manifest_and_figure(tmp_path):
 def test_same_seed_gives_identical_tables_and_parquet_matches_csv(tmp_path):
     args = [*SMALL, "--scenario", str(ROOT / "scenarios" / "msp.toml"), "--seed", "7"]
     assert cli(*args, "--out", str(tmp_path / "a")).returncode == 0
-    assert cli(*args, "--out", str(tmp_path / "b"), "--format", "parquet", "--workers", "2").returncode == 0
+    assert (
+        cli(*args, "--out", str(tmp_path / "b"), "--format", "parquet", "--workers", "2").returncode
+        == 0
+    )
     a = pd.read_csv(tmp_path / "a" / "timeseries.csv")
     b = pd.read_parquet(tmp_path / "b" / "timeseries.parquet")
     pd.testing.assert_frame_equal(a, b, check_dtype=False, check_exact=True)
@@ -59,7 +73,10 @@ def test_set_override_changes_the_run(tmp_path):
     assert cli(*args, "--set", "factors.trust=0.05", "--out", str(tmp_path / "b")).returncode == 0
     a = pd.read_csv(tmp_path / "a" / "timeseries.csv")
     b = pd.read_csv(tmp_path / "b" / "timeseries.csv")
-    assert b.loc[b.step == 0, "trust_partners"].mean() < a.loc[a.step == 0, "trust_partners"].mean() - 0.3
+    assert (
+        b.loc[b.step == 0, "trust_partners"].mean()
+        < a.loc[a.step == 0, "trust_partners"].mean() - 0.3
+    )
     manifest = json.loads((tmp_path / "b" / "manifest.json").read_text())
     assert manifest["scenarios"]["msp"]["factors"]["trust"] == 0.05
 
@@ -107,7 +124,10 @@ def test_bad_scenario_file_reports_file_and_key(tmp_path):
 def test_levers_lists_every_lever():
     result = cli("levers")
     assert result.returncode == 0
-    assert "factors.goal_clarity" in result.stdout and "accountability.audit_probability" in result.stdout
+    assert (
+        "factors.goal_clarity" in result.stdout
+        and "accountability.audit_probability" in result.stdout
+    )
 
 
 def test_help_reads_well():

@@ -14,10 +14,26 @@ from sim.partnership import COMMUNITY
 
 SMALL = {"households": 300, "villages": 6}
 BOUNDED = [
-    "welfare_mean", "welfare_q1", "access_mean", "capacity_mean", "empowerment_mean",
-    "welfare_gini", "income_gini", "welfare_atkinson", "welfare_sen", "mpi_h", "mpi_a", "mpi_m0",
-    "trust_partners", "trust_community", "shared_understanding", "power_balance",
-    "community_voice", "contribution_rate", "leakage", "partnership_active",
+    "welfare_mean",
+    "welfare_q1",
+    "access_mean",
+    "capacity_mean",
+    "empowerment_mean",
+    "welfare_gini",
+    "income_gini",
+    "welfare_atkinson",
+    "welfare_sen",
+    "mpi_h",
+    "mpi_a",
+    "mpi_m0",
+    "trust_partners",
+    "trust_community",
+    "shared_understanding",
+    "power_balance",
+    "community_voice",
+    "contribution_rate",
+    "leakage",
+    "partnership_active",
 ]
 
 
@@ -38,12 +54,12 @@ def test_same_seed_same_table_different_seed_different():
 
 
 def test_no_global_random_state_is_used():
-    np.random.seed(0)
+    np.random.seed(0)  # noqa: NPY002 - deliberately setting the legacy global state
     import random
 
     random.seed(0)
     a = PartnershipModel(seed=5, **SMALL).run(10).results()
-    np.random.seed(999)
+    np.random.seed(999)  # noqa: NPY002
     random.seed(999)
     b = PartnershipModel(seed=5, **SMALL).run(10).results()
     pd.testing.assert_frame_equal(a, b)
@@ -62,12 +78,27 @@ def test_common_random_numbers_give_identical_populations_and_graphs(kind):
     "levers",
     [
         {},
-        {"factors.goal_clarity": 0.0, "factors.power_balance": 0.0, "factors.communication": 0.0,
-         "factors.trust": 0.0, "factors.evaluation_interval": 0},
-        {"factors.goal_clarity": 1.0, "factors.power_balance": 1.0, "factors.communication": 1.0,
-         "factors.trust": 1.0, "factors.evaluation_interval": 1, "accountability.audit_probability": 1.0},
-        {"organizations.budget_government": 0.0, "organizations.budget_firm": 0.0,
-         "organizations.budget_ngo": 0.0, "organizations.community_inkind": 0.0},
+        {
+            "factors.goal_clarity": 0.0,
+            "factors.power_balance": 0.0,
+            "factors.communication": 0.0,
+            "factors.trust": 0.0,
+            "factors.evaluation_interval": 0,
+        },
+        {
+            "factors.goal_clarity": 1.0,
+            "factors.power_balance": 1.0,
+            "factors.communication": 1.0,
+            "factors.trust": 1.0,
+            "factors.evaluation_interval": 1,
+            "accountability.audit_probability": 1.0,
+        },
+        {
+            "organizations.budget_government": 0.0,
+            "organizations.budget_firm": 0.0,
+            "organizations.budget_ngo": 0.0,
+            "organizations.community_inkind": 0.0,
+        },
         {"partnership.funding_horizon": 10, "partnership.funding_after": 0.0},
         {"organizations.budget_government": 50.0, "welfare.depreciation": 1.0},
     ],
@@ -79,7 +110,11 @@ def test_bounded_quantities_stay_bounded_and_finite_over_long_runs(levers):
     for col in BOUNDED:
         values = df[col].dropna().to_numpy()
         assert np.all((values >= -1e-12) & (values <= 1 + 1e-12)), col
-    assert np.isfinite(df[["welfare_mean", "income_mean", "pooled_resources", "delivered"]]).all().all()
+    assert (
+        np.isfinite(df[["welfare_mean", "income_mean", "pooled_resources", "delivered"]])
+        .all()
+        .all()
+    )
     hh = model.hh
     for arr in (hh.stock, hh.trust):
         assert np.all((arr >= 0) & (arr <= 1)) and np.isfinite(arr).all()
@@ -96,8 +131,12 @@ def test_partnership_columns_are_nan_only_without_a_partnership():
 
 @pytest.mark.parametrize(
     ("kind", "expected"),
-    [("ppp", {"government", "firm"}), ("psp", {"firm", COMMUNITY}),
-     ("pmg", {"government", COMMUNITY}), ("msp", {"government", "firm", "ngo", COMMUNITY})],
+    [
+        ("ppp", {"government", "firm"}),
+        ("psp", {"firm", COMMUNITY}),
+        ("pmg", {"government", COMMUNITY}),
+        ("msp", {"government", "firm", "ngo", COMMUNITY}),
+    ],
 )
 def test_partnership_membership_follows_the_type(kind, expected):
     model = PartnershipModel(seed=1, **SMALL, **{"partnership.type": kind})
@@ -149,9 +188,15 @@ def test_household_agents_read_and_write_the_arrays():
 
 def test_members_with_sustained_low_trust_leave_and_the_partnership_dissolves():
     model = PartnershipModel(
-        seed=6, **SMALL, **{"partnership.type": "ppp", "factors.trust": 0.0,
-                            "factors.communication": 0.0, "factors.evaluation_interval": 0,
-                            "partnership.exit_patience": 3},
+        seed=6,
+        **SMALL,
+        **{
+            "partnership.type": "ppp",
+            "factors.trust": 0.0,
+            "factors.communication": 0.0,
+            "factors.evaluation_interval": 0,
+            "partnership.exit_patience": 3,
+        },
     ).run(60)
     df = model.results()
     assert df["partnership_active"].iloc[0] == 1
@@ -161,8 +206,13 @@ def test_members_with_sustained_low_trust_leave_and_the_partnership_dissolves():
 
 def test_funding_horizon_cuts_resources_after_it():
     model = PartnershipModel(
-        seed=1, **SMALL, **{"partnership.type": "none", "partnership.funding_horizon": 10,
-                            "partnership.funding_after": 0.0}
+        seed=1,
+        **SMALL,
+        **{
+            "partnership.type": "none",
+            "partnership.funding_horizon": 10,
+            "partnership.funding_after": 0.0,
+        },
     ).run(15)
     df = model.results()
     assert (df.loc[df["step"] <= 10, "delivered"].iloc[1:] > 0).all()
@@ -170,8 +220,9 @@ def test_funding_horizon_cuts_resources_after_it():
 
 
 def test_from_scenario_reads_files(root):
-    model = PartnershipModel.from_scenario(root / "scenarios" / "msp_low_trust.toml",
-                                           overrides=["population.households=100"])
+    model = PartnershipModel.from_scenario(
+        root / "scenarios" / "msp_low_trust.toml", overrides=["population.households=100"]
+    )
     assert model.scenario.factors.trust == 0.2
     assert model.scenario.partnership.type == "msp"
     assert len(model.hh) == 100
@@ -209,7 +260,10 @@ def test_results_do_not_depend_on_python_hash_seed():
     )
     outs = {
         subprocess.run(
-            [sys.executable, "-c", code], capture_output=True, text=True, check=True,
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            check=True,
             env={**__import__("os").environ, "PYTHONHASHSEED": str(h)},
         ).stdout
         for h in (1, 2, 3)
