@@ -127,7 +127,8 @@ class PartnershipModel(mesa.Model):
         cfg = scenario
         # Independent streams (all spawned from the model's generator) keep the population and
         # the graph identical across scenarios that share a seed: common random numbers.
-        pop_rng, net_rng, org_rng, form_rng, self._event_rng = self.rng.spawn(5)
+        # Beta draws consume a varying amount of randomness, so each use has its own stream.
+        pop_rng, net_rng, org_rng, tie_rng, rep_rng, form_rng, self._event_rng = self.rng.spawn(7)
 
         orgs: list[tuple[type[Organization], int, float]] = [
             (Government, cfg.organizations.governments, cfg.organizations.budget_government),
@@ -187,8 +188,8 @@ class PartnershipModel(mesa.Model):
         )
         for o in self.organizations:
             self.graph.nodes[o.node].update(kind=o.kind, agent=o)
-        self._init_org_ties(net_rng)
-        self.representatives = self._choose_representatives(net_rng)
+        self._init_org_ties(tie_rng)
+        self.representatives = self._choose_representatives(rep_rng, tie_rng)
         self._refresh_structure()
 
         # The partnership.
@@ -234,8 +235,14 @@ class PartnershipModel(mesa.Model):
             quality = float(_beta_mean(rng, f.communication, 1)[0])
             self.graph.edges[a, b].update(trust={a: t_ab, b: t_ba}, communication=quality)
 
-    def _choose_representatives(self, rng: np.random.Generator) -> np.ndarray:
-        """Each village's representatives, drawn with probability proportional to voice."""
+    def _choose_representatives(
+        self, rng: np.random.Generator, tie_rng: np.random.Generator
+    ) -> np.ndarray:
+        """Each village's representatives, drawn with probability proportional to voice.
+
+        Representatives speak for the community in a partnership, so their trust in the
+        organizations and the organizations' trust in them start from the ``trust`` factor.
+        """
         reps = []
         k = self.scenario.organizations.representatives
         _, start, size = np.unique(self.hh.village, return_index=True, return_counts=True)
@@ -246,13 +253,15 @@ class PartnershipModel(mesa.Model):
         reps = np.concatenate(reps)
         f = self.scenario.factors
         for o in self.organizations:
-            trust_in_community = float(_beta_mean(rng, f.trust, 1)[0])
-            quality = float(_beta_mean(rng, f.communication, 1)[0])
+            trust_in_community = float(_beta_mean(tie_rng, f.trust, 1)[0])
+            quality = float(_beta_mean(tie_rng, f.communication, 1)[0])
             for h in reps:
                 if self.graph.has_edge(o.node, int(h)):
                     self.graph.edges[o.node, int(h)].update(
                         trust={o.node: trust_in_community}, communication=quality
                     )
+        n_orgs = len(self.organizations)
+        self.hh.trust[reps] = _beta_mean(tie_rng, f.trust, reps.size * n_orgs).reshape(-1, n_orgs)
         return reps
 
     def _refresh_structure(self) -> None:
@@ -504,7 +513,7 @@ class PartnershipModel(mesa.Model):
                 continue
             budget = commitment * o.budget * self._funding_factor
             eff = service_effectiveness(capability_coverage(o.capabilities[None, :]))
-            leak = self._leakage(monitoring)
+            leak = self._leakage(monitoring, role_clarity=1.0)
             value = budget * (1.0 - leak) * o.preferences * eff
             area = self.service_areas[o.node]
             self._spent += budget
@@ -518,16 +527,18 @@ class PartnershipModel(mesa.Model):
         efficiency = np.array(
             [w.access_efficiency] * 3 + [w.capacity_efficiency, w.empowerment_efficiency]
         )
-        before = self.hh.stock.copy() if p is not None else None
-        self.hh.stock[:] = welfare.dose_response(self.hh.stock, dose, efficiency[None, :])
         if p is not None:
-            p.gained += (self.hh.stock - before).sum(axis=0)
+            # Evaluation credits the partnership only with what its own services achieved.
+            joint = welfare.dose_response(self.hh.stock, self._joint_dose, efficiency[None, :])
+            p.gained += (joint - self.hh.stock).sum(axis=0)
+        self.hh.stock[:] = welfare.dose_response(self.hh.stock, dose, efficiency[None, :])
 
-    def _leakage(self, monitoring: float) -> float:
+    def _leakage(self, monitoring: float, role_clarity: float | None = None) -> float:
+        """Leakage of a programme; a solo organization's roles are its own, hence clear."""
         a = self.scenario.accountability
         return leakage_share(
             a.base_leakage,
-            self.scenario.factors.goal_clarity,
+            self.scenario.factors.goal_clarity if role_clarity is None else role_clarity,
             a.role_clarity_effect,
             a.audit_probability,
             a.audit_deterrence,
@@ -561,9 +572,12 @@ class PartnershipModel(mesa.Model):
             area = np.arange(n)
         else:
             area = np.unique(np.concatenate([self.service_areas[m] for m in p.members]))
-        received = self._distribute(dose, value, area, capture)
+        joint = np.zeros_like(dose)
+        received = self._distribute(joint, value, area, capture)
         if voice > 0:
-            dose[area, 4] += self.scenario.welfare.participation_dose * voice
+            joint[area, 4] += self.scenario.welfare.participation_dose * voice
+        dose += joint
+        self._joint_dose = joint
         self._received["partnership"] = received
         planned = float((p.promised * self._resources_now).sum()) * float(share @ eff)
         self._promised["partnership"] = planned / max(1, area.size)
@@ -629,7 +643,8 @@ class PartnershipModel(mesa.Model):
         p = self.active_partnership
         if p is not None:
             # Partners seen directly are judged by their conduct; the others by the joint
-            # output, which also carries leakage and misunderstanding (attribution under
+            # output against plan net of expected leakage, which carries shirking,
+            # coordination costs and misunderstanding alike (attribution under
             # noise: Kollock 1993; Van Lange, Ouwerkerk & Tazelaar 2002, JPSP 82:768).
             trust = self.trust_matrix()
             inferred = np.where(self._observed, p.contribution[None, :], p.signal)
@@ -751,8 +766,10 @@ class PartnershipModel(mesa.Model):
         """Probability that shirking is detected within a year: audits or evaluations."""
         spy = self.scenario.run.steps_per_year
         interval = self.scenario.factors.evaluation_interval
-        evaluation = min(1.0, spy / interval) if interval > 0 else 0.0
-        audit = self.scenario.accountability.audit_probability
+        a = self.scenario.accountability
+        evaluations_per_year = spy / interval if interval > 0 else 0.0
+        evaluation = 1.0 - (1.0 - a.evaluation_detection) ** evaluations_per_year
+        audit = a.audit_probability
         return 1.0 - (1.0 - audit) * (1.0 - evaluation)
 
     def _per_step(self, annual: float) -> float:

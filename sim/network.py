@@ -49,14 +49,14 @@ def small_world_edges(
     Within each village of size ``s`` households form a ring lattice where each is tied to its
     ``k/2`` nearest neighbours on each side (capped at ``s − 1``); each tie's far end is rewired
     with probability ``rewiring`` to a random household of the same village (Watts–Strogatz).
-    Then ``across · n`` ties join random households of different villages. Self-ties and
-    duplicates are dropped, so the result is a simple graph.
+    Then ``round(across · n)`` ties join a random household to a random household of another
+    village. Self-ties and duplicates are dropped, so the result is a simple graph.
 
     Args:
         village: (n,) village index of each household, in contiguous blocks.
         k: ties within the village per household (even).
         rewiring: Watts–Strogatz rewiring probability.
-        across: cross-village ties per household.
+        across: cross-village ties, as a multiple of the number of households.
         rng: the model's generator.
 
     Returns:
@@ -77,10 +77,12 @@ def small_world_edges(
         pairs.append(np.column_stack([u, v]))
     m = round(across * n)
     if m > 0 and np.unique(village).size > 1:
+        # Draw the far end among the households outside u's village (villages are contiguous
+        # blocks, so skip over u's block): exactly m cross-village draws.
         u = rng.integers(0, n, size=m)
-        v = rng.integers(0, n, size=m)
-        keep = village[u] != village[v]
-        pairs.append(np.column_stack([u[keep], v[keep]]))
+        v = (rng.random(m) * (n - vsize[u])).astype(np.int64)
+        v = np.where(v >= base[u], v + vsize[u], v)
+        pairs.append(np.column_stack([u, v]))
     if not pairs:
         return np.empty((0, 2), dtype=np.int64)
     e = np.concatenate(pairs).astype(np.int64)

@@ -71,7 +71,7 @@ class PopulationSection(_Section):
     villages: int = _lever(10, "number of villages (communities)", ge=1)
     income_sigma: float = _lever(
         0.8,
-        "sd of log income (lognormal; median 1 = the poverty line times income_median)",
+        "sd of log income (income is lognormal around income_median)",
         "Indonesian household consumption is close to lognormal (World Bank 2020)",
         ge=0.0,
         le=3.0,
@@ -85,7 +85,7 @@ class PopulationSection(_Section):
     )
     status_gradient: float = _lever(
         0.5,
-        "how strongly initial access and voice rise with income rank",
+        "how strongly initial access, capacity and voice rise with income rank",
         "better-off households have more access and voice (Mansuri & Rao 2013, ch. 5)",
         ge=0.0,
         le=1.0,
@@ -94,7 +94,9 @@ class PopulationSection(_Section):
         4, "social ties per household within its village (Watts–Strogatz k, even)", ge=0
     )
     rewiring: float = _lever(0.1, "Watts–Strogatz rewiring probability", ge=0.0, le=1.0)
-    ties_across: float = _lever(0.05, "cross-village ties per household (mean)", ge=0.0, le=10.0)
+    ties_across: float = _lever(
+        0.05, "cross-village ties as a multiple of the households (each joins two)", ge=0.0, le=10.0
+    )
 
     @field_validator("ties_within")
     @classmethod
@@ -131,7 +133,9 @@ class OrganizationsSection(_Section):
 class PartnershipSection(_Section):
     """Which partnership forms and the rules it runs by."""
 
-    type: PartnershipType = _lever("msp", "partnership type: none, ppp, psp, pmg or msp")
+    type: PartnershipType = _lever(
+        "msp", "partnership type: none, ppp, psp, pmg or msp", "the essay's four patterns"
+    )
     commitment: float = _lever(
         0.6,
         "share of resources members promise (solo organizations spend the same share)",
@@ -185,7 +189,7 @@ class FactorsSection(_Section):
     )
     trust: float = _lever(
         0.7,
-        "initial trust among partners (prehistory of cooperation)",
+        "initial trust among partners, the community's representatives included (prehistory)",
         "essay; Ansell & Gash 2008 (prehistory); Vangen & Huxham 2003",
         ge=0.0,
         le=1.0,
@@ -212,6 +216,12 @@ class AccountabilitySection(_Section):
         0.04,
         "probability per year that the programme is audited externally",
         "Olken 2007 (4% baseline audit probability)",
+        ge=0.0,
+        le=1.0,
+    )
+    evaluation_detection: float = _lever(
+        0.6,
+        "probability that one joint evaluation detects a member's shirking",
         ge=0.0,
         le=1.0,
     )
@@ -280,6 +290,14 @@ class DynamicsSection(_Section):
         "the motivation to contribute",
         "Balliet 2010; Fehr & Gächter 2000; Fehr & Schmidt 1999",
     )
+
+    @field_validator("motivation_weights")
+    @classmethod
+    def _non_negative(cls, value: tuple[float, ...]) -> tuple[float, ...]:
+        if any(w < 0 or not math.isfinite(w) for w in value):
+            raise ValueError(f"weights must be finite and non-negative; got {list(value)}")
+        return value
+
     realign_rate: float = _lever(0.5, "how far evaluation re-aligns goal anchors", ge=0, le=1)
     learning_rate: float = _lever(
         0.3, "how far evaluation shifts effort toward what worked", ge=0, le=1
@@ -330,7 +348,7 @@ class WelfareSection(_Section):
         0.4, "a household is deprived in a dimension below this", ge=0, le=1
     )
     poverty_k: float = _lever(
-        0.34, "Alkire–Foster poverty cutoff k (share of weighted deprivations)", gt=0, le=1
+        1 / 3, "Alkire–Foster poverty cutoff k (share of weighted deprivations)", gt=0, le=1
     )
 
 
