@@ -188,8 +188,11 @@ class PartnershipModel(mesa.Model):
         )
         for o in self.organizations:
             self.graph.nodes[o.node].update(kind=o.kind, agent=o)
-        self._init_org_ties(tie_rng)
-        self.representatives = self._choose_representatives(rep_rng, tie_rng)
+        # Trust and channel quality draw from separate streams, so changing one factor leaves
+        # the other's draws (and the representatives) untouched.
+        trust_rng, quality_rng = tie_rng.spawn(2)
+        self._init_org_ties(trust_rng, quality_rng)
+        self.representatives = self._choose_representatives(rep_rng, trust_rng, quality_rng)
         self._refresh_structure()
 
         # The partnership.
@@ -222,7 +225,9 @@ class PartnershipModel(mesa.Model):
             out[o.kind].append(o.node)
         return out
 
-    def _init_org_ties(self, rng: np.random.Generator) -> None:
+    def _init_org_ties(
+        self, trust_rng: np.random.Generator, quality_rng: np.random.Generator
+    ) -> None:
         f = self.scenario.factors
         # Pairs in the organizations' fixed order: iterating a subgraph would follow a set of
         # strings, whose order changes with Python's hash seed and breaks reproducibility.
@@ -231,12 +236,15 @@ class PartnershipModel(mesa.Model):
             (a, b) for i, a in enumerate(nodes) for b in nodes[i + 1 :] if self.graph.has_edge(a, b)
         ]
         for a, b in pairs:
-            t_ab, t_ba = _beta_mean(rng, f.trust, 2)
-            quality = float(_beta_mean(rng, f.communication, 1)[0])
+            t_ab, t_ba = _beta_mean(trust_rng, f.trust, 2)
+            quality = float(_beta_mean(quality_rng, f.communication, 1)[0])
             self.graph.edges[a, b].update(trust={a: t_ab, b: t_ba}, communication=quality)
 
     def _choose_representatives(
-        self, rng: np.random.Generator, tie_rng: np.random.Generator
+        self,
+        rng: np.random.Generator,
+        trust_rng: np.random.Generator,
+        quality_rng: np.random.Generator,
     ) -> np.ndarray:
         """Each village's representatives, drawn with probability proportional to voice.
 
@@ -253,15 +261,15 @@ class PartnershipModel(mesa.Model):
         reps = np.concatenate(reps)
         f = self.scenario.factors
         for o in self.organizations:
-            trust_in_community = float(_beta_mean(tie_rng, f.trust, 1)[0])
-            quality = float(_beta_mean(tie_rng, f.communication, 1)[0])
+            trust_in_community = float(_beta_mean(trust_rng, f.trust, 1)[0])
+            quality = float(_beta_mean(quality_rng, f.communication, 1)[0])
             for h in reps:
                 if self.graph.has_edge(o.node, int(h)):
                     self.graph.edges[o.node, int(h)].update(
                         trust={o.node: trust_in_community}, communication=quality
                     )
         n_orgs = len(self.organizations)
-        self.hh.trust[reps] = _beta_mean(tie_rng, f.trust, reps.size * n_orgs).reshape(-1, n_orgs)
+        self.hh.trust[reps] = _beta_mean(trust_rng, f.trust, reps.size * n_orgs).reshape(-1, n_orgs)
         return reps
 
     def _refresh_structure(self) -> None:
@@ -590,13 +598,14 @@ class PartnershipModel(mesa.Model):
         # would deliver if the same members ran their own programmes.
         per_unit = value / self._pooled if self._pooled > 0 else np.zeros(len(SERVICES))
         alone = np.zeros(len(SERVICES))
+        solo_leak = self._leakage(monitoring, role_clarity=1.0)
         budget_alone = 0.0
         for node in p.members:
             if node == COMMUNITY:
                 continue
             o = self.org_by_node[node]
             own = service_effectiveness(capability_coverage(o.capabilities[None, :]))
-            alone += o.budget * o.preferences * own * (1.0 - leak)
+            alone += o.budget * o.preferences * own * (1.0 - solo_leak)
             budget_alone += o.budget
         if budget_alone > 0:
             alone /= budget_alone
