@@ -70,7 +70,24 @@ def run_one(
 ) -> pd.DataFrame:
     """One run of one scenario: the tidy model-level table."""
     model = PartnershipModel(scenario, seed=seed, replicate=replicate)
-    return model.run(steps).results()
+    try:
+        return model.run(steps).results()
+    finally:
+        _release(model)
+
+
+def _release(model: PartnershipModel) -> None:
+    """Let a finished model be freed.
+
+    Mesa 3.3.1 keeps every model as a key of the class attribute ``Agent._ids`` (mesa/mesa
+    issue 3179, fixed upstream in PR 3180), so without this a long sweep in one process grows
+    by the size of every model it ran.
+    """
+    import mesa
+
+    ids = getattr(mesa.Agent, "_ids", None)
+    if isinstance(ids, dict):
+        ids.pop(model, None)
 
 
 def _run_task(task: tuple[dict[str, Any], int, int, int | None]) -> pd.DataFrame:
