@@ -202,7 +202,6 @@ class PartnershipModel(mesa.Model):
         if cfg.partnership.type != "none" and len(members) >= 2:
             self.form_partnership(cfg.partnership.type, members)
 
-        self._last: dict[str, float] = {}
         self._reset_step_records()
         self.metrics: dict[str, float] = {}
         self.datacollector = mesa.DataCollector(
@@ -439,6 +438,7 @@ class PartnershipModel(mesa.Model):
         self._spent = 0.0
         self._leaked = 0.0
         self._received: dict[str, np.ndarray] = {}
+        self._areas: dict[str, np.ndarray] = {}
         self._promised: dict[str, float] = {}
 
     # 1 ---------------------------------------------------------------------------------------
@@ -527,6 +527,7 @@ class PartnershipModel(mesa.Model):
             self._spent += budget
             self._leaked += budget * leak
             self._delivered += float(value.sum())
+            self._areas[o.node] = area
             self._received[o.node] = self._distribute(
                 dose, value, area, self.scenario.accountability.capture_propensity
             )
@@ -587,6 +588,7 @@ class PartnershipModel(mesa.Model):
         dose += joint
         self._joint_dose = joint
         self._received["partnership"] = received
+        self._areas["partnership"] = area
         planned = float((p.promised * self._resources_now).sum()) * float(share @ eff)
         self._promised["partnership"] = planned / max(1, area.size)
         # What members see of each other without direct observation: output against plan.
@@ -669,16 +671,12 @@ class PartnershipModel(mesa.Model):
             if promised <= 0:
                 continue
             experience = np.minimum(1.0, received / promised)
-            if programme == "partnership":
-                orgs = [m for m in p.members if m != COMMUNITY]
-                area = (
-                    np.arange(len(self.hh))
-                    if p.includes_community
-                    else np.unique(np.concatenate([self.service_areas[m] for m in orgs]))
-                )
-            else:
-                orgs = [programme]
-                area = self.service_areas[programme]
+            area = self._areas[programme]
+            orgs = (
+                [m for m in p.members if m != COMMUNITY]
+                if programme == "partnership"
+                else [programme]
+            )
             for org in orgs:
                 col = self.org_index[org]
                 tied = self.tied[area, col]
