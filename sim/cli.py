@@ -11,7 +11,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from sim.scenario import ScenarioError, lever_table, load_scenario
+from sim.errors import UserError
+from sim.scenario import lever_table, load_scenario
 
 __all__ = ["main"]
 
@@ -28,10 +29,6 @@ DEFAULT_SCENARIOS = (
     "msp_low_trust",
     "msp_no_evaluation",
 )
-
-
-class UserError(Exception):
-    """A mistake in the user's input: reported in one line, exit code 2."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -194,17 +191,9 @@ def main(argv: list[str] | None = None) -> int:
         command = argv.pop(0)
     try:
         return COMMANDS[command](argv)
-    except (UserError, ScenarioError) as exc:
+    except UserError as exc:  # every user mistake (scenario, file, argument, folder)
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except ValueError as exc:
-        # Validation raised by the library for user-supplied values (e.g. the output folder).
-        from sim.experiments import ResultsFolderError
-
-        if isinstance(exc, ResultsFolderError):
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
-        raise
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from sim.errors import UserError
 from sim.model import PartnershipModel
 from sim.scenario import Scenario
 
@@ -48,7 +49,7 @@ __all__ = [
 ]
 
 
-class ResultsFolderError(ValueError):
+class ResultsFolderError(UserError):
     """An output folder that cannot be used (exists, or is not writable)."""
 
 

@@ -20,6 +20,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from sim.errors import UserError
+
 __all__ = [
     "PARTNERSHIP_TYPES",
     "Scenario",
@@ -35,7 +37,7 @@ PARTNERSHIP_TYPES = ("none", "ppp", "psp", "pmg", "msp")
 PartnershipType = Literal["none", "ppp", "psp", "pmg", "msp"]
 
 
-class ScenarioError(ValueError):
+class ScenarioError(UserError):
     """A scenario (file, dictionary or override) that cannot be used, with a readable reason."""
 
 
