@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from importlib import import_module
 from pathlib import Path
 
 from sim.errors import UserError
@@ -130,6 +131,8 @@ def _cmd_run(argv: list[str]) -> int:
     summary = experiments.summarize(df, "welfare_mean")
     q1 = experiments.summarize(df, "welfare_q1")
     extra = {"summary.csv": _summary_table(df, experiments)}
+    if len(df.attrs.get("events", ())):
+        extra["events.csv"] = df.attrs["events"]
     if not args.no_figure:
         from sim import plots
 
@@ -179,7 +182,11 @@ def _cmd_levers(argv: list[str]) -> int:
     return 0
 
 
-COMMANDS = {"run": _cmd_run, "levers": _cmd_levers}
+COMMANDS = {
+    "run": _cmd_run,
+    "levers": _cmd_levers,
+    "compare": lambda argv: import_module("sim.compare").command(argv),
+}
 """Subcommands; ``run`` is the default when the first argument is not a command."""
 
 

@@ -72,7 +72,9 @@ def run_one(
     """One run of one scenario: the tidy model-level table."""
     model = PartnershipModel(scenario, seed=seed, replicate=replicate)
     try:
-        return model.run(steps).results()
+        df = model.run(steps).results()
+        df.attrs["events"] = model.events_frame()  # the interventions that fired (may be empty)
+        return df
     finally:
         _release(model)
 
@@ -116,7 +118,8 @@ def run_comparison(
         progress: show a progress bar on stderr.
 
     Returns:
-        One tidy table: ``scenario, replicate, seed, step`` and every outcome.
+        One tidy table: ``scenario, replicate, seed, step`` and every outcome; the
+        interventions that fired are in ``df.attrs["events"]`` (one row per firing).
     """
     scenarios = list(scenarios)
     names = [s.name for s in scenarios]
@@ -137,7 +140,10 @@ def run_comparison(
             frames.append(_run_task(task))
             bar.update(1)
     bar.close()
-    return pd.concat(frames, ignore_index=True)
+    events = [e for e in (f.attrs.pop("events", None) for f in frames) if e is not None]
+    df = pd.concat(frames, ignore_index=True)
+    df.attrs["events"] = pd.concat(events, ignore_index=True) if events else pd.DataFrame()
+    return df
 
 
 def _progress(total: int, enabled: bool):

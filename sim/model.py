@@ -19,7 +19,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from sim import dynamics, metrics, network, power, welfare
+from sim import dynamics, interventions, maps, metrics, network, power, welfare
 from sim.agents import (
     COMMUNITY_AUTHORITY,
     COMMUNITY_CAPABILITIES,
@@ -69,6 +69,7 @@ OUTCOMES = (
     "leakage",
     "partnership_active",
     "partnership_size",
+    "spent",
 )
 """Model-level outcomes recorded at step 0 and after every step (defined in docs/ODD.md)."""
 
@@ -119,6 +120,7 @@ class PartnershipModel(mesa.Model):
         scenario = scenario or Scenario()
         if levers:
             scenario = scenario.with_overrides(levers)
+        scenario, self.stakeholder_map = maps.for_scenario(scenario)
         seed = scenario.run.seed if seed is None else int(seed)
         super().__init__(seed=seed)
         self.scenario = scenario
@@ -151,6 +153,7 @@ class PartnershipModel(mesa.Model):
             status_gradient=cfg.population.status_gradient,
             rng=pop_rng,
         )
+        maps.place_households(self.hh, self.stakeholder_map)
         self.households = _LazyHouseholds(self)
 
         # Organizations, in a fixed order: their column in hh.trust is their position here.
@@ -159,7 +162,8 @@ class PartnershipModel(mesa.Model):
         self.rng = org_rng  # organizations draw their traits from their own stream
         for cls, count, budget in orgs:
             for k in range(count):
-                self.organizations.append(cls(self, f"{cls.kind}_{k}", budget * n))
+                name = maps.organization_id(self.stakeholder_map, cls.kind, k)
+                self.organizations.append(cls(self, name, budget * n))
         self.rng = saved_rng
         self.org_index = {o.node: i for i, o in enumerate(self.organizations)}
         self.org_by_node = {o.node: o for o in self.organizations}
@@ -193,6 +197,7 @@ class PartnershipModel(mesa.Model):
         trust_rng, quality_rng = tie_rng.spawn(2)
         self._init_org_ties(trust_rng, quality_rng)
         self.representatives = self._choose_representatives(rep_rng, trust_rng, quality_rng)
+        maps.apply(self, self.stakeholder_map)
         self._refresh_structure()
 
         # The partnership.
@@ -202,6 +207,7 @@ class PartnershipModel(mesa.Model):
         if cfg.partnership.type != "none" and len(members) >= 2:
             self.form_partnership(cfg.partnership.type, members)
 
+        self.interventions = interventions.Interventions(self)
         self._reset_step_records()
         self.metrics: dict[str, float] = {}
         self.datacollector = mesa.DataCollector(
@@ -403,6 +409,7 @@ class PartnershipModel(mesa.Model):
     def step(self) -> None:
         """One month, in this order (docs/ODD.md, "Process overview and scheduling").
 
+        0. intervene: the design's scheduled and triggered interventions (sim/interventions.py).
         1. fund: budgets available this step (the funding horizon cuts them).
         2. communicate: partners meet; views of the goal converge (Friedkin–Johnsen).
         3. contribute: decision power; conditional cooperation sets contributions.
@@ -413,6 +420,7 @@ class PartnershipModel(mesa.Model):
         8. review_membership: members leave after sustained low trust or net loss.
         9. update_welfare: incomes follow capacity and infrastructure; outcomes recorded.
         """
+        self.intervene()
         self._reset_step_records()
         self.fund()
         self.communicate()
@@ -429,6 +437,20 @@ class PartnershipModel(mesa.Model):
         for _ in range(self.scenario.run.steps if steps is None else steps):
             self.step()
         return self
+
+    # 0 ---------------------------------------------------------------------------------------
+    def intervene(self) -> None:
+        """Fire the interventions due at this step; each firing is logged in ``events``."""
+        self.interventions.apply()
+
+    @property
+    def events(self) -> list[dict[str, Any]]:
+        """The interventions fired so far: step, intervention, action, target, old, new."""
+        return self.interventions.events
+
+    def events_frame(self) -> pd.DataFrame:
+        """The event log as a table keyed by scenario, replicate and seed."""
+        return self.interventions.frame()
 
     def _reset_step_records(self) -> None:
         self._observed = None
@@ -816,6 +838,7 @@ class PartnershipModel(mesa.Model):
             "leakage": self._leaked / self._spent if self._spent > 0 else 0.0,
             "partnership_active": float(p is not None),
             "partnership_size": float(p.size if p is not None else 0),
+            "spent": self._spent / len(hh),
         }
         if p is not None:
             trust = self.trust_matrix()

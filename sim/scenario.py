@@ -21,6 +21,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from sim.errors import UserError
+from sim.interventions import Intervention, check_interventions
 
 __all__ = [
     "PARTNERSHIP_TYPES",
@@ -69,6 +70,13 @@ class RunSection(_Section):
 class PopulationSection(_Section):
     """Households and villages."""
 
+    map: str = _lever(
+        "",
+        "stakeholder map (folder of CSVs or .graphml, relative to the scenario file); when "
+        "set, it fixes the villages, households and organizations",
+        "input data: the planner's own stakeholder map (docs/policies.md)",
+        max_length=4096,
+    )
     households: int = _lever(500, "number of households", ge=2, le=20_000_000)
     villages: int = _lever(10, "number of villages (communities)", ge=1)
     income_sigma: float = _lever(
@@ -369,14 +377,20 @@ class Scenario(BaseModel):
     accountability: AccountabilitySection = AccountabilitySection()
     dynamics: DynamicsSection = DynamicsSection()
     welfare: WelfareSection = WelfareSection()
+    interventions: list[Intervention] = Field(default_factory=list, max_length=1000)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "<dict>") -> Scenario:
         """Validate a (possibly partial) scenario dictionary; errors name ``source``."""
         try:
-            return cls.model_validate(data)
+            scenario = cls.model_validate(data)
         except ValidationError as exc:
             raise ScenarioError(_explain(exc, source)) from None
+        if scenario.population.map:
+            from sim.maps import for_scenario
+
+            scenario = for_scenario(scenario)[0]
+        return check_interventions(scenario, source)
 
     def to_dict(self) -> dict[str, Any]:
         """The fully resolved scenario as plain data (for manifests and TOML)."""
@@ -410,6 +424,9 @@ def _explain(exc: ValidationError, source: str) -> str:
         loc = [str(p) for p in err["loc"]]
         key = ".".join(loc)
         value = err.get("input")
+        if loc[:1] == ["interventions"] and len(loc) >= 2:
+            lines.append(_explain_intervention(err, loc, source))
+            continue
         if err["type"] == "extra_forbidden":
             parent = loc[0] if len(loc) > 1 else None
             options = sections.get(parent, []) if parent else list(Scenario.model_fields)
@@ -422,6 +439,23 @@ def _explain(exc: ValidationError, source: str) -> str:
         msg = err["msg"].removeprefix("Value error, ")
         lines.append(f"{source}: {key} = {value!r}: {msg}.{allowed}")
     return "\n".join(lines)
+
+
+def _explain_intervention(err: dict[str, Any], loc: list[str], source: str) -> str:
+    where = f"{source}: interventions[{int(loc[1]) + 1}]"
+    msg = err["msg"].removeprefix("Value error, ")
+    if len(loc) == 2:
+        return f"{where}: {msg}"
+    key = ".".join(loc[2:])
+    if err["type"] == "extra_forbidden":
+        options = list(Intervention.model_fields)
+        return (
+            f"{where}: unknown key '{key}'.{_suggest(key, options)} Allowed keys: "
+            f"{', '.join(options)}"
+        )
+    field = Intervention.model_fields.get(loc[2])
+    meaning = f" ({field.description})" if field is not None and field.description else ""
+    return f"{where}: {key} = {err.get('input')!r}: {msg}.{meaning}"
 
 
 def _allowed(loc: list[str]) -> str:
@@ -522,6 +556,7 @@ def _resolve(path: Path, chain: tuple[Path, ...] = ()) -> dict[str, Any]:
         cycle = " -> ".join(str(p) for p in (*chain, path))
         raise ScenarioError(f"{path}: circular 'extends': {cycle}")
     data = _read_toml(path)
+    _anchor_map(data, path)
     parent = data.pop("extends", None)
     if parent is None:
         return data
@@ -531,6 +566,14 @@ def _resolve(path: Path, chain: tuple[Path, ...] = ()) -> dict[str, Any]:
     if not parent_path.exists():
         raise ScenarioError(f"{path}: extends = {parent!r}: file not found ({parent_path})")
     return _deep_merge(_resolve(parent_path, (*chain, path)), data)
+
+
+def _anchor_map(data: dict[str, Any], path: Path) -> None:
+    """A ``population.map`` path in a file is relative to that file."""
+    population = data.get("population")
+    if isinstance(population, dict) and isinstance(population.get("map"), str):
+        if population["map"] and not Path(population["map"]).is_absolute():
+            population["map"] = str((path.parent / population["map"]).resolve())
 
 
 def load_scenario(path: str | Path, overrides: list[str] | None = None) -> Scenario:

@@ -1,0 +1,504 @@
+"""Stakeholder maps: a district's own organizations, villages and ties, read from files.
+
+A map is either a folder holding three CSV files or one GraphML file.
+
+CSV folder:
+
+- ``villages.csv``: ``id, households`` (optional ``name``), one row per village, in the order
+  households are laid out;
+- ``nodes.csv``: ``id, type`` (``government``, ``firm`` or ``ngo``), optional ``budget`` (per
+  household per step, as ``organizations.budget_<type>``; empty = the scenario's) and ``name``;
+- ``edges.csv`` (optional): ``source, target`` and optional ``trust``, ``trust_back`` and
+  ``communication``. A tie between two organizations carries ``trust`` (the source's initial
+  trust in the target, in [0, 1]), ``trust_back`` (the target's in the source; default: the
+  same) and ``communication`` (channel quality; default: drawn from ``factors.communication``).
+  A tie from an organization to a village says the organization works there.
+
+GraphML file: nodes with a ``type`` attribute (``government``, ``firm``, ``ngo`` or
+``village``; villages also ``households``, organizations optionally ``budget``) and edges
+with the same attributes as ``edges.csv``. ``trust_back`` needs a directed graph, since an
+undirected one does not say which end is the source.
+
+What the map does not list keeps the scenario's rules: ties between organizations not in the
+map start from ``factors.trust`` as usual, and an organization with no village ties works in
+a random share of villages (``organizations.firm_coverage`` and so on; the government in all).
+The map fixes ``population.households``, ``population.villages`` and the number of
+organizations of each type, whatever the scenario says.
+
+Every file is checked before any run: unknown types or columns, duplicate ids, ties to ids that
+do not exist, trust outside [0, 1], missing or non-numeric values and files that are too large
+raise :class:`MapError` naming the file, the row or key, the value and what is allowed.
+
+Example:
+    >>> m = load_map("scenarios/maps/example")  # doctest: +SKIP
+    >>> len(m.villages), [o.kind for o in m.organizations][:2]  # doctest: +SKIP
+    (6, ['government', 'government'])
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import math
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import networkx as nx
+import numpy as np
+
+from sim.errors import UserError
+
+if TYPE_CHECKING:
+    from sim.model import PartnershipModel
+    from sim.scenario import Scenario
+    from sim.welfare import Households
+
+__all__ = [
+    "LIMITS",
+    "ORGANIZATION_TYPES",
+    "MapError",
+    "StakeholderMap",
+    "apply",
+    "for_scenario",
+    "load_map",
+    "organization_id",
+    "place_households",
+]
+
+ORGANIZATION_TYPES = ("government", "firm", "ngo")
+"""Types an organization may have (the model's three organization kinds)."""
+
+LIMITS = {
+    "file_bytes": 20_000_000,
+    "villages": 10_000,
+    "organizations": {"government": 50, "firm": 200, "ngo": 200},
+    "edges": 200_000,
+    "households": 20_000_000,
+}
+"""Bounds on a map's size (the organization counts are the scenario schema's bounds)."""
+
+_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+_COLUMNS = {
+    "villages.csv": ({"id", "households"}, {"name"}),
+    "nodes.csv": ({"id", "type"}, {"budget", "name"}),
+    "edges.csv": ({"source", "target"}, {"trust", "trust_back", "communication"}),
+}
+
+
+class MapError(UserError):
+    """A stakeholder map that cannot be used: names the file, row or key, value and rule."""
+
+
+@dataclass(frozen=True)
+class MapOrganization:
+    """An organization of the map: id, type and optional budget per household per step."""
+
+    id: str
+    kind: str
+    budget: float | None = None
+
+
+@dataclass(frozen=True)
+class MapVillage:
+    """A village of the map and its number of households."""
+
+    id: str
+    households: int
+
+
+@dataclass(frozen=True)
+class MapTie:
+    """A tie between two organizations with optional initial trust and channel quality."""
+
+    source: str
+    target: str
+    trust: float | None = None
+    trust_back: float | None = None
+    communication: float | None = None
+
+
+@dataclass(frozen=True)
+class StakeholderMap:
+    """A validated map: organizations, villages, ties and where each organization works."""
+
+    path: str
+    organizations: tuple[MapOrganization, ...]
+    villages: tuple[MapVillage, ...]
+    ties: tuple[MapTie, ...]
+    serves: dict[str, tuple[int, ...]] = field(default_factory=dict)
+
+    @property
+    def households(self) -> int:
+        """Total households over all villages."""
+        return sum(v.households for v in self.villages)
+
+    def count(self, kind: str) -> int:
+        """Number of organizations of a type."""
+        return sum(o.kind == kind for o in self.organizations)
+
+
+# ---------------------------------------------------------------------------- reading
+def load_map(path: str | Path) -> StakeholderMap:
+    """Read and validate a map (a folder of CSVs or a ``.graphml`` file); cached per file state."""
+    path = Path(path)
+    if not path.exists():
+        raise MapError(f"{path}: stakeholder map not found (expected a folder of CSVs or .graphml)")
+    files = [path / n for n in _COLUMNS] if path.is_dir() else [path]
+    stamp = tuple((str(f), f.stat().st_mtime_ns, f.stat().st_size) for f in files if f.exists())
+    return _load_cached(str(path.resolve()), stamp)
+
+
+@lru_cache(maxsize=32)
+def _load_cached(path: str, stamp: tuple) -> StakeholderMap:
+    p = Path(path)
+    if p.is_dir():
+        nodes, villages, edges = _read_csv_folder(p)
+    elif p.suffix.lower() == ".graphml":
+        nodes, villages, edges = _read_graphml(p)
+    else:
+        raise MapError(
+            f"{p}: not a map; expected a folder with nodes.csv, villages.csv and "
+            "edges.csv, or a .graphml file"
+        )
+    return _validate(p, nodes, villages, edges)
+
+
+def _check_size(path: Path) -> None:
+    size = path.stat().st_size
+    if size > LIMITS["file_bytes"]:
+        raise MapError(
+            f"{path}: {size} bytes is too large for a stakeholder map; allowed: at most "
+            f"{LIMITS['file_bytes']} bytes"
+        )
+
+
+def _read_csv(path: Path, required: bool = True) -> list[tuple[str, dict[str, str]]]:
+    """Rows as (``file row N``, {column: text}); checks the header against the allowed columns."""
+    if not path.exists():
+        if required:
+            raise MapError(f"{path}: file not found; a map folder needs {path.name}")
+        return []
+    _check_size(path)
+    need, optional = _COLUMNS[path.name]
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            reader = csv.DictReader(fh)
+            header = [h.strip() for h in (reader.fieldnames or [])]
+            if not header:
+                raise MapError(
+                    f"{path}: empty file; expected a header row with {', '.join(sorted(need))}"
+                )
+            missing = need - set(header)
+            if missing:
+                raise MapError(
+                    f"{path}: missing column(s) {', '.join(sorted(missing))}; "
+                    f"columns: {', '.join(sorted(need | optional))}"
+                )
+            unknown = [h for h in header if h not in need | optional]
+            if unknown:
+                hint = _hint(unknown[0], sorted(need | optional))
+                raise MapError(
+                    f"{path}: unknown column '{unknown[0]}'.{hint} Allowed: "
+                    f"{', '.join(sorted(need | optional))}"
+                )
+            reader.fieldnames = header
+            rows = []
+            for row in reader:
+                if None in row:
+                    raise MapError(f"{path} row {reader.line_num}: more values than columns")
+                if all((v or "").strip() == "" for v in row.values()):
+                    continue
+                rows.append(
+                    (
+                        f"{path} row {reader.line_num}",
+                        {k: (v or "").strip() for k, v in row.items()},
+                    )
+                )
+    except UnicodeDecodeError:
+        raise MapError(f"{path}: not a UTF-8 text file (expected CSV)") from None
+    except csv.Error as exc:
+        raise MapError(f"{path}: not valid CSV ({exc})") from None
+    return rows
+
+
+def _read_csv_folder(path: Path):
+    villages = _read_csv(path / "villages.csv")
+    nodes = _read_csv(path / "nodes.csv")
+    edges = _read_csv(path / "edges.csv", required=False)
+    return nodes, villages, edges
+
+
+def _read_graphml(path: Path):
+    _check_size(path)
+    try:
+        g = nx.read_graphml(path)
+    except Exception as exc:  # networkx raises several types for malformed XML
+        raise MapError(f"{path}: not a readable GraphML file ({exc})") from None
+    nodes, villages, edges = [], [], []
+    for node, data in g.nodes(data=True):
+        where = f"{path} node '{node}'"
+        row = {k: _text(v) for k, v in data.items()}
+        row["id"] = str(node)
+        if row.get("type", "") == "village":
+            row.pop("type")
+            _only(where, row, _COLUMNS["villages.csv"])
+            villages.append((where, row))
+        else:
+            _only(where, row, _COLUMNS["nodes.csv"])
+            nodes.append((where, row))
+    for u, v, data in g.edges(data=True):
+        where = f"{path} edge '{u}' -> '{v}'"
+        row = {k: _text(x) for k, x in data.items() if k != "id"}
+        if not g.is_directed() and row.get("trust_back", "") != "":
+            raise MapError(
+                f"{where}: trust_back needs a directed graph (edgedefault="
+                '"directed"); in an undirected one the source is not defined'
+            )
+        row.update(source=str(u), target=str(v))
+        _only(where, row, _COLUMNS["edges.csv"])
+        edges.append((where, row))
+    return nodes, villages, edges
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def _only(where: str, row: dict[str, str], columns: tuple[set[str], set[str]]) -> None:
+    need, optional = columns
+    allowed = need | optional | ({"type"} if "type" in need else set())
+    for key in row:
+        if key not in allowed and key not in ("id", "source", "target"):
+            raise MapError(
+                f"{where}: unknown attribute '{key}'.{_hint(key, sorted(allowed))} "
+                f"Allowed: {', '.join(sorted(allowed))}"
+            )
+
+
+def _hint(word: str, options: list[str]) -> str:
+    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    return f" Did you mean '{close[0]}'?" if close else ""
+
+
+# ---------------------------------------------------------------------------- validation
+def _number(where: str, key: str, text: str, *, lo: float, hi: float, default=None) -> float:
+    if text == "":
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        raise MapError(
+            f"{where}: {key} = {text!r} is not a number; allowed: a number from {lo} to {hi}"
+        ) from None
+    if not math.isfinite(value) or not lo <= value <= hi:
+        raise MapError(
+            f"{where}: {key} = {text!r} is out of range; allowed: a number from {lo} to {hi}"
+        )
+    return value
+
+
+def _identifier(where: str, key: str, text: str) -> str:
+    if text == "community":
+        raise MapError(
+            f"{where}: {key} = 'community' is reserved for the community's seat in a "
+            "partnership; choose another id"
+        )
+    if not _ID.match(text):
+        raise MapError(
+            f"{where}: {key} = {text!r} is not a valid id; allowed: 1 to 64 letters, "
+            "digits, '_', '.', ':' or '-'"
+        )
+    return text
+
+
+def _validate(path: Path, nodes, villages, edges) -> StakeholderMap:
+    if not villages:
+        raise MapError(f"{path}: no villages; a map needs at least one village with households")
+    if not nodes:
+        raise MapError(f"{path}: no organizations; a map needs at least one organization")
+    if len(villages) > LIMITS["villages"]:
+        raise MapError(f"{path}: {len(villages)} villages; allowed: at most {LIMITS['villages']}")
+    if len(edges) > LIMITS["edges"]:
+        raise MapError(f"{path}: {len(edges)} ties; allowed: at most {LIMITS['edges']}")
+    seen: dict[str, str] = {}
+
+    def unique(where: str, ident: str) -> None:
+        if ident in seen:
+            raise MapError(
+                f"{where}: id = {ident!r} is a duplicate (first at {seen[ident]}); "
+                "ids must be unique across organizations and villages"
+            )
+        seen[ident] = where
+
+    vs = []
+    for where, row in villages:
+        ident = _identifier(where, "id", row["id"])
+        unique(where, ident)
+        text = row.get("households", "")
+        if not re.fullmatch(r"\d+", text) or int(text) < 1:
+            raise MapError(f"{where}: households = {text!r}; allowed: a whole number of at least 1")
+        vs.append(MapVillage(ident, int(text)))
+    total = sum(v.households for v in vs)
+    if not 2 <= total <= LIMITS["households"]:
+        raise MapError(f"{path}: {total} households in all; allowed: 2 to {LIMITS['households']}")
+    orgs = []
+    for where, row in nodes:
+        ident = _identifier(where, "id", row["id"])
+        unique(where, ident)
+        kind = row.get("type", "")
+        if kind not in ORGANIZATION_TYPES:
+            raise MapError(
+                f"{where}: type = {kind!r} is unknown.{_hint(kind, list(ORGANIZATION_TYPES))}"
+                f" Allowed: {', '.join(ORGANIZATION_TYPES)}"
+            )
+        budget = _number(where, "budget", row.get("budget", ""), lo=0.0, hi=1e6)
+        orgs.append(MapOrganization(ident, kind, budget))
+    for kind, most in LIMITS["organizations"].items():
+        count = sum(o.kind == kind for o in orgs)
+        if count > most:
+            raise MapError(f"{path}: {count} organizations of type {kind}; allowed: at most {most}")
+    # Organizations in the model's fixed order: governments, firms, NGOs, each in file order.
+    orgs.sort(key=lambda o: ORGANIZATION_TYPES.index(o.kind))
+    org_ids = {o.id for o in orgs}
+    village_index = {v.id: i for i, v in enumerate(vs)}
+    ties, serves, pairs = [], {}, set()
+    for where, row in edges:
+        a, b = row["source"], row["target"]
+        for key, end in (("source", a), ("target", b)):
+            if end not in org_ids and end not in village_index:
+                options = sorted(org_ids | set(village_index))
+                raise MapError(
+                    f"{where}: {key} = {end!r} is not an organization or village of "
+                    f"the map.{_hint(end, options)} Known ids: {', '.join(options[:30])}"
+                    + (" ..." if len(options) > 30 else "")
+                )
+        if a == b:
+            raise MapError(f"{where}: a tie from {a!r} to itself; ties join two different ids")
+        if a in village_index and b in village_index:
+            raise MapError(
+                f"{where}: a tie between two villages ({a!r}, {b!r}); allowed: "
+                "organization-organization or organization-village ties"
+            )
+        pair = frozenset((a, b))
+        if pair in pairs:
+            raise MapError(f"{where}: the tie between {a!r} and {b!r} is listed twice")
+        pairs.add(pair)
+        values = {
+            k: _number(where, k, row.get(k, ""), lo=0.0, hi=1.0)
+            for k in ("trust", "trust_back", "communication")
+        }
+        if a in village_index or b in village_index:
+            given = [k for k, v in values.items() if v is not None]
+            if given:
+                raise MapError(
+                    f"{where}: {given[0]} is set on a tie between an organization "
+                    "and a village; trust and communication belong to ties between "
+                    "organizations (leave them empty here)"
+                )
+            org, village = (a, b) if a in org_ids else (b, a)
+            serves.setdefault(org, []).append(village_index[village])
+            continue
+        if values["trust_back"] is not None and values["trust"] is None:
+            raise MapError(
+                f"{where}: trust_back is set but trust is empty; give both or trust only"
+            )
+        back = values["trust_back"] if values["trust_back"] is not None else values["trust"]
+        ties.append(MapTie(a, b, values["trust"], back, values["communication"]))
+    return StakeholderMap(
+        path=str(path),
+        organizations=tuple(orgs),
+        villages=tuple(vs),
+        ties=tuple(ties),
+        serves={k: tuple(sorted(v)) for k, v in serves.items()},
+    )
+
+
+# ---------------------------------------------------------------------------- using a map
+def for_scenario(scenario: Scenario) -> tuple[Scenario, StakeholderMap | None]:
+    """The scenario with the map's villages, households and organization counts, and the map.
+
+    Without ``population.map`` the scenario comes back unchanged with ``None``.
+    """
+    if not scenario.population.map:
+        return scenario, None
+    smap = load_map(scenario.population.map)
+    population = type(scenario.population).model_validate(
+        {
+            **scenario.population.model_dump(),
+            "households": smap.households,
+            "villages": len(smap.villages),
+        }
+    )
+    organizations = type(scenario.organizations).model_validate(
+        {
+            **scenario.organizations.model_dump(),
+            "governments": smap.count("government"),
+            "firms": smap.count("firm"),
+            "ngos": smap.count("ngo"),
+        }
+    )
+    fitted = scenario.model_copy(update={"population": population, "organizations": organizations})
+    return fitted, smap
+
+
+def place_households(hh: Households, smap: StakeholderMap | None) -> None:
+    """Lay households out in the map's villages (contiguous blocks of the map's sizes)."""
+    if smap is None:
+        return
+    sizes = [v.households for v in smap.villages]
+    hh.village[:] = np.repeat(np.arange(len(sizes), dtype=hh.village.dtype), sizes)
+
+
+def organization_id(smap: StakeholderMap | None, kind: str, k: int) -> str:
+    """The node id of the ``k``-th organization of ``kind``: ``kind_k``, or the map's id."""
+    if smap is None:
+        return f"{kind}_{k}"
+    return [o.id for o in smap.organizations if o.kind == kind][k]
+
+
+def apply(model: PartnershipModel, smap: StakeholderMap | None) -> None:
+    """Impose the map on a model being built: budgets, where organizations work, tie trust.
+
+    Called once the default ties and representatives exist; it rewrites what the map lists.
+    """
+    if smap is None:
+        return
+    n = len(model.hh)
+    graph = model.graph
+    sizes = np.array([v.households for v in smap.villages])
+    start = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    reps = set(model.representatives.tolist())
+    for o in smap.organizations:
+        org = model.org_by_node[o.id]
+        if o.budget is not None:
+            org.budget = o.budget * n
+        if o.id not in smap.serves:
+            continue
+        # The organization's tie to the community's representatives, as drawn at set-up.
+        f = model.scenario.factors
+        rep_tie = next(
+            (dict(graph.edges[o.id, h]) for h in graph.adj[o.id] if h in reps),
+            {"trust": {o.id: f.trust}, "communication": f.communication},
+        )
+        old = [h for h in graph.adj[o.id] if isinstance(h, int | np.integer)]
+        graph.remove_edges_from((o.id, h) for h in old)
+        for v in smap.serves[o.id]:
+            for h in range(int(start[v]), int(start[v] + sizes[v])):
+                if h in reps:
+                    graph.add_edge(
+                        o.id,
+                        h,
+                        trust=dict(rep_tie["trust"]),
+                        communication=rep_tie["communication"],
+                    )
+                else:
+                    graph.add_edge(o.id, h)
+    for tie in smap.ties:
+        edge = graph.edges[tie.source, tie.target]
+        if tie.trust is not None:
+            edge["trust"] = {tie.source: tie.trust, tie.target: tie.trust_back}
+        if tie.communication is not None:
+            edge["communication"] = tie.communication
