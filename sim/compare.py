@@ -168,6 +168,10 @@ def paired_table(table: pd.DataFrame, reference: str) -> pd.DataFrame:
         diff = paired_differences(frame, reference, measure, step=0)
         rows.append(diff.drop(columns=["step"]).rename(columns={"outcome": "measure"}))
     out = pd.concat(rows, ignore_index=True)
+    # Designs in the order given (the pivot inside paired_differences sorts them by name).
+    order = {name: i for i, name in enumerate(dict.fromkeys(table["scenario"]))}
+    out = out.sort_values("scenario", key=lambda c: c.map(order), kind="stable")
+    out = out.reset_index(drop=True)
     out["label"] = out["measure"].map(MEASURES)
     out["verdict"] = [
         _verdict(r.measure, r.mean_difference, r.ci_low, r.ci_high) for r in out.itertuples()
@@ -220,6 +224,17 @@ def incremental_cost(diffs: pd.DataFrame) -> pd.DataFrame:
         g = g.set_index("measure")
         w, c = g.loc["welfare_mean"], g.loc["resources_spent"]
         clear = w.ci_low > 0 or w.ci_high < 0
+        dc, dw = c.mean_difference, w.mean_difference
+        if not clear:
+            note = "welfare difference not clear; ratio not reported"
+        elif dc <= 0 < dw:
+            note = "dominates: more welfare for fewer resources"
+        elif dc >= 0 > dw:
+            note = "dominated: less welfare for more resources"
+        elif dw < 0:
+            note = "saves resources at a loss of welfare (ratio = resources saved per unit lost)"
+        else:
+            note = "costs more and gains welfare (ratio = extra resources per extra unit)"
         rows.append(
             {
                 "scenario": name,
@@ -228,7 +243,7 @@ def incremental_cost(diffs: pd.DataFrame) -> pd.DataFrame:
                 "resources_per_extra_welfare": (
                     c.mean_difference / w.mean_difference if clear else float("nan")
                 ),
-                "note": "" if clear else "welfare difference not clear; ratio not reported",
+                "note": note,
             }
         )
     return pd.DataFrame(rows)
@@ -362,26 +377,28 @@ def _sentences(result: dict[str, Any]) -> list[str]:
             ("welfare_q1", "welfare of the poorest fifth"),
         ):
             r = diffs.loc[(name, measure)]
-            parts.append(
-                f"{what} {_change(r)} by {abs(r.mean_difference):.4f} (95% interval "
-                f"{r.ci_low:+.4f} to {r.ci_high:+.4f})"
-            )
+            interval = f"95% interval {r.ci_low:+.4f} to {r.ci_high:+.4f}"
+            if r.verdict in ("better", "worse"):
+                move = "rises" if r.mean_difference > 0 else "falls"
+                parts.append(f"{what} {move} by {abs(r.mean_difference):.4f} ({interval})")
+            else:
+                parts.append(f"{what}: no clear difference ({r.mean_difference:+.4f}, {interval})")
         text = f"{name}: compared with {result['reference']}, " + "; ".join(parts) + "."
+        mean, q1 = diffs.loc[(name, "welfare_mean")], diffs.loc[(name, "welfare_q1")]
+        if q1.verdict == "better" and q1.ci_low > mean.ci_high:
+            text += " The poorest fifth gains more than the average household."
+        elif mean.verdict == "better" and q1.ci_high < mean.ci_low:
+            text += " The poorest fifth gains less than the average household."
         if (name, "welfare_retained") in diffs.index:
             r = diffs.loc[(name, "welfare_retained")]
+            more = "more" if r.mean_difference >= 0 else "less"
             text += (
-                f" Of the welfare gained by the end of funding, it keeps "
-                f"{_pct(r.mean_difference)} points {'more' if r.mean_difference >= 0 else 'less'}"
-                f" {result['retention_lag']} steps later ({r.verdict})."
+                f" {result['retention_lag']} steps after funding ends it keeps "
+                f"{_pct(r.mean_difference)} percentage points {more} of the welfare gained by "
+                f"then ({r.verdict})."
             )
         out.append(text)
     return out
-
-
-def _change(r) -> str:
-    if r.verdict == "no clear difference":
-        return "shows no clear change (point estimate " + _num(r.mean_difference) + "), moving"
-    return "rises" if r.mean_difference > 0 else "falls"
 
 
 def _pct(x: float) -> str:
