@@ -565,7 +565,12 @@ def _resolve(path: Path, chain: tuple[Path, ...] = ()) -> dict[str, Any]:
     parent_path = (path.parent / parent).resolve()
     if not parent_path.exists():
         raise ScenarioError(f"{path}: extends = {parent!r}: file not found ({parent_path})")
-    return _deep_merge(_resolve(parent_path, (*chain, path)), data)
+    base = _resolve(parent_path, (*chain, path))
+    merged = _deep_merge(base, data)
+    # A design that extends another adds its interventions to the parent's timeline.
+    if isinstance(base.get("interventions"), list) and isinstance(data.get("interventions"), list):
+        merged["interventions"] = base["interventions"] + data["interventions"]
+    return merged
 
 
 def _anchor_map(data: dict[str, Any], path: Path) -> None:

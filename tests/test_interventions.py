@@ -1,0 +1,278 @@
+"""Interventions: they fire exactly when specified, are logged, and their changes take effect."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.errors import UserError
+from sim.experiments import run_comparison
+from sim.model import OUTCOMES, PartnershipModel
+from sim.scenario import Scenario, load_scenario
+
+from .conftest import ROOT
+
+SMALL = {"population": {"households": 80, "villages": 4}, "run": {"steps": 12}}
+
+
+def scenario(*interventions: dict, **sections) -> Scenario:
+    data = {**SMALL, **sections, "interventions": list(interventions)}
+    return Scenario.from_dict(data, "test.toml")
+
+
+def run(s: Scenario, steps: int = 12, seed: int = 3) -> PartnershipModel:
+    return PartnershipModel(s, seed=seed).run(steps)
+
+
+def events(model: PartnershipModel) -> list[tuple]:
+    return [(e["step"], e["intervention"], e["action"], e["target"]) for e in model.events]
+
+
+# ----------------------------------------------------------------------------- timing
+def test_scheduled_set_fires_at_its_step_and_window_is_restored_the_step_after_until():
+    s = scenario(
+        {
+            "name": "audits",
+            "at": 3,
+            "until": 5,
+            "action": "set",
+            "lever": "audit_probability",
+            "value": 0.9,
+        }
+    )
+    model = PartnershipModel(s, seed=1)
+    seen = []
+    for _ in range(8):
+        model.step()
+        seen.append((int(model.steps), model.scenario.accountability.audit_probability))
+    assert seen == [(1, 0.04), (2, 0.04), (3, 0.9), (4, 0.9), (5, 0.9), (6, 0.04), (7, 0.04),
+                    (8, 0.04)]  # fmt: skip
+    assert model.events == [
+        {
+            "step": 3,
+            "intervention": "audits",
+            "action": "set",
+            "target": "accountability.audit_probability",
+            "old": "0.04",
+            "new": "0.9",
+            "note": "",
+        },
+        {
+            "step": 6,
+            "intervention": "audits",
+            "action": "restore",
+            "target": "accountability.audit_probability",
+            "old": "0.9",
+            "new": "0.04",
+            "note": "window ended at 5",
+        },
+    ]
+    # The scenario passed in is never changed: runs sharing it stay independent.
+    assert s.accountability.audit_probability == 0.04
+
+
+def test_trigger_fires_when_condition_holds_respecting_cooldown_and_max_times():
+    # `spent` is 0 at step 0 (nothing spent yet) and positive after every step, so the trigger
+    # is first true at the start of step 2; cooldown 4 then allows steps 2, 6, 10.
+    s = scenario(
+        {"name": "t", "when": "spent > 0", "cooldown": 4, "action": "set",
+         "lever": "meeting_cost", "value": 0.001},
+        {"name": "once", "when": "partnership_size >= 2", "max_times": 1, "action": "set",
+         "lever": "exit_patience", "value": 6},
+    )  # fmt: skip
+    model = run(s, 12)
+    steps = [e["step"] for e in model.events if e["intervention"] == "t"]
+    assert steps == [2, 6, 10]
+    assert [e["step"] for e in model.events if e["intervention"] == "once"] == [1]
+
+
+def test_trigger_reads_outcomes_of_the_previous_step():
+    # Dissolved at the start of step 4: the outcomes recorded at the end of step 4 show no
+    # partnership, so the trigger re-forms it at the start of step 5, not earlier or later.
+    s = scenario(
+        {"name": "end", "at": 4, "action": "dissolve"},
+        {"name": "reform", "when": "partnership_active < 0.5", "max_times": 1,
+         "action": "form", "kind": "pmg"},
+    )  # fmt: skip
+    model = run(s, 8)
+    assert events(model) == [
+        (4, "end", "dissolve", "partnership"),
+        (5, "reform", "form", "partnership"),
+    ]
+    active = model.results()["partnership_active"].tolist()
+    assert active == [1, 1, 1, 1, 0, 1, 1, 1, 1]
+    assert model.partnership.members == ["government_0", "community"]
+
+
+def test_nan_metric_never_triggers():
+    # trust_partners is NaN without a partnership: the comparison is false, nothing fires.
+    s = scenario(
+        {"name": "t", "when": "trust_partners < 2", "action": "dissolve"},
+        partnership={"type": "none"},
+    )
+    assert run(s, 6).events == []
+
+
+# ----------------------------------------------------------------------------- effect
+def _compare(lever: str, value, at: int = 4, steps: int = 6, **sections):
+    """The treated run equals the control before ``at`` and differs from step ``at`` on."""
+    base = scenario(**sections)
+    treated = scenario(
+        {"name": "x", "at": at, "action": "set", "lever": lever, "value": value}, **sections
+    )
+    a = run(base, steps).results()[list(OUTCOMES)]
+    b = run(treated, steps).results()[list(OUTCOMES)]
+    pd.testing.assert_frame_equal(a.iloc[:at], b.iloc[:at])
+    return a.iloc[at], b.iloc[at]
+
+
+@pytest.mark.parametrize(
+    ("lever", "value", "outcome"),
+    [
+        ("accountability.audit_probability", 1.0, "leakage"),
+        ("factors.communication", 0.1, "trust_partners"),
+        ("factors.evaluation_interval", 1, "trust_partners"),
+        ("factors.power_balance", 0.0, "power_balance"),
+        ("accountability.capture_propensity", 1.0, "welfare_q1"),
+        ("organizations.budget_government", 0.0, "spent"),
+        ("organizations.community_inkind", 0.5, "pooled_resources"),
+        ("partnership.funding_horizon", 2, "spent"),
+        ("factors.goal_clarity", 0.0, "leakage"),
+        ("welfare.depreciation", 0.2, "access_mean"),
+    ],
+)
+def test_set_lever_takes_effect_in_the_step_it_is_applied(lever, value, outcome):
+    before, after = _compare(lever, value)
+    assert before[outcome] != pytest.approx(after[outcome], rel=1e-9, abs=1e-12)
+
+
+def test_lever_directions():
+    # Cutting the government budget cuts what is spent; audits cut leakage.
+    before, after = _compare("organizations.budget_government", 0.0)
+    assert after["spent"] < before["spent"]
+    before, after = _compare("accountability.audit_probability", 1.0)
+    assert after["leakage"] < before["leakage"]
+
+
+def test_communication_programme_shifts_every_channel_and_budget_resets_organizations():
+    s = scenario(
+        {"name": "c", "at": 2, "action": "set", "lever": "communication", "value": 0.5},
+        {"name": "b", "at": 2, "action": "set", "lever": "budget_ngo", "value": 0.05},
+    )
+    model = PartnershipModel(s, seed=2)
+    model.step()
+    before = {(u, v): d["communication"] for u, v, d in model.graph.edges(data=True)
+              if "communication" in d}  # fmt: skip
+    model.step()
+    after = {(u, v): d["communication"] for u, v, d in model.graph.edges(data=True)
+             if "communication" in d}  # fmt: skip
+    assert before.keys() == after.keys() and len(before) > 10
+    shifted = np.array([after[k] - before[k] for k in before])
+    expected = np.array([np.clip(before[k] - 0.3, 0, 1) - before[k] for k in before])
+    np.testing.assert_allclose(shifted, expected, atol=1e-12)
+    ngos = [o for o in model.organizations if o.kind == "ngo"]
+    assert [o.budget for o in ngos] == [pytest.approx(0.05 * 80)] * 2
+
+
+def test_membership_actions_change_the_partnership_from_their_step():
+    s = scenario(
+        {"name": "seat", "at": 3, "action": "add_member", "member": "community"},
+        {"name": "out", "at": 5, "until": 6, "action": "remove_member", "member": "firm_0"},
+        partnership={"type": "ppp"},
+    )
+    model = run(s, 8)
+    size = model.results()["partnership_size"].tolist()
+    # ppp = government + 3 firms; community joins at 3; firm_0 out during 5-6, back at 7.
+    assert size == [4, 4, 4, 5, 5, 4, 4, 5, 5]
+    assert model.results()["community_voice"].iloc[2] == 0.0
+    assert model.results()["community_voice"].iloc[3] > 0.0
+    assert events(model) == [
+        (3, "seat", "add_member", "community"),
+        (5, "out", "remove_member", "firm_0"),
+        (7, "out", "restore", "firm_0"),
+    ]
+
+
+def test_form_on_the_no_partnership_baseline_and_skips_are_logged():
+    s = scenario(
+        {"name": "add", "at": 1, "action": "add_member", "member": "community"},
+        {"name": "forum", "at": 2, "action": "form", "kind": "msp"},
+        {"name": "again", "at": 3, "action": "form", "kind": "ppp"},
+        partnership={"type": "none"},
+    )
+    model = run(s, 4)
+    assert model.results()["partnership_active"].tolist() == [0, 0, 1, 1, 1]
+    notes = [(e["step"], e["note"]) for e in model.events]
+    assert notes == [
+        (1, "skipped: no active partnership"),
+        (2, ""),
+        (3, "skipped: a partnership is already active"),
+    ]
+
+
+def test_events_are_collected_by_run_comparison_with_keys():
+    s = scenario({"name": "d", "at": 2, "action": "dissolve"})
+    df = run_comparison([s], replications=2, steps=3, root_seed=1, progress=False)
+    ev = df.attrs["events"]
+    assert ev[["replicate", "step", "intervention"]].values.tolist() == [[0, 2, "d"], [1, 2, "d"]]
+    assert ev["seed"].tolist() == sorted(set(df["seed"]), key=df["seed"].tolist().index)
+
+
+# ----------------------------------------------------------------------------- validation
+@pytest.mark.parametrize(
+    ("item", "message"),
+    [
+        ({"at": 13, "action": "dissolve"}, r"at = 13 is beyond the run's horizon \(run.steps = 12"),
+        (
+            {"at": 2, "until": 20, "action": "set", "lever": "trust_gain", "value": 0.1},
+            "until = 20 is beyond",
+        ),
+        (
+            {"at": 2, "action": "set", "lever": "audit_probabilty", "value": 0.5},
+            "Did you mean 'accountability.audit_probability'",
+        ),
+        (
+            {"at": 2, "action": "set", "lever": "audit_probability", "value": 1.5},
+            r"value = 1.5 .*less than or equal to 1",
+        ),
+        (
+            {"at": 2, "action": "set", "lever": "factors.trust", "value": 0.5},
+            "read only when the model is built",
+        ),
+        ({"when": "trust_partner < 0.3", "action": "dissolve"}, "Did you mean 'trust_partners'"),
+        ({"when": "trust_partners about 0.3", "action": "dissolve"}, "METRIC OP NUMBER"),
+        ({"at": 2, "action": "add_member", "member": "firm_7"}, "Did you mean 'firm_2'"),
+        ({"at": 2, "when": "leakage > 0.1", "action": "dissolve"}, "exactly one of 'at'"),
+        ({"at": 5, "until": 3, "action": "form", "kind": "msp"}, "until = 3 is before at = 5"),
+        ({"at": 2, "cooldown": 3, "action": "dissolve"}, "apply only to triggers"),
+        ({"at": 2, "action": "set", "lever": "trust_gain"}, "needs 'value'"),
+        ({"at": 2, "action": "dissolve", "member": "x"}, "'member' does not apply"),
+        ({"at": 2, "action": "dissolv"}, "Input should be 'form'"),
+        ({"at": 2, "action": "dissolve", "membr": "x"}, "unknown key 'membr'. Did you mean"),
+    ],
+)
+def test_bad_interventions_are_refused_with_a_clear_message(item, message):
+    with pytest.raises(UserError, match=message) as info:
+        scenario({"name": "bad", **item})
+    assert "test.toml: interventions[1]" in str(info.value)
+
+
+def test_duplicate_names_are_refused():
+    item = {"name": "a", "at": 2, "action": "dissolve"}
+    with pytest.raises(UserError, match="name used twice"):
+        scenario(item, item)
+
+
+def test_extends_appends_interventions_and_policies_load(tmp_path):
+    child = tmp_path / "child.toml"
+    child.write_text(
+        f'extends = "{ROOT / "scenarios/policies/community_seat.toml"}"\nname = "c"\n'
+        '[[interventions]]\nname = "audits"\nat = 2\naction = "set"\n'
+        'lever = "audit_probability"\nvalue = 0.5\n'
+    )
+    names = [i.name for i in load_scenario(child).interventions]
+    assert names == ["community seat", "budget veto", "audits"]
+    for path in sorted((ROOT / "scenarios" / "policies").glob("*.toml")):
+        s = load_scenario(path)
+        assert s.run.steps == 72, path
