@@ -140,7 +140,7 @@ def run_comparison(
             frames.append(_run_task(task))
             bar.update(1)
     bar.close()
-    events = [e for e in (f.attrs.pop("events", None) for f in frames) if e is not None]
+    events = [e for e in (f.attrs.pop("events", None) for f in frames) if e is not None and len(e)]
     df = pd.concat(frames, ignore_index=True)
     df.attrs["events"] = pd.concat(events, ignore_index=True) if events else pd.DataFrame()
     return df
