@@ -186,7 +186,10 @@ def settable_levers(scenario: Scenario) -> list[str]:
     """Every ``SECTION.KEY`` that ``set`` may change mid-run."""
     from sim.scenario import lever_table
 
-    keys = [f"{r['section']}.{r['key']}" for r in lever_table()]
+    # Scalar levers only: a value is one number, string or boolean.
+    keys = [
+        f"{r['section']}.{r['key']}" for r in lever_table() if not isinstance(r["default"], tuple)
+    ]
     return [k for k in keys if not any(k.startswith(p) for p in FIXED_AT_START)]
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -276,3 +279,24 @@ def test_extends_appends_interventions_and_policies_load(tmp_path):
     for path in sorted((ROOT / "scenarios" / "policies").glob("*.toml")):
         s = load_scenario(path)
         assert s.run.steps == 72, path
+
+
+def test_run_command_writes_the_event_log_beside_the_time_series(tmp_path):
+    design = tmp_path / "d.toml"
+    design.write_text(
+        'name = "d"\n[population]\nhouseholds = 60\nvillages = 3\n'
+        '[[interventions]]\nname = "audits"\nat = 2\nuntil = 3\naction = "set"\n'
+        'lever = "audit_probability"\nvalue = 0.5\n'
+    )
+    out = tmp_path / "out"
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "run_simulation.py"), "--scenario", str(design), "--steps",
+         "5", "--replications", "2", "--no-progress", "--no-figure", "--out", str(out)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    ev = pd.read_csv(out / "events.csv")
+    assert ev[["replicate", "step", "action"]].values.tolist() == [
+        [0, 2, "set"], [0, 4, "restore"], [1, 2, "set"], [1, 4, "restore"]
+    ]  # fmt: skip
+    assert "events.csv" in (out / "manifest.json").read_text()

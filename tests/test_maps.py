@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from sim import maps
+from sim.errors import UserError
 from sim.maps import MapError, load_map
 from sim.model import PartnershipModel
 from sim.network import get_trust
@@ -185,3 +186,15 @@ def test_cli_refuses_a_bad_map_with_exit_code_2(tmp_path, nodes, message):
     assert result.stderr.startswith("error: ") and message in result.stderr
     assert "nodes.csv row" in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_interventions_name_the_map_organizations():
+    base = {"population": {"map": str(EXAMPLE)}, "run": {"steps": 4}}
+    item = {"name": "join", "at": 2, "action": "add_member", "member": "lsm_ari"}
+    with pytest.raises(UserError, match="Did you mean 'lsm_air'"):
+        Scenario.from_dict({**base, "partnership": {"type": "ppp"}, "interventions": [item]})
+    item["member"] = "lsm_air"
+    s = Scenario.from_dict({**base, "partnership": {"type": "ppp"}, "interventions": [item]})
+    model = PartnershipModel(s, seed=1).run(3)
+    assert "lsm_air" in model.partnership.members
+    assert model.results()["partnership_size"].tolist() == [4, 4, 5, 5]
