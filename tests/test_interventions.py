@@ -300,3 +300,55 @@ def test_run_command_writes_the_event_log_beside_the_time_series(tmp_path):
         [0, 2, "set"], [0, 4, "restore"], [1, 2, "set"], [1, 4, "restore"]
     ]  # fmt: skip
     assert "events.csv" in (out / "manifest.json").read_text()
+
+
+class _Recorder:
+    """Stands in for a scenario section and records which levers the model reads."""
+
+    def __init__(self, name: str, section, reads: set[str]) -> None:
+        object.__setattr__(self, "_name", name)
+        object.__setattr__(self, "_section", section)
+        object.__setattr__(self, "_reads", reads)
+
+    def __getattr__(self, key: str):
+        self._reads.add(f"{self._name}.{key}")
+        return getattr(self._section, key)
+
+
+def test_every_settable_lever_is_read_while_the_model_steps():
+    """A lever the model copied at set-up would ignore ``set``: catch that here.
+
+    Every settable lever must be read from ``model.scenario`` during ``step()`` (or, for
+    ``view_spread``, when a member joins or a partnership forms, which the actions do).
+    """
+    from sim.interventions import settable_levers
+
+    s = scenario(
+        partnership={"type": "msp", "funding_horizon": 1},
+        factors={"evaluation_interval": 1},
+    )
+    model = PartnershipModel(s, seed=1)
+    reads: set[str] = set()
+    real = model.scenario
+
+    class Proxy:
+        def __getattr__(self, key):
+            value = getattr(real, key)
+            if key in {"run", "population", "organizations", "partnership", "factors",
+                       "accountability", "dynamics", "welfare"}:  # fmt: skip
+                return _Recorder(key, value, reads)
+            return value
+
+    model.scenario = Proxy()
+    model.run(3)
+    unread = set(settable_levers(s)) - reads
+    # Re-applied by set_lever itself: budgets (to the organizations) and communication (to the
+    # ties); view_spread acts when a partnership forms or a member joins.
+    expected = {
+        "organizations.budget_government",
+        "organizations.budget_firm",
+        "organizations.budget_ngo",
+        "factors.communication",
+        "dynamics.view_spread",
+    }
+    assert unread == expected, sorted(unread ^ expected)
