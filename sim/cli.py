@@ -120,6 +120,7 @@ def _cmd_run(argv: list[str]) -> int:
     out = experiments.prepare_output_folder(args.out, ROOT / "results", args.overwrite)
     replications = args.replications or scenarios[0].run.replications
     root_seed = scenarios[0].run.seed if args.seed is None else args.seed
+    events: list = []
     df = experiments.run_comparison(
         scenarios,
         replications=replications,
@@ -127,12 +128,15 @@ def _cmd_run(argv: list[str]) -> int:
         root_seed=root_seed,
         workers=args.workers,
         progress=not args.no_progress,
+        events=events,
     )
     summary = experiments.summarize(df, "welfare_mean")
     q1 = experiments.summarize(df, "welfare_q1")
     extra = {"summary.csv": _summary_table(df, experiments)}
-    if len(df.attrs.get("events", ())):
-        extra["events.csv"] = df.attrs["events"]
+    if events:  # the interventions that fired
+        import pandas as pd
+
+        extra["events.csv"] = pd.concat(events, ignore_index=True)
     if not args.no_figure:
         from sim import plots
 

@@ -267,14 +267,16 @@ def compare(
     """
     from sim.experiments import run_comparison
 
+    logs: list[pd.DataFrame] = []
     df = run_comparison(
         scenarios,
         replications=replications,
         root_seed=root_seed,
         workers=workers,
         progress=progress,
+        events=logs,
     )
-    events = df.attrs.pop("events", pd.DataFrame())
+    events = pd.concat(logs, ignore_index=True) if logs else pd.DataFrame()
     if funding_end_step is None:
         ends = [e for e in (funding_end(s) for s in scenarios) if e is not None]
         funding_end_step = min(ends) if ends else None

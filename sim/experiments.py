@@ -67,13 +67,21 @@ def replicate_seeds(root_seed: int, replications: int) -> list[int]:
 
 
 def run_one(
-    scenario: Scenario, replicate: int, seed: int, steps: int | None = None
+    scenario: Scenario,
+    replicate: int,
+    seed: int,
+    steps: int | None = None,
+    events: list[pd.DataFrame] | None = None,
 ) -> pd.DataFrame:
-    """One run of one scenario: the tidy model-level table."""
+    """One run of one scenario: the tidy model-level table.
+
+    If ``events`` is a list, the run's event log (interventions that fired) is appended to it.
+    """
     model = PartnershipModel(scenario, seed=seed, replicate=replicate)
     try:
         df = model.run(steps).results()
-        df.attrs["events"] = model.events_frame()  # the interventions that fired (may be empty)
+        if events is not None:
+            events.append(model.events_frame())
         return df
     finally:
         _release(model)
@@ -93,9 +101,12 @@ def _release(model: PartnershipModel) -> None:
         ids.pop(model, None)
 
 
-def _run_task(task: tuple[dict[str, Any], int, int, int | None]) -> pd.DataFrame:
+def _run_task(
+    task: tuple[dict[str, Any], int, int, int | None],
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     config, replicate, seed, steps = task
-    return run_one(Scenario.model_validate(config), replicate, seed, steps)
+    events: list[pd.DataFrame] = []
+    return run_one(Scenario.model_validate(config), replicate, seed, steps, events), events[0]
 
 
 def run_comparison(
@@ -106,6 +117,7 @@ def run_comparison(
     root_seed: int = 0,
     workers: int = 1,
     progress: bool = True,
+    events: list[pd.DataFrame] | None = None,
 ) -> pd.DataFrame:
     """Run every scenario ``replications`` times with common random numbers.
 
@@ -116,10 +128,11 @@ def run_comparison(
         root_seed: root of the replicate seeds.
         workers: processes to use (1 = in this process). Results do not depend on it.
         progress: show a progress bar on stderr.
+        events: if a list, each run's non-empty event log (the interventions that fired) is
+            appended to it, in run order.
 
     Returns:
-        One tidy table: ``scenario, replicate, seed, step`` and every outcome; the
-        interventions that fired are in ``df.attrs["events"]`` (one row per firing).
+        One tidy table: ``scenario, replicate, seed, step`` and every outcome.
     """
     scenarios = list(scenarios)
     names = [s.name for s in scenarios]
@@ -130,20 +143,23 @@ def run_comparison(
     tasks = [(s.to_dict(), r, seeds[r], steps) for s in scenarios for r in range(replications)]
     bar = _progress(len(tasks), progress)
     frames: list[pd.DataFrame] = []
+    logs: list[pd.DataFrame] = []
     if workers > 1 and len(tasks) > 1:
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            for frame in pool.map(_run_task, tasks, chunksize=1):
+            for frame, log in pool.map(_run_task, tasks, chunksize=1):
                 frames.append(frame)
+                logs.append(log)
                 bar.update(1)
     else:
         for task in tasks:
-            frames.append(_run_task(task))
+            frame, log = _run_task(task)
+            frames.append(frame)
+            logs.append(log)
             bar.update(1)
     bar.close()
-    events = [e for e in (f.attrs.pop("events", None) for f in frames) if e is not None and len(e)]
-    df = pd.concat(frames, ignore_index=True)
-    df.attrs["events"] = pd.concat(events, ignore_index=True) if events else pd.DataFrame()
-    return df
+    if events is not None:
+        events.extend(log for log in logs if len(log))
+    return pd.concat(frames, ignore_index=True)
 
 
 def _progress(total: int, enabled: bool):

@@ -216,8 +216,9 @@ def test_form_on_the_no_partnership_baseline_and_skips_are_logged():
 
 def test_events_are_collected_by_run_comparison_with_keys():
     s = scenario({"name": "d", "at": 2, "action": "dissolve"})
-    df = run_comparison([s], replications=2, steps=3, root_seed=1, progress=False)
-    ev = df.attrs["events"]
+    logs: list[pd.DataFrame] = []
+    df = run_comparison([s], replications=2, steps=3, root_seed=1, progress=False, events=logs)
+    ev = pd.concat(logs, ignore_index=True)
     assert ev[["replicate", "step", "intervention"]].values.tolist() == [[0, 2, "d"], [1, 2, "d"]]
     assert ev["seed"].tolist() == sorted(set(df["seed"]), key=df["seed"].tolist().index)
 
