@@ -701,6 +701,11 @@ def write_report(
         "funding_end": result["funding_end"],
         "retention_lag": result["retention_lag"],
     }
+    maps_used = {s.population.map for s in scenarios if s.population.map}
+    if maps_used:
+        from sim.maps import fingerprint
+
+        info["maps"] = {m: fingerprint(m) for m in sorted(maps_used)}
     events = result["events"]
     if events is None or events.empty:
         from sim.interventions import EVENT_COLUMNS

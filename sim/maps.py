@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import csv
 import difflib
+import hashlib
 import math
 import re
 from dataclasses import dataclass, field
@@ -62,6 +63,7 @@ __all__ = [
     "MapError",
     "StakeholderMap",
     "apply",
+    "fingerprint",
     "for_scenario",
     "load_map",
     "organization_id",
@@ -414,6 +416,13 @@ def _validate(path: Path, nodes, villages, edges) -> StakeholderMap:
         ties=tuple(ties),
         serves={k: tuple(sorted(v)) for k, v in serves.items()},
     )
+
+
+def fingerprint(path: str | Path) -> dict[str, str]:
+    """SHA-256 of each file of a map, for manifests (a map folder may change after a run)."""
+    path = Path(path)
+    files = [path / n for n in _COLUMNS if (path / n).exists()] if path.is_dir() else [path]
+    return {str(f): hashlib.sha256(f.read_bytes()).hexdigest() for f in files}
 
 
 # ---------------------------------------------------------------------------- using a map

@@ -3,9 +3,11 @@ every kind of bad input is refused with a message naming the file, the row and t
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import networkx as nx
 import numpy as np
@@ -57,6 +59,12 @@ def test_model_on_the_map_has_its_villages_organizations_and_ties():
     assert model.partnership.members[-1] == "community"
     model.run(3)
     assert np.isfinite(model.results()["trust_partners"]).all()
+
+
+def test_fingerprint_names_every_file_with_its_hash():
+    prints = maps.fingerprint(EXAMPLE)
+    assert sorted(Path(f).name for f in prints) == ["edges.csv", "nodes.csv", "villages.csv"]
+    assert all(re.fullmatch("[0-9a-f]{64}", h) for h in prints.values())
 
 
 def test_map_path_is_relative_to_the_scenario_file(tmp_path):
