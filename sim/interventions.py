@@ -320,6 +320,11 @@ class Interventions:
 
     def __init__(self, model: PartnershipModel) -> None:
         self.model = model
+        if model.scenario.interventions:
+            # Scenarios built directly (not through from_dict) get the same checks here.
+            model.scenario = check_interventions(
+                model.scenario, f"scenario {model.scenario.name!r}"
+            )
         self.items: list[Intervention] = list(model.scenario.interventions)
         self.events: list[dict[str, Any]] = []
         self._fired: dict[str, list[int]] = {i.name: [] for i in self.items}

@@ -353,3 +353,19 @@ def test_every_settable_lever_is_read_while_the_model_steps():
         "dynamics.view_spread",
     }
     assert unread == expected, sorted(unread ^ expected)
+
+
+def test_scenarios_built_without_from_dict_are_checked_and_resolved():
+    s = Scenario.model_validate(
+        {"interventions": [{"name": "a", "at": 2, "action": "set", "lever": "audit_probability",
+                            "value": 1}]}
+    )  # fmt: skip
+    model = PartnershipModel(s, seed=1).run(2)  # no overrides: from_dict is never called
+    assert model.scenario.accountability.audit_probability == 1.0
+    assert model.events[0]["target"] == "accountability.audit_probability"
+    bad = Scenario.model_validate(
+        {"interventions": [{"name": "b", "at": 2, "action": "set", "lever": "trust",
+                            "value": 0.1}]}
+    )  # fmt: skip
+    with pytest.raises(UserError, match="read only when the model is built"):
+        PartnershipModel(bad, seed=1)
