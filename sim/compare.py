@@ -582,7 +582,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="run_simulation.py compare",
         description=(
             "Compare policy designs with a status quo (the first file): runs every design with "
-            "common random numbers and reports paired differences with 95%% intervals in an "
+            "common random numbers and reports paired differences with 95% intervals in an "
             "HTML report, a Markdown summary and CSV tables."
         ),
         epilog="Example: python run_simulation.py compare scenarios/policies/status_quo.toml "
@@ -649,8 +649,9 @@ def command(argv: list[str]) -> int:
             f"--funding-end {args.funding_end}: must be before the last step ({steps})"
         )
     from sim import experiments
+    from sim.cli import ROOT
 
-    out = experiments.prepare_output_folder(args.out, Path("results"), args.overwrite)
+    out = experiments.prepare_output_folder(args.out, ROOT / "results", args.overwrite)
     replications = args.replications or 20
     root_seed = scenarios[0].run.seed if args.seed is None else args.seed
     result = compare(
