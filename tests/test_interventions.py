@@ -369,3 +369,21 @@ def test_scenarios_built_without_from_dict_are_checked_and_resolved():
     )  # fmt: skip
     with pytest.raises(UserError, match="read only when the model is built"):
         PartnershipModel(bad, seed=1)
+
+
+def test_windows_undo_form_and_add_member_the_step_after_until():
+    s = scenario(
+        {"name": "pilot", "at": 2, "until": 4, "action": "form", "kind": "pmg"},
+        {"name": "guest", "at": 3, "until": 3, "action": "add_member", "member": "ngo_0"},
+        partnership={"type": "none"},
+    )
+    model = run(s, 6)
+    r = model.results()
+    assert r["partnership_active"].tolist() == [0, 0, 1, 1, 1, 0, 0]
+    assert r["partnership_size"].tolist() == [0, 0, 2, 3, 2, 0, 0]
+    assert events(model) == [
+        (2, "pilot", "form", "partnership"),
+        (3, "guest", "add_member", "ngo_0"),
+        (4, "guest", "restore", "ngo_0"),
+        (5, "pilot", "restore", "partnership"),
+    ]
