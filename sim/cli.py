@@ -62,7 +62,7 @@ def _run_parser() -> argparse.ArgumentParser:
         prog="run_simulation.py",
         description=(
             "Run Kemitraan partnership scenarios with replications and common random numbers; "
-            "print horizon welfare with 95%% intervals and write the tidy time series, a "
+            "print horizon welfare with 95% intervals and write the tidy time series, a "
             "manifest and a figure to results/<timestamp>/."
         ),
         epilog=(
