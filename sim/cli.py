@@ -11,6 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from sim import animation, dashboard
 from sim.errors import UserError
 from sim.scenario import lever_table, load_scenario
 
@@ -179,7 +180,12 @@ def _cmd_levers(argv: list[str]) -> int:
     return 0
 
 
-COMMANDS = {"run": _cmd_run, "levers": _cmd_levers}
+COMMANDS = {
+    "run": _cmd_run,
+    "levers": _cmd_levers,
+    "dashboard": dashboard.command,
+    "animate": animation.command,
+}
 """Subcommands; ``run`` is the default when the first argument is not a command."""
 
 

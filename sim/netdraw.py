@@ -255,8 +255,8 @@ def draw_network(
             linewidths=[1.6 if n in members else 0.8 for n in nodes],
             zorder=5,
         )
-    ax.set_xlim(-1.25, 1.25)
-    ax.set_ylim(-1.25, 1.25)
+    ax.set_xlim(-1.32, 1.32)
+    ax.set_ylim(-1.28, 1.28)
     ax.set_aspect("equal")
     ax.axis("off")
     if title:
