@@ -25,8 +25,15 @@ from typing import Any
 import mesa
 import solara
 from matplotlib.figure import Figure
-from mesa.visualization import SolaraViz
-from mesa.visualization.utils import update_counter
+
+with warnings.catch_warnings():
+    # Solara's rules-of-hooks check flags Mesa 3.3.1's ComponentsView when Mesa's module is
+    # imported (a use_state after an early return taken only when there are no components; we
+    # always pass components). The warning is about Mesa's code and is silenced for it only.
+    warnings.filterwarnings("ignore", ".*ComponentsView: `use_state` found", UserWarning)
+    warnings.filterwarnings("ignore", ".*validate hooks for component ComponentsView", UserWarning)
+    from mesa.visualization import SolaraViz
+    from mesa.visualization.utils import update_counter
 
 from sim.model import PartnershipModel
 from sim.netdraw import draw_network
@@ -334,22 +341,17 @@ model_params = {
 """The dashboard's controls, passed by name to :class:`DashboardModel` on Reset."""
 
 
-with warnings.catch_warnings():
-    # Solara's rules-of-hooks check flags Mesa 3.3.1's ComponentsView (a use_state after an
-    # early return taken only when there are no components; we always pass components), so
-    # the warning is about Mesa's code, not a fault here, and is silenced for that line only.
-    warnings.filterwarnings("ignore", ".*ComponentsView: `use_state` found", UserWarning)
-    page = SolaraViz(
-        DashboardModel(),
-        components=[
-            (NetworkA, 0),
-            (NetworkB, 0),
-            (KeyNumbers, 0),
-            (ChartsView, 0),
-            (EventsView, 0),
-        ],
-        model_params=model_params,
-        name="Kemitraan: partnerships and community welfare",
-        play_interval=200,
-    )
+page = SolaraViz(
+    DashboardModel(),
+    components=[
+        (NetworkA, 0),
+        (NetworkB, 0),
+        (KeyNumbers, 0),
+        (ChartsView, 0),
+        (EventsView, 0),
+    ],
+    model_params=model_params,
+    name="Kemitraan: partnerships and community welfare",
+    play_interval=200,
+)
 page  # noqa: B018

@@ -27,7 +27,7 @@ import pytest
 from .conftest import ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")
-pytestmark = pytest.mark.skipif(
+needs_chromium = pytest.mark.skipif(
     not CHROMIUM.exists(),
     reason="needs the system Chromium at /usr/bin/chromium (apt-get install chromium; "
     ".ci/run installs it). Playwright's own browser download is never used.",
@@ -152,6 +152,7 @@ def _expected(steps: int, **controls) -> dict:
     return {label[0]: run.metrics for label, run in model.runs}
 
 
+@needs_chromium
 def test_page_renders_title_controls_network_and_numbers(page):
     pg, errors = page
     assert pg.get_by_text(TITLE).is_visible()
@@ -169,6 +170,7 @@ def test_page_renders_title_controls_network_and_numbers(page):
     assert errors == []
 
 
+@needs_chromium
 def test_slider_and_steps_change_numbers_and_charts_and_ab_appears(page, tmp_path):
     pg, errors = page
     before_img = _network_image(pg)
@@ -217,3 +219,44 @@ def test_slider_and_steps_change_numbers_and_charts_and_ab_appears(page, tmp_pat
     if target:
         shutil.copyfile(shot, ROOT / target if not Path(target).is_absolute() else target)
     assert errors == []
+
+
+# ------------------------------------------------------------------ the command, without a browser
+def test_command_listens_on_localhost_by_default_and_runs_this_checkouts_app():
+    from sim.dashboard import APP, _parser, solara_command
+
+    args = _parser().parse_args([])
+    assert (args.host, args.port) == ("127.0.0.1", 8765)
+    cmd = solara_command(args.host, args.port)
+    assert cmd[1:5] == ["-m", "solara", "run", str(APP)]
+    assert cmd[cmd.index("--host") + 1] == "127.0.0.1"
+    assert APP == ROOT / "sim" / "app.py"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--port", "0"], "--port: must be between 1 and 65535, got 0"),
+        (["--port", "http"], "expected a whole number, got 'http'"),
+        (["--host", "no.such.host.invalid"], "not an address of this computer"),
+        (["--colour", "red"], "unrecognized arguments: --colour red"),
+    ],
+)
+def test_command_refuses_bad_options_with_exit_code_2(capsys, args, message):
+    from sim.cli import main
+
+    assert main(["dashboard", *args]) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert "Traceback" not in err
+
+
+def test_command_refuses_a_busy_port(capsys):
+    from sim.cli import main
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert main(["dashboard", "--port", str(port), "--no-open"]) == 2
+    assert f"--port {port}: cannot listen on 127.0.0.1:{port}" in capsys.readouterr().err
