@@ -161,15 +161,6 @@ CHARTS = (
 
 _DASH = {"A": "-", "B": "--"}
 
-_LABELS = {
-    **LABELS,
-    "mpi_h": "Poverty headcount (H)",
-    "income_gini": "Income Gini",
-    "community_voice": "Community voice",
-    "leakage": "Leakage (share lost)",
-    "partnership_size": "Partnership members",
-}
-
 
 def format_number(key: str, value: float | None) -> str:
     """A key number as shown: three decimals, counts whole, "–" where undefined (NaN).
@@ -206,7 +197,7 @@ def charts_figure(model: DashboardModel) -> Figure:
                     _DASH[label],
                     color=colour,
                     lw=1.3,
-                    label=_LABELS.get(outcome, outcome) if label == "A" else None,
+                    label=LABELS.get(outcome, outcome) if label == "A" else None,
                 )
         ax.set_title(title, fontsize=9)
         ax.tick_params(labelsize=7)
@@ -263,7 +254,7 @@ def KeyNumbers(model: DashboardModel):
                 solara.Text(f"{label.split(':')[0]} (month {run.steps})", style={"width": "22%"})
         for key in KEY_NUMBERS:
             with solara.Row(style={"font-size": "0.85em"}):
-                solara.Text(_LABELS.get(key, key.replace("_", " ")), style={"width": "52%"})
+                solara.Text(LABELS.get(key, key.replace("_", " ")), style={"width": "52%"})
                 for label, run in runs:
                     solara.Text(
                         format_number(key, run.metrics.get(key)),

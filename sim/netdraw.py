@@ -27,12 +27,9 @@ from __future__ import annotations
 import weakref
 from typing import TYPE_CHECKING
 
-import matplotlib
-
-matplotlib.use("Agg", force=False)
-
-import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib import colormaps
+from matplotlib.axes import Axes
 from matplotlib.collections import LineCollection
 from matplotlib.colors import LinearSegmentedColormap, Normalize
 from matplotlib.lines import Line2D
@@ -48,7 +45,7 @@ __all__ = ["STYLE", "TRUST_CMAP", "draw_network", "network_layout", "village_tru
 TRUST_CMAP = LinearSegmentedColormap.from_list("trust", ["#b2182b", "#d6a21e", "#1a9641"])
 """Colour map of trust: red (0) to green (1)."""
 
-WELFARE_CMAP = plt.get_cmap("Blues")
+WELFARE_CMAP = colormaps["Blues"]
 _WELFARE_NORM = Normalize(0.0, 0.9)
 
 STYLE = {
@@ -132,12 +129,12 @@ def _power(model: PartnershipModel) -> dict[str, float]:
 
 
 def draw_network(
-    ax: plt.Axes,
+    ax: Axes,
     model: PartnershipModel,
     *,
     title: str | None = None,
     legend: bool = True,
-) -> plt.Axes:
+) -> Axes:
     """Draw the model's stakeholder network on ``ax`` (cleared first); returns ``ax``.
 
     See the module docstring for what colours, sizes and markers mean. Cheap enough to call
