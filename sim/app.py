@@ -263,24 +263,44 @@ def KeyNumbers(model: DashboardModel):
                     )
 
 
+def event_lines(runs: list[tuple[str, Any]], limit: int = 12) -> list[str]:
+    """The newest ``limit`` interventions that fired in the runs (A, B), one line each.
+
+    Reads each run's ``events`` when the model records them (a list of dicts with ``step``,
+    ``intervention`` and ``change``); a model without events gives no lines.
+
+    >>> from types import SimpleNamespace
+    >>> a = SimpleNamespace(events=[
+    ...     {"step": 2, "intervention": "audit", "change": {"audit_probability": 1}},
+    ...     {"step": 5, "intervention": "mediation", "change": "trust +0.1"}])
+    >>> event_lines([("A", a), ("B: low trust", object())])
+    ['A · month 5: mediation — trust +0.1', 'A · month 2: audit — audit_probability = 1']
+    """
+    rows = [
+        (label[0], event) for label, run in runs for event in getattr(run, "events", None) or []
+    ]
+    rows.sort(key=lambda r: -int(r[1].get("step", 0)))
+    lines = []
+    for label, event in rows[:limit]:
+        change = event.get("change", "")
+        if isinstance(change, dict):
+            change = ", ".join(f"{k} = {v}" for k, v in change.items())
+        lines.append(
+            f"{label} · month {event.get('step', '?')}: {event.get('intervention', '')} — {change}"
+        )
+    return lines
+
+
 @solara.component
 def EventsView(model: DashboardModel):
     """Interventions that fired (``model.events``, when the model records them), newest first."""
     update_counter.get()  # re-render when SolaraViz steps or resets the model
     with solara.Card("Events", style={"width": "100%"}):
-        rows = [
-            (label[0], event)
-            for label, run in model.runs
-            for event in getattr(run, "events", None) or []
-        ]
-        if not rows:
+        lines = event_lines(model.runs)
+        if not lines:
             solara.Text("No interventions have fired yet.", classes=["events-empty"])
-        for label, event in sorted(rows, key=lambda r: -int(r[1].get("step", 0)))[:12]:
-            text = (
-                f"{label} · month {event.get('step', '?')}: {event.get('intervention', '')}"
-                f" — {event.get('change', '')}"
-            )
-            solara.Text(text, classes=["event"], style={"display": "block", "font-size": "0.85em"})
+        for line in lines:
+            solara.Text(line, classes=["event"], style={"display": "block", "font-size": "0.85em"})
 
 
 def _slider(label: str, value: float, lo: float = 0.0, hi: float = 1.0, step: float = 0.05):

@@ -66,7 +66,8 @@ def _run_parser() -> argparse.ArgumentParser:
             "manifest and a figure to results/<timestamp>/."
         ),
         epilog=(
-            "other commands: 'levers' lists every lever (default, range, meaning, source). "
+            "other commands: 'levers' lists every lever (default, range, meaning, source); "
+            "'dashboard' serves the live dashboard; 'animate' writes a GIF of one run. "
             "Example: python run_simulation.py --scenario scenarios/msp.toml "
             "--set factors.communication=0.2 --replications 10"
         ),
