@@ -40,7 +40,7 @@ from sim.netdraw import draw_network
 from sim.plots import LABELS
 from sim.scenario import PARTNERSHIP_TYPES, Scenario, load_scenario
 
-__all__ = ["COMPARISONS", "DashboardModel", "page"]
+__all__ = ["COMPARISONS", "DashboardModel", "Page"]
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 
@@ -352,17 +352,24 @@ model_params = {
 """The dashboard's controls, passed by name to :class:`DashboardModel` on Reset."""
 
 
-page = SolaraViz(
-    DashboardModel(),
-    components=[
-        (NetworkA, 0),
-        (NetworkB, 0),
-        (KeyNumbers, 0),
-        (ChartsView, 0),
-        (EventsView, 0),
-    ],
-    model_params=model_params,
-    name="Kemitraan: partnerships and community welfare",
-    play_interval=200,
-)
-page  # noqa: B018
+@solara.component
+def Page():
+    """The app: one :class:`DashboardModel` per browser session, inside Mesa's SolaraViz.
+
+    A model built at import time would be shared by every tab (Solara imports the app once per
+    server) until each tab pressed Reset; ``use_memo`` builds one per session instead.
+    """
+    model = solara.use_memo(DashboardModel, [])
+    return SolaraViz(
+        model,
+        components=[
+            (NetworkA, 0),
+            (NetworkB, 0),
+            (KeyNumbers, 0),
+            (ChartsView, 0),
+            (EventsView, 0),
+        ],
+        model_params=model_params,
+        name="Kemitraan: partnerships and community welfare",
+        play_interval=200,
+    )
