@@ -14,7 +14,8 @@ Command line::
 A GIF has one frame for the starting state and one after every ``every`` steps, so
 ``steps // every + 1`` frames. The network is drawn by :func:`sim.netdraw.draw_network`, the
 same drawing the dashboard shows. GIFs are written with Pillow (matplotlib's
-``PillowWriter``); MP4 needs ffmpeg and is offered only where ffmpeg is installed.
+``PillowWriter``, driven frame by frame); MP4 needs ffmpeg and is offered only where ffmpeg is
+installed.
 """
 
 from __future__ import annotations
@@ -139,7 +140,6 @@ def animate(
         draw_network(ax_net, model, title=f"{model.scenario.name}, month {model.steps}")
         return []
 
-    anim = mpl_animation.FuncAnimation(fig, draw, frames=frames, blit=False, repeat=False)
     if out.suffix.lower() == ".gif":
         writer = mpl_animation.PillowWriter(fps=fps)
     else:
@@ -149,7 +149,16 @@ def animate(
         # Pillow and ffmpeg pick the format from the suffix, which the temporary name lacks.
         named = Path(f"{tmp}{out.suffix}")
         try:
-            anim.save(str(named), writer=writer, dpi=dpi)
+            # The writer's own frame loop (what FuncAnimation.save runs, minus its extra
+            # redraw per frame): half the drawing, the same file.
+            with writer.saving(fig, str(named), dpi):
+                for frame in range(frames):
+                    draw(frame)
+                    if frame == 0:
+                        # Nothing moves, so lay the figure out once and keep it.
+                        fig.get_layout_engine().execute(fig)
+                        fig.set_layout_engine("none")
+                    writer.grab_frame()
             os.replace(named, tmp)
         finally:
             named.unlink(missing_ok=True)

@@ -222,11 +222,12 @@ def draw_network(
     for v in range(n_villages):
         ax.annotate(
             f"{mean_w[v]:.2f}",
-            xy[v] * 1.13,
+            xy[v] * 1.19,
             ha="center",
             va="center",
             fontsize=6.5,
             color="#333333",
+            zorder=6,
         )
 
     # Organizations and the community seat: size by power, ring marks partnership members.
