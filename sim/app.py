@@ -35,6 +35,7 @@ with warnings.catch_warnings():
     from mesa.visualization import SolaraViz
     from mesa.visualization.utils import update_counter
 
+from sim.errors import UserError
 from sim.model import PartnershipModel
 from sim.netdraw import draw_network
 from sim.plots import LABELS
@@ -66,7 +67,9 @@ def comparison_overrides(choice: str) -> dict[str, Any]:
     {'partnership.type': 'none'}
     """
     if choice not in COMPARISONS:
-        raise ValueError(f"unknown comparison {choice!r}; choose one of {list(COMPARISONS)}")
+        raise UserError(
+            f"compare = {choice!r}: unknown comparison; choose one of {list(COMPARISONS)}"
+        )
     name = COMPARISONS[choice]
     if name is None:
         return {}
