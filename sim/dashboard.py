@@ -1,9 +1,10 @@
 """The ``dashboard`` command: serve the live dashboard (``sim/app.py``) with Solara.
 
 ``python run_simulation.py dashboard [--host 127.0.0.1] [--port 8765] [--no-open]`` runs
-``solara run sim/app.py --host HOST --port PORT`` with this checkout first on the import path,
-and stops with Ctrl-C. It listens on 127.0.0.1 (this computer only) unless ``--host`` says
-otherwise, e.g. ``--host 0.0.0.0`` to let a classroom's laptops on the same network connect.
+``solara run sim/app.py --host HOST --port PORT --production`` with this checkout first on the
+import path, and stops with Ctrl-C. It listens on 127.0.0.1 (this computer only) unless
+``--host`` says otherwise, e.g. ``--host 0.0.0.0`` to let a classroom's laptops on the same
+network connect.
 """
 
 from __future__ import annotations
@@ -72,6 +73,9 @@ def solara_command(host: str, port: int, open_browser: bool = False) -> list[str
         "--port",
         str(port),
         "--open" if open_browser else "--no-open",
+        # Production mode: no file watcher, so writing a file in the folder (a GIF, a results
+        # table) never restarts the server and drops a classroom's sessions.
+        "--production",
     ]
 
 

@@ -233,6 +233,7 @@ def test_command_listens_on_localhost_by_default_and_runs_this_checkouts_app():
     cmd = solara_command(args.host, args.port)
     assert cmd[1:5] == ["-m", "solara", "run", str(APP)]
     assert cmd[cmd.index("--host") + 1] == "127.0.0.1"
+    assert "--production" in cmd  # no file watcher that would restart a class's sessions
     assert APP == ROOT / "sim" / "app.py"
 
 
