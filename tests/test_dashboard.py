@@ -221,6 +221,25 @@ def test_page_renders_title_controls_network_and_numbers_in_a_fresh_session(page
     assert _number(pg, "welfare_mean") == f"{start['welfare_mean']:.3f}"
     assert pg.get_by_text("No interventions have fired yet.").is_visible()
     assert pg.get_by_text("Compare A with B").is_visible()  # B's panel says how to get one
+
+    # Play runs the model on its own; Pause stops it. Whatever month it stops at, the numbers
+    # are the model's at that month.
+    pg.get_by_role("button", name="▶").click()
+    pg.get_by_text(re.compile(r"^Step: ([3-9]|\d\d+)$")).wait_for(timeout=20_000)
+    pg.get_by_role("button", name="❚❚").click()
+    pg.get_by_role("button", name="▶").wait_for(timeout=10_000)
+    # Mesa's play loop may finish the step it was sleeping before (one more month); after
+    # that the counter must hold still.
+    stopped, deadline = _step_counter(pg), time.monotonic() + 10
+    while True:
+        time.sleep(1.0)
+        now = _step_counter(pg)
+        if now == stopped:
+            break
+        assert time.monotonic() < deadline, "still stepping 10 s after Pause"
+        stopped = now
+    month = int(stopped.split()[-1])
+    assert _number(pg, "welfare_mean") == f"{_expected(month)['A']['welfare_mean']:.3f}"
     assert errors == []
 
 
