@@ -281,7 +281,7 @@ def draw_network(
             bbox_to_anchor=(1.0, 1.0),
             fontsize=6.5,
             frameon=False,
-            title="size = power",
+            title="organization size = power",
             title_fontsize=6.5,
         )
     return ax
