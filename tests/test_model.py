@@ -271,14 +271,8 @@ def test_results_do_not_depend_on_python_hash_seed():
     assert len(outs) == 1
 
 
-@pytest.mark.parametrize(
-    "levers",
-    [
-        {"factors.trust": 0.1},
-        {"factors.communication": 0.2},
-        {"factors.trust": 1.0, "factors.communication": 0.0},
-    ],
-)
+@pytest.mark.parametrize("levers", [{"factors.trust": 0.1}, {"factors.communication": 0.2},
+                                    {"factors.trust": 1.0, "factors.communication": 0.0}])
 def test_common_random_numbers_hold_across_trust_and_communication_levels(levers):
     ref = PartnershipModel(seed=9, **SMALL)
     other = PartnershipModel(seed=9, **SMALL, **levers)
@@ -288,6 +282,4 @@ def test_common_random_numbers_hold_across_trust_and_communication_levels(levers
         if "factors.trust" not in levers:
             assert ref.graph.edges[a, b]["trust"] == other.graph.edges[a, b]["trust"]
         if "factors.communication" not in levers:
-            assert (
-                ref.graph.edges[a, b]["communication"] == other.graph.edges[a, b]["communication"]
-            )
+            assert ref.graph.edges[a, b]["communication"] == other.graph.edges[a, b]["communication"]
