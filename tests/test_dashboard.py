@@ -86,7 +86,9 @@ def server(tmp_path_factory):
         except OSError:
             pass
         if proc.poll() is not None or time.monotonic() > deadline:
-            os.killpg(proc.pid, signal.SIGKILL) if proc.poll() is None else None
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
             pytest.fail(f"dashboard did not start:\n{log_path.read_text()}")
         time.sleep(0.3)
     yield {"url": url, "log": log_path}
