@@ -66,7 +66,8 @@ def _run_parser() -> argparse.ArgumentParser:
             "manifest and a figure to results/<timestamp>/."
         ),
         epilog=(
-            "other commands: 'levers' lists every lever (default, range, meaning, source). "
+            "other commands: 'levers' lists every lever (default, range, meaning, source); "
+            "'dashboard' serves the live dashboard; 'animate' writes a GIF of one run. "
             "Example: python run_simulation.py --scenario scenarios/msp.toml "
             "--set factors.communication=0.2 --replications 10"
         ),
@@ -186,10 +187,21 @@ def _cmd_levers(argv: list[str]) -> int:
     return 0
 
 
+def _lazy(module: str):
+    """A command implemented as ``command(argv)`` in ``module``, imported only when run."""
+
+    def command(argv: list[str]) -> int:
+        return import_module(module).command(argv)
+
+    return command
+
+
 COMMANDS = {
     "run": _cmd_run,
     "levers": _cmd_levers,
-    "compare": lambda argv: import_module("sim.compare").command(argv),
+    "compare": _lazy("sim.compare"),
+    "dashboard": _lazy("sim.dashboard"),
+    "animate": _lazy("sim.animation"),
 }
 """Subcommands; ``run`` is the default when the first argument is not a command."""
 

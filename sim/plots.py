@@ -11,9 +11,12 @@ Example:
 
 from __future__ import annotations
 
+import sys
+
 import matplotlib
 
-matplotlib.use("Agg", force=False)
+if "ipykernel" not in sys.modules:  # in Jupyter, keep the inline backend so figures show
+    matplotlib.use("Agg", force=False)
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -37,6 +40,11 @@ LABELS = {
     "power_balance": "Power balance",
     "contribution_rate": "Contribution (share of promise)",
     "partnership_active": "Partnership active",
+    "partnership_size": "Partnership members",
+    "community_voice": "Community voice",
+    "leakage": "Leakage (share lost)",
+    "mpi_h": "Poverty headcount (H)",
+    "income_gini": "Income Gini",
 }
 
 

@@ -1,0 +1,245 @@
+"""Animated exports of a run for slides: the network evolving beside the welfare chart.
+
+API::
+
+    from sim import PartnershipModel
+    from sim.animation import animate
+    model = PartnershipModel.from_scenario("scenarios/msp_poor_communication.toml", seed=1)
+    animate(model, "poor_communication.gif", steps=60)
+
+Command line::
+
+    python run_simulation.py animate --scenario scenarios/msp.toml --steps 60 --out run.gif
+
+A GIF has one frame for the starting state and one after every ``every`` steps, so
+``steps // every + 1`` frames. The network is drawn by :func:`sim.netdraw.draw_network`, the
+same drawing the dashboard shows. GIFs are written with Pillow (matplotlib's
+``PillowWriter``, driven frame by frame); MP4 needs ffmpeg and is offered only where ffmpeg is
+installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sim.errors import UserError
+
+if TYPE_CHECKING:
+    from sim.model import PartnershipModel
+
+__all__ = ["CHART_OUTCOMES", "animate", "command"]
+
+ROOT = Path(__file__).resolve().parent.parent
+
+CHART_OUTCOMES = ("welfare_mean", "welfare_q1", "empowerment_mean", "trust_partners")
+"""What the chart beside the network draws by default."""
+
+FORMATS = (".gif", ".mp4")
+
+
+class AnimationError(UserError):
+    """An animation that cannot be made: a bad option, output path or missing encoder."""
+
+
+def _check_out(out: Path, overwrite: bool) -> None:
+    if out.suffix.lower() not in FORMATS:
+        raise AnimationError(
+            f"--out {out}: unknown format {out.suffix or '(no suffix)'!r}; use .gif (or .mp4 "
+            "where ffmpeg is installed)"
+        )
+    if out.suffix.lower() == ".mp4":
+        from matplotlib import animation as mpl_animation
+
+        if not mpl_animation.writers.is_available("ffmpeg"):
+            raise AnimationError(f"--out {out}: MP4 needs ffmpeg, which is not installed; use .gif")
+    if out.is_dir():
+        raise AnimationError(f"--out {out}: is a folder; give a file name such as run.gif")
+    if out.exists() and not overwrite:
+        raise AnimationError(f"--out {out}: exists; choose another name or pass --overwrite")
+    if not out.parent.is_dir():
+        raise AnimationError(f"--out {out}: folder {out.parent} does not exist")
+    if not os.access(out.parent, os.W_OK):
+        raise AnimationError(f"--out {out}: cannot write in {out.parent}")
+
+
+def animate(
+    model: PartnershipModel,
+    out: str | Path,
+    steps: int,
+    *,
+    every: int = 1,
+    fps: int = 6,
+    dpi: int = 80,
+    outcomes: Sequence[str] = CHART_OUTCOMES,
+    overwrite: bool = True,
+) -> Path:
+    """Run ``model`` for ``steps`` steps and write the animation to ``out`` (.gif or .mp4).
+
+    Args:
+        model: a freshly built (or partly run) model; it is stepped in place.
+        out: the file to write; written through a temporary file, so an interrupted export
+            never leaves half a GIF under the final name.
+        steps: steps to run.
+        every: steps between frames.
+        fps: frames per second.
+        dpi: resolution (the figure is 10 x 4.2 inches).
+        outcomes: model outcomes drawn in the chart (columns of ``model.results()``).
+        overwrite: whether an existing ``out`` may be replaced.
+
+    Returns:
+        The path written. The animation has ``steps // every + 1`` frames.
+    """
+    from matplotlib import animation as mpl_animation
+    from matplotlib.figure import Figure
+
+    from sim.experiments import write_atomic
+    from sim.netdraw import draw_network
+    from sim.plots import LABELS
+
+    out = Path(out)
+    if steps < 1 or every < 1 or fps < 1 or dpi < 10:
+        raise AnimationError(
+            f"steps, every, fps must be at least 1 and dpi at least 10; got steps={steps}, "
+            f"every={every}, fps={fps}, dpi={dpi}"
+        )
+    unknown = [o for o in outcomes if o not in model.metrics]
+    if unknown:
+        raise AnimationError(f"unknown outcomes {unknown}; choose from {sorted(model.metrics)}")
+    _check_out(out, overwrite)
+    frames = steps // every + 1
+    start = int(model.steps)
+    horizon = start + (frames - 1) * every
+
+    fig = Figure(figsize=(10, 4.2), layout="constrained")
+    ax_net, ax_chart = fig.subplots(1, 2, width_ratios=(1.25, 1))
+    lines = {}
+    for k, outcome in enumerate(outcomes):
+        (lines[outcome],) = ax_chart.plot(
+            [], [], color=f"C{k}", lw=1.6, label=LABELS.get(outcome, outcome)
+        )
+    ax_chart.set_xlim(start, max(horizon, start + 1))
+    ax_chart.set_ylim(0.0, 1.0)
+    ax_chart.set_xlabel("month")
+    ax_chart.grid(alpha=0.3)
+    ax_chart.legend(fontsize=8, loc="upper left", frameon=False)
+    ax_chart.set_title(model.scenario.name, fontsize=10)
+
+    def draw(frame: int):
+        if frame > 0:
+            for _ in range(every):
+                model.step()
+        df = model.results()
+        df = df[df["step"] >= start]
+        for outcome, line in lines.items():
+            line.set_data(df["step"].to_numpy(), df[outcome].to_numpy())
+        draw_network(ax_net, model, title=f"{model.scenario.name}, month {model.steps}")
+        return []
+
+    if out.suffix.lower() == ".gif":
+        writer = mpl_animation.PillowWriter(fps=fps)
+    else:
+        writer = mpl_animation.FFMpegWriter(fps=fps)
+
+    def write(tmp: Path) -> None:
+        # Pillow and ffmpeg pick the format from the suffix, which the temporary name lacks.
+        named = Path(f"{tmp}{out.suffix}")
+        try:
+            # The writer's own frame loop (what FuncAnimation.save runs, minus its extra
+            # redraw per frame): half the drawing, the same file.
+            with writer.saving(fig, str(named), dpi):
+                for frame in range(frames):
+                    draw(frame)
+                    if frame == 0:
+                        # Nothing moves, so lay the figure out once and keep it.
+                        fig.get_layout_engine().execute(fig)
+                        fig.set_layout_engine("none")
+                    writer.grab_frame()
+            os.replace(named, tmp)
+        finally:
+            named.unlink(missing_ok=True)
+
+    write_atomic(out, write)
+    return out
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:
+        self.print_usage(sys.stderr)
+        raise AnimationError(f"{self.prog}: {message}")
+
+
+def _at_least(minimum: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+
+    return parse
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = _Parser(
+        prog="run_simulation.py animate",
+        description=(
+            "Export one run as an animated GIF for slides: the stakeholder network (trust on the "
+            "ties, power as node size) beside the welfare chart, one frame every --every months."
+        ),
+        epilog="Example: python run_simulation.py animate --scenario scenarios/msp.toml "
+        "--steps 60 --out run.gif",
+    )
+    p.add_argument(
+        "--scenario",
+        type=Path,
+        default=ROOT / "scenarios" / "msp.toml",
+        metavar="FILE",
+        help="scenario file (default: scenarios/msp.toml)",
+    )
+    p.add_argument("--steps", type=_at_least(1), default=60, help="months to run (default 60)")
+    p.add_argument("--out", type=Path, required=True, help="output file, .gif (or .mp4)")
+    p.add_argument("--seed", type=_at_least(0), help="model seed (default: the scenario's)")
+    p.add_argument("--every", type=_at_least(1), default=1, help="months per frame (default 1)")
+    p.add_argument("--fps", type=_at_least(1), default=6, help="frames per second (default 6)")
+    p.add_argument("--dpi", type=_at_least(10), default=80, help="resolution (default 80)")
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a lever, e.g. factors.communication=0.2 (repeatable)",
+    )
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
+    return p
+
+
+def command(argv: list[str]) -> int:
+    """``animate``: run one scenario and write the animation."""
+    args = _parser().parse_args(argv)
+    from sim.scenario import load_scenario
+
+    scenario = load_scenario(args.scenario, args.overrides)
+    _check_out(args.out, args.overwrite)
+    from sim.model import PartnershipModel
+
+    model = PartnershipModel(scenario, seed=args.seed)
+    frames = args.steps // args.every + 1
+    animate(
+        model,
+        args.out,
+        args.steps,
+        every=args.every,
+        fps=args.fps,
+        dpi=args.dpi,
+        overwrite=args.overwrite,
+    )
+    print(f"wrote {args.out} ({frames} frames, {scenario.name}, seed {model.seed})")
+    return 0

@@ -1,0 +1,152 @@
+"""Animated GIF export (API and command line) and the shared network drawing."""
+
+from __future__ import annotations
+
+import itertools
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+from PIL import Image, ImageChops
+
+from sim import PartnershipModel
+from sim.animation import AnimationError, animate
+from sim.cli import main
+from sim.netdraw import draw_network, network_layout, village_trust
+
+from .conftest import ROOT
+
+SMALL = {"households": 60, "villages": 4}
+
+
+def frames_of(path):
+    with Image.open(path) as im:
+        out = []
+        for k in range(im.n_frames):
+            im.seek(k)
+            out.append(im.convert("RGB").copy())
+        return out
+
+
+def test_gif_has_one_frame_per_recorded_state_and_frames_differ(tmp_path):
+    model = PartnershipModel(seed=3, **SMALL)
+    out = animate(model, tmp_path / "run.gif", steps=6, every=2, fps=4, dpi=40)
+    frames = frames_of(out)
+    assert len(frames) == 6 // 2 + 1
+    assert model.steps == 6  # stepped in place, exactly the requested months
+    # Consecutive frames differ (the month, the chart line, the trust colours).
+    for a, b in itertools.pairwise(frames):
+        assert ImageChops.difference(a, b).getbbox() is not None
+    assert frames[0].size == (400, 168)  # 10 x 4.2 inches at dpi 40
+    assert not list(tmp_path.glob(".*"))  # no temporary file left behind
+
+
+def test_animate_refuses_bad_arguments_and_keeps_existing_file(tmp_path):
+    model = PartnershipModel(seed=3, **SMALL)
+    existing = tmp_path / "keep.gif"
+    existing.write_bytes(b"old")
+    with pytest.raises(AnimationError, match="exists"):
+        animate(model, existing, steps=2, overwrite=False)
+    assert existing.read_bytes() == b"old"
+    with pytest.raises(AnimationError, match="unknown format"):
+        animate(model, tmp_path / "run.png", steps=2)
+    with pytest.raises(AnimationError, match="unknown outcomes"):
+        animate(model, tmp_path / "run.gif", steps=2, outcomes=["welfare_typo"])
+    with pytest.raises(AnimationError, match="at least 1"):
+        animate(model, tmp_path / "run.gif", steps=0)
+    assert model.steps == 0  # nothing ran
+
+
+def run_cli(*args, cwd):
+    return subprocess.run(
+        [sys.executable, str(ROOT / "run_simulation.py"), "animate", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=120,
+    )
+
+
+def test_cli_writes_the_requested_frames(tmp_path):
+    result = run_cli(
+        "--scenario",
+        str(ROOT / "scenarios" / "msp_low_trust.toml"),
+        "--steps",
+        "4",
+        "--set",
+        "population.households=60",
+        "--dpi",
+        "30",
+        "--out",
+        "low.gif",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "5 frames" in result.stdout
+    assert len(frames_of(tmp_path / "low.gif")) == 5
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--steps", "0", "--out", "a.gif"], "--steps: must be at least 1, got 0"),
+        (["--steps", "x", "--out", "a.gif"], "expected a whole number, got 'x'"),
+        (["--out", "a.png"], "unknown format '.png'"),
+        (["--out", "missing/a.gif"], "does not exist"),
+        (["--out", "old.gif"], "exists; choose another name or pass --overwrite"),
+        (["--scenario", "nope.toml", "--out", "a.gif"], "nope.toml: scenario file not found"),
+        (["--set", "factors.trust=2", "--out", "a.gif"], "factors.trust = 2"),
+        ([], "--out"),
+    ],
+)
+def test_cli_refuses_bad_arguments_with_exit_code_2(tmp_path, monkeypatch, capsys, args, message):
+    # In-process through sim.cli.main (the same path as the script, without a new interpreter
+    # per case); test_cli_writes_the_requested_frames runs the real process.
+    (tmp_path / "old.gif").write_bytes(b"old")
+    monkeypatch.chdir(tmp_path)
+    code = main(["animate", *args])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert message in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "a.gif").exists()
+    assert (tmp_path / "old.gif").read_bytes() == b"old"
+
+
+def test_layout_is_fixed_and_drawing_encodes_trust_and_power():
+    model = PartnershipModel(seed=5, power_balance=0.0, **SMALL)
+    before = {k: v.copy() for k, v in network_layout(model).items()}
+    model.run(5)
+    after = network_layout(model)
+    assert before.keys() == after.keys()
+    assert all(np.array_equal(before[k], after[k]) for k in before)  # nodes stay put
+    # Same seed, new model: the same layout (deterministic, no hidden randomness).
+    again = network_layout(PartnershipModel(seed=5, power_balance=0.0, **SMALL))
+    assert all(np.array_equal(again[k], after[k]) for k in after)
+    # Households' trust per village equals a direct average over the arrays.
+    vt = village_trust(model)
+    col = model.org_index["ngo_0"]
+    v = int(model.hh.village[model.tied[:, col]][0])
+    mask = (model.hh.village == v) & model.tied[:, col]
+    assert vt[v, col] == pytest.approx(model.hh.trust[mask, col].mean())
+    # One arrow per ordered pair of partners; the government (most power with raw power)
+    # is the largest organization marker.
+    fig = Figure()
+    ax = fig.subplots()
+    draw_network(ax, model)
+    m = model.partnership.size
+    assert len(ax.patches) == m * (m - 1)
+    sizes = {}
+    for coll in ax.collections:
+        if hasattr(coll, "get_sizes") and len(coll.get_offsets()) and coll.get_sizes().size:
+            for xy, s in zip(
+                coll.get_offsets(),
+                np.broadcast_to(coll.get_sizes(), len(coll.get_offsets())),
+                strict=True,
+            ):
+                sizes[tuple(np.round(xy, 6))] = s
+    gov = sizes[tuple(np.round(after["government_0"], 6))]
+    firm = sizes[tuple(np.round(after["firm_0"], 6))]
+    assert gov > firm
