@@ -269,15 +269,20 @@ def KeyNumbers(model: DashboardModel):
 def event_lines(runs: list[tuple[str, Any]], limit: int = 12) -> list[str]:
     """The newest ``limit`` interventions that fired in the runs (A, B), one line each.
 
-    Reads each run's ``events`` when the model records them (a list of dicts with ``step``,
-    ``intervention`` and ``change``); a model without events gives no lines.
+    Reads each run's ``events`` (the model's event log: dicts with ``step``, ``intervention``,
+    ``action``, ``target``, ``old``, ``new`` and ``note``, see :mod:`sim.interventions`); a run
+    without events gives no lines.
 
     >>> from types import SimpleNamespace
     >>> a = SimpleNamespace(events=[
-    ...     {"step": 2, "intervention": "audit", "change": {"audit_probability": 1}},
-    ...     {"step": 5, "intervention": "mediation", "change": "trust +0.1"}])
-    >>> event_lines([("A", a), ("B: low trust", object())])
-    ['A · month 5: mediation — trust +0.1', 'A · month 2: audit — audit_probability = 1']
+    ...     {"step": 2, "intervention": "audit", "action": "set",
+    ...      "target": "accountability.audit_probability", "old": "0.04", "new": "1", "note": ""},
+    ...     {"step": 5, "intervention": "forum", "action": "form", "target": "msp",
+    ...      "old": "", "new": "", "note": ""}])
+    >>> for line in event_lines([("A", a), ("B: low trust", object())]):
+    ...     print(line)
+    A · month 5: forum — form msp
+    A · month 2: audit — set accountability.audit_probability: 0.04 → 1
     """
     rows = [
         (label[0], event) for label, run in runs for event in getattr(run, "events", None) or []
@@ -285,9 +290,12 @@ def event_lines(runs: list[tuple[str, Any]], limit: int = 12) -> list[str]:
     rows.sort(key=lambda r: -int(r[1].get("step", 0)))
     lines = []
     for label, event in rows[:limit]:
-        change = event.get("change", "")
-        if isinstance(change, dict):
-            change = ", ".join(f"{k} = {v}" for k, v in change.items())
+        change = f"{event.get('action', '')} {event.get('target', '')}".strip()
+        old, new = event.get("old", ""), event.get("new", "")
+        if old != "" or new != "":
+            change += f": {old} → {new}"
+        if event.get("note"):
+            change += f" ({event['note']})"
         lines.append(
             f"{label} · month {event.get('step', '?')}: {event.get('intervention', '')} — {change}"
         )
