@@ -228,16 +228,26 @@ class PartnershipModel(mesa.Model):
         self, trust_rng: np.random.Generator, quality_rng: np.random.Generator
     ) -> None:
         f = self.scenario.factors
+        # Trust among organizations is owned by ``org_trust`` (row trusts column; 1 on the
+        # diagonal, NaN where there is no tie); each tie's ``trust`` attribute is a view of it.
+        n_orgs = len(self.organizations)
+        self.org_trust = np.full((n_orgs, n_orgs), np.nan)
+        np.fill_diagonal(self.org_trust, 1.0)
         # Pairs in the organizations' fixed order: iterating a subgraph would follow a set of
         # strings, whose order changes with Python's hash seed and breaks reproducibility.
         nodes = [o.node for o in self.organizations]
         pairs = [
-            (a, b) for i, a in enumerate(nodes) for b in nodes[i + 1 :] if self.graph.has_edge(a, b)
+            (i, j)
+            for i, a in enumerate(nodes)
+            for j in range(i + 1, len(nodes))
+            if self.graph.has_edge(a, nodes[j])
         ]
-        for a, b in pairs:
-            t_ab, t_ba = _beta_mean(trust_rng, f.trust, 2)
+        for i, j in pairs:
+            a, b = nodes[i], nodes[j]
+            self.org_trust[i, j], self.org_trust[j, i] = _beta_mean(trust_rng, f.trust, 2)
             quality = float(_beta_mean(quality_rng, f.communication, 1)[0])
-            self.graph.edges[a, b].update(trust={a: t_ab, b: t_ba}, communication=quality)
+            trust = network.TieTrust(self.org_trust, {a: (i, j), b: (j, i)})
+            self.graph.edges[a, b].update(trust=trust, communication=quality)
 
     def _choose_representatives(
         self,
@@ -249,6 +259,8 @@ class PartnershipModel(mesa.Model):
 
         Representatives speak for the community in a partnership, so their trust in the
         organizations and the organizations' trust in them start from the ``trust`` factor.
+        The organizations' trust in them is owned by ``rep_trust`` (organization × position
+        in ``representatives``; NaN where not tied), viewed from each tie's ``trust``.
         """
         reps = []
         k = self.scenario.organizations.representatives
@@ -259,14 +271,15 @@ class PartnershipModel(mesa.Model):
             reps.append(s0 + np.sort(chosen))
         reps = np.concatenate(reps)
         f = self.scenario.factors
-        for o in self.organizations:
+        self.rep_trust = np.full((len(self.organizations), reps.size), np.nan)
+        for oi, o in enumerate(self.organizations):
             trust_in_community = float(_beta_mean(trust_rng, f.trust, 1)[0])
             quality = float(_beta_mean(quality_rng, f.communication, 1)[0])
-            for h in reps:
-                if self.graph.has_edge(o.node, int(h)):
-                    self.graph.edges[o.node, int(h)].update(
-                        trust={o.node: trust_in_community}, communication=quality
-                    )
+            for r, h in enumerate(reps.tolist()):
+                if self.graph.has_edge(o.node, h):
+                    self.rep_trust[oi, r] = trust_in_community
+                    trust = network.TieTrust(self.rep_trust, {o.node: (oi, r)})
+                    self.graph.edges[o.node, h].update(trust=trust, communication=quality)
         n_orgs = len(self.organizations)
         self.hh.trust[reps] = _beta_mean(trust_rng, f.trust, reps.size * n_orgs).reshape(-1, n_orgs)
         return reps
@@ -282,6 +295,11 @@ class PartnershipModel(mesa.Model):
             tied[self.service_areas[o.node], self.org_index[o.node]] = True
         self.tied = tied
         self.village_size = n / max(1, int(self.hh.village.max()) + 1)
+        # Per organization, the representatives tied to it: positions in ``representatives``
+        # (columns of ``rep_trust``) and household indices.
+        reps = self.representatives
+        self._rep_positions = [np.flatnonzero(tied[reps, col]) for col in range(tied.shape[1])]
+        self._rep_households = [reps[pos] for pos in self._rep_positions]
 
     # ------------------------------------------------------------------ partnership handles
     def form_partnership(self, kind: str, members: list[str]) -> Partnership:
@@ -309,54 +327,51 @@ class PartnershipModel(mesa.Model):
         return p if p is not None and p.active else None
 
     def trust_matrix(self) -> np.ndarray:
-        """Directional trust among the partnership's members, gathered from the graph.
+        """Directional trust among the partnership's members (``T[i, j]``: i's trust in j).
 
-        The community's trust in an organization is its representatives' mean trust in it; an
-        organization's trust in the community is its mean trust in the representatives.
+        Read from the arrays that own trust (``org_trust``, ``rep_trust``, ``hh.trust``); the
+        graph's ties view the same values. The community's trust in an organization is its
+        representatives' mean trust in it; an organization's trust in the community is its
+        mean trust in the representatives.
         """
         p = self.active_partnership
         if p is None:
             return np.empty((0, 0))
         m = p.size
         t = np.eye(m)
-        for i, a in enumerate(p.members):
-            for j, b in enumerate(p.members):
-                if i != j:
-                    t[i, j] = self._party_trust(a, b)
+        pos = [i for i, a in enumerate(p.members) if a != COMMUNITY]
+        cols = [self.org_index[p.members[i]] for i in pos]
+        t[np.ix_(pos, pos)] = self.org_trust[np.ix_(cols, cols)]
+        if p.includes_community:
+            c = p.members.index(COMMUNITY)
+            for i, col in zip(pos, cols, strict=True):
+                t[c, i] = self.hh.trust[self._rep_households[col], col].mean()
+                t[i, c] = self.rep_trust[col, self._rep_positions[col]].mean()
+        np.fill_diagonal(t, 1.0)
         return t
-
-    def _party_trust(self, a: str, b: str) -> float:
-        if a == COMMUNITY:
-            reps = self._reps_of(b)
-            return float(self.hh.trust[reps, self.org_index[b]].mean())
-        if b == COMMUNITY:
-            reps = self._reps_of(a)
-            return float(np.mean([network.get_trust(self.graph, a, int(h)) for h in reps]))
-        return network.get_trust(self.graph, a, b)
 
     def _reps_of(self, org: str) -> np.ndarray:
         """Representatives tied to ``org`` (those the organization deals with)."""
-        reps = self.representatives
-        return reps[self.tied[reps, self.org_index[org]]]
+        return self._rep_households[self.org_index[org]]
 
     def _write_trust(self, new: np.ndarray, old: np.ndarray) -> None:
-        """Scatter an updated party trust matrix back to the graph and the household arrays."""
+        """Scatter an updated party trust matrix back to the arrays that own trust."""
         p = self.active_partnership
         for i, a in enumerate(p.members):
             for j, b in enumerate(p.members):
                 if i == j or new[i, j] == old[i, j]:
                     continue
                 if a == COMMUNITY:
-                    reps = self._reps_of(b)
                     col = self.org_index[b]
+                    reps = self._rep_households[col]
                     self.hh.trust[reps, col] = np.clip(
                         self.hh.trust[reps, col] + (new[i, j] - old[i, j]), 0.0, 1.0
                     )
                 elif b == COMMUNITY:
-                    for h in self._reps_of(a):
-                        network.set_trust(self.graph, a, int(h), new[i, j])
+                    row = self.org_index[a]
+                    self.rep_trust[row, self._rep_positions[row]] = float(new[i, j])
                 else:
-                    network.set_trust(self.graph, a, b, new[i, j])
+                    self.org_trust[self.org_index[a], self.org_index[b]] = float(new[i, j])
 
     def _quality_matrix(self) -> np.ndarray:
         p = self.active_partnership

@@ -9,11 +9,18 @@
 - organization–organization ties among all organizations.
 
 Nodes are household indices (``int``) and organization names (``str``). Trust is directional
-and lives on the tie: an organization–organization edge carries ``trust = {u: T_uv, v: T_vu}``
-(keyed by the one who trusts) and ``communication`` (channel quality). On a service tie the
-household's trust in the organization is household state and lives in the model's household
-arrays (``model.hh.trust[h, org]``, structure of arrays); the organization's trust in a
-community representative is stored on that tie as ``trust = {org: T}``.
+and is read and written through the tie: an organization–organization edge carries
+``trust = {u: T_uv, v: T_vu}`` (keyed by the one who trusts) and ``communication`` (channel
+quality). On a service tie the household's trust in the organization is household state and
+lives in the model's household arrays (``model.hh.trust[h, org]``, structure of arrays); the
+organization's trust in a community representative is on that tie as ``trust = {org: T}``.
+
+In a model, the ``trust`` of organization ties and representative ties is a :class:`TieTrust`:
+a mapping with the same keys whose values are stored in one array owned by the model
+(``model.org_trust``, ``model.rep_trust``), so the vectorized rules read trust without a
+graph lookup and the graph and the arrays cannot drift apart (the value has one owner; the
+edge attribute is a view of it). :func:`get_trust` and :func:`set_trust` work the same on
+either kind of edge attribute.
 
 The social ties are never rewired during a run, so :func:`social_adjacency` returns a
 read-only sparse view of them for the vectorized household rules; a test checks that the view
@@ -22,11 +29,14 @@ equals the graph.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, MutableMapping
+
 import networkx as nx
 import numpy as np
 import scipy.sparse as sp
 
 __all__ = [
+    "TieTrust",
     "add_organizations",
     "communication_quality",
     "get_trust",
@@ -135,6 +145,52 @@ def service_area(graph: nx.Graph, org: str) -> np.ndarray:
     )
     nbrs.sort()
     return nbrs
+
+
+class TieTrust(MutableMapping):
+    """The trust values of one tie, stored in an array owned by the model (a view, not a copy).
+
+    ``TieTrust(values, {truster: (row, col)})`` maps each truster on the tie to its entry of
+    ``values``. Reading gives a ``float``; writing stores into the array. The set of trusters
+    is fixed: a key the tie does not own raises ``KeyError`` (that trust lives elsewhere).
+
+    Example:
+        >>> values = np.array([[1.0, 0.3], [0.9, 1.0]])
+        >>> t = TieTrust(values, {"a": (0, 1), "b": (1, 0)})
+        >>> t["a"], dict(t)
+        (0.3, {'a': 0.3, 'b': 0.9})
+        >>> t["a"] = 0.5
+        >>> float(values[0, 1])
+        0.5
+    """
+
+    __slots__ = ("_at", "_values")
+
+    def __init__(self, values: np.ndarray, at: dict[object, tuple[int, int]]) -> None:
+        self._values = values
+        self._at = at
+
+    def __getitem__(self, truster: object) -> float:
+        return float(self._values[self._at[truster]])
+
+    def __setitem__(self, truster: object, value: float) -> None:
+        if truster not in self._at:
+            raise KeyError(
+                f"{truster!r} does not hold trust on this tie; its trust lives elsewhere"
+            )
+        self._values[self._at[truster]] = float(value)
+
+    def __delitem__(self, truster: object) -> None:
+        raise TypeError("trust on a tie cannot be deleted; set it instead")
+
+    def __iter__(self) -> Iterator[object]:
+        return iter(self._at)
+
+    def __len__(self) -> int:
+        return len(self._at)
+
+    def __repr__(self) -> str:
+        return f"TieTrust({dict(self)!r})"
 
 
 def get_trust(graph: nx.Graph, truster: object, trustee: object) -> float:
