@@ -98,6 +98,9 @@ def gini(x: ArrayLike) -> float:
     return min(max(g, 0.0), 1.0 - 1.0 / n)
 
 
+_gini = gini
+
+
 def atkinson(x: ArrayLike, epsilon: float) -> float:
     """Atkinson inequality index with inequality aversion ``epsilon``.
 
@@ -148,7 +151,7 @@ def atkinson(x: ArrayLike, epsilon: float) -> float:
     return min(max(1.0 - ratio, 0.0), 1.0)
 
 
-def sen_index(x: ArrayLike) -> float:
+def sen_index(x: ArrayLike, *, gini: float | None = None) -> float:
     """Sen's inequality-adjusted welfare index.
 
     ``W = x̄ · (1 − G)``, the mean discounted by the Gini coefficient (Sen 1976, "Real national
@@ -157,6 +160,8 @@ def sen_index(x: ArrayLike) -> float:
 
     Args:
         x: 1-D array of finite, non-negative values.
+        gini: the Gini coefficient of ``x`` if already computed (saves a sort); it must be
+            ``gini(x)``.
 
     Returns:
         The welfare index, in ``[min x, mean x]``.
@@ -169,7 +174,8 @@ def sen_index(x: ArrayLike) -> float:
         1.875
     """
     a = _outcomes(x)
-    return float(a.mean() * (1.0 - gini(a)))
+    g = _gini(a) if gini is None else gini
+    return float(a.mean() * (1.0 - g))
 
 
 def alkire_foster(

@@ -295,6 +295,7 @@ class PartnershipModel(mesa.Model):
             tied[self.service_areas[o.node], self.org_index[o.node]] = True
         self.tied = tied
         self.village_size = n / max(1, int(self.hh.village.max()) + 1)
+        self._tied_flat = np.flatnonzero(tied)  # positions of the tied entries of hh.trust
         # Per organization, the representatives tied to it: positions in ``representatives``
         # (columns of ``rep_trust``) and household indices.
         reps = self.representatives
@@ -411,8 +412,7 @@ class PartnershipModel(mesa.Model):
     def _legitimacy(self, node: str) -> float:
         if node == COMMUNITY:
             return float(self.hh.empowerment.mean())
-        col = self.org_index[node]
-        return float(self.hh.trust[self.tied[:, col], col].mean())
+        return float(self.hh.trust[self.service_areas[node], self.org_index[node]].mean())
 
     # ------------------------------------------------------------------ the step
     def step(self) -> None:
@@ -519,8 +519,7 @@ class PartnershipModel(mesa.Model):
     # 4 ---------------------------------------------------------------------------------------
     def deliver(self) -> None:
         """Joint and solo programmes deliver services; stocks respond with diminishing returns."""
-        n = len(self.hh)
-        dose = np.zeros((n, len(SERVICES)))
+        dose = np.zeros_like(self.hh.stock)  # same (column) layout as the stock
         commitment = self.scenario.partnership.commitment
         monitoring = grassroots_monitoring(
             float(self.hh.empowerment.mean() * self.hh.voice.mean()),
@@ -531,9 +530,11 @@ class PartnershipModel(mesa.Model):
         in_partnership = set(p.members) if p is not None else set()
         if p is not None:
             self._deliver_jointly(p, dose, monitoring)
+        solo = False
         for o in self.organizations:
             if o.node in in_partnership:
                 continue
+            solo = True
             budget = commitment * o.budget * self._funding_factor
             eff = service_effectiveness(capability_coverage(o.capabilities[None, :]))
             leak = self._leakage(monitoring, role_clarity=1.0)
@@ -551,11 +552,15 @@ class PartnershipModel(mesa.Model):
         efficiency = np.array(
             [w.access_efficiency] * 3 + [w.capacity_efficiency, w.empowerment_efficiency]
         )
+        joint = None
         if p is not None:
             # Evaluation credits the partnership only with what its own services achieved.
             joint = welfare.dose_response(self.hh.stock, self._joint_dose, efficiency[None, :])
             p.gained += (joint - self.hh.stock).sum(axis=0)
-        self.hh.stock[:] = welfare.dose_response(self.hh.stock, dose, efficiency[None, :])
+        if joint is None or solo:
+            self.hh.stock[:] = welfare.dose_response(self.hh.stock, dose, efficiency[None, :])
+        else:  # no solo programme: dose is the joint dose, whose response is already known
+            self.hh.stock[:] = joint
 
     def _leakage(self, monitoring: float, role_clarity: float | None = None) -> float:
         """Leakage of a programme; a solo organization's roles are its own, hence clear."""
@@ -599,7 +604,10 @@ class PartnershipModel(mesa.Model):
         joint = np.zeros_like(dose)
         received = self._distribute(joint, value, area, capture)
         if voice > 0:
-            joint[area, 4] += self.scenario.welfare.participation_dose * voice
+            if area.size == n:  # everyone, in order: a slice avoids a gather and a scatter
+                joint[:, 4] += self.scenario.welfare.participation_dose * voice
+            else:
+                joint[area, 4] += self.scenario.welfare.participation_dose * voice
         dose += joint
         self._joint_dose = joint
         self._received["partnership"] = received
@@ -694,15 +702,30 @@ class PartnershipModel(mesa.Model):
             )
             for org in orgs:
                 col = self.org_index[org]
-                tied = self.tied[area, col]
-                idx = area[tied]
+                idx, seen = self._tied_in(area, experience, org)
                 self.hh.trust[idx, col] = dynamics.trust_update(
-                    self.hh.trust[idx, col], experience[tied], d.trust_gain, d.trust_loss
+                    self.hh.trust[idx, col], seen, d.trust_gain, d.trust_loss
                 )
         if d.household_diffusion > 0 and self.social_ties.nnz:
-            self.hh.trust[:] = dynamics.diffuse_on_ties(
-                self.hh.trust, self.social_ties, d.household_diffusion
+            dynamics.diffuse_on_ties(
+                self.hh.trust,
+                self.social_ties,
+                d.household_diffusion,
+                degree=self._social_degree,
+                out=self.hh.trust,
             )
+
+    def _tied_in(
+        self, area: np.ndarray, values: np.ndarray, org: str
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The households of ``area`` tied to ``org``, and their entries of ``values``."""
+        own = self.service_areas[org]
+        if area is own:  # a solo programme: its area is the service area
+            return own, values
+        if area.size == len(self.hh):  # everyone: the service area, in the same order
+            return own, values[own]
+        tied = self.tied[area, self.org_index[org]]
+        return area[tied], values[tied]
 
     # 7 ---------------------------------------------------------------------------------------
     def evaluate(self) -> None:
@@ -809,8 +832,9 @@ class PartnershipModel(mesa.Model):
             welfare.DEPRIVATION_WEIGHTS,
             self.scenario.welfare.poverty_k,
         )
+        welfare_gini = metrics.gini(w)
         p = self.active_partnership
-        tied_trust = hh.trust[self.tied]
+        tied_trust = hh.trust.ravel().take(self._tied_flat)
         out = {
             "welfare_mean": float(w.mean()),
             "welfare_q1": float(w[hh.poorest_quintile].mean()),
@@ -818,10 +842,10 @@ class PartnershipModel(mesa.Model):
             "capacity_mean": float(hh.capacity.mean()),
             "empowerment_mean": float(hh.empowerment.mean()),
             "income_mean": float(hh.income.mean()),
-            "welfare_gini": metrics.gini(w),
+            "welfare_gini": welfare_gini,
             "income_gini": metrics.gini(hh.income),
             "welfare_atkinson": metrics.atkinson(w, 1.0),
-            "welfare_sen": metrics.sen_index(w),
+            "welfare_sen": metrics.sen_index(w, gini=welfare_gini),
             "mpi_h": h,
             "mpi_a": a,
             "mpi_m0": m0,

@@ -87,4 +87,3 @@ def test_trust_matrix_equals_the_graph_reading(model):
             else:
                 expected[i, j] = get_trust(model.graph, a, b)
     np.testing.assert_array_equal(model.trust_matrix(), expected)
-
