@@ -203,6 +203,7 @@ class PartnershipModel(mesa.Model):
             self.form_partnership(cfg.partnership.type, members)
 
         self._reset_step_records()
+        self._poorest = np.flatnonzero(self.hh.poorest_quintile)  # fixed: ranked by income0
         self.metrics: dict[str, float] = {}
         self.datacollector = mesa.DataCollector(
             model_reporters={name: _reporter(name) for name in OUTCOMES}
@@ -519,7 +520,7 @@ class PartnershipModel(mesa.Model):
     # 4 ---------------------------------------------------------------------------------------
     def deliver(self) -> None:
         """Joint and solo programmes deliver services; stocks respond with diminishing returns."""
-        dose = np.zeros_like(self.hh.stock)  # same (column) layout as the stock
+        dose = self._work("dose")
         commitment = self.scenario.partnership.commitment
         monitoring = grassroots_monitoring(
             float(self.hh.empowerment.mean() * self.hh.voice.mean()),
@@ -555,12 +556,30 @@ class PartnershipModel(mesa.Model):
         joint = None
         if p is not None:
             # Evaluation credits the partnership only with what its own services achieved.
-            joint = welfare.dose_response(self.hh.stock, self._joint_dose, efficiency[None, :])
-            p.gained += (joint - self.hh.stock).sum(axis=0)
+            joint = welfare.dose_response(
+                self.hh.stock, self._joint_dose, efficiency[None, :], out=self._work("response")
+            )
+            p.gained += np.subtract(joint, self.hh.stock, out=self._work("gained")).sum(axis=0)
         if joint is None or solo:
-            self.hh.stock[:] = welfare.dose_response(self.hh.stock, dose, efficiency[None, :])
+            self.hh.stock[:] = welfare.dose_response(
+                self.hh.stock, dose, efficiency[None, :], out=dose
+            )
         else:  # no solo programme: dose is the joint dose, whose response is already known
             self.hh.stock[:] = joint
+
+    def _work(self, name: str) -> np.ndarray:
+        """A zeroed (n, services) work array, kept between steps (scratch, not state).
+
+        Reusing it spares allocating fresh megabytes every step, whose page faults cost more
+        than the arithmetic at large sizes.
+        """
+        buffers = self.__dict__.setdefault("_buffers", {})
+        buf = buffers.get(name)
+        if buf is None or buf.shape != self.hh.stock.shape:
+            buf = buffers[name] = np.zeros_like(self.hh.stock)
+        else:
+            buf.fill(0.0)
+        return buf
 
     def _leakage(self, monitoring: float, role_clarity: float | None = None) -> float:
         """Leakage of a programme; a solo organization's roles are its own, hence clear."""
@@ -601,7 +620,7 @@ class PartnershipModel(mesa.Model):
             area = np.arange(n)
         else:
             area = np.unique(np.concatenate([self.service_areas[m] for m in p.members]))
-        joint = np.zeros_like(dose)
+        joint = self._work("joint_dose")
         received = self._distribute(joint, value, area, capture)
         if voice > 0:
             if area.size == n:  # everyone, in order: a slice avoids a gather and a scatter
@@ -837,7 +856,7 @@ class PartnershipModel(mesa.Model):
         tied_trust = hh.trust.ravel().take(self._tied_flat)
         out = {
             "welfare_mean": float(w.mean()),
-            "welfare_q1": float(w[hh.poorest_quintile].mean()),
+            "welfare_q1": float(w.take(self._poorest).mean()),
             "access_mean": float(hh.access.mean()),
             "capacity_mean": float(hh.capacity.mean()),
             "empowerment_mean": float(hh.empowerment.mean()),

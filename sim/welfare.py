@@ -136,18 +136,28 @@ def _block_sizes(n: int, blocks: int) -> np.ndarray:
     return sizes
 
 
-def dose_response(stock: np.ndarray, dose: np.ndarray, efficiency: float) -> np.ndarray:
+def dose_response(
+    stock: np.ndarray, dose: np.ndarray, efficiency: float, *, out: np.ndarray | None = None
+) -> np.ndarray:
     """A service dose raises a bounded stock with diminishing returns.
 
     ``x' = x + (1 − x)(1 − exp(−e·d))``: the first units of a service do the most, and the
     stock never leaves [0, 1] (a saturating production function, as in health and education
     production; Hanushek 1986).
 
+    ``out`` receives the result; it may be ``dose`` itself (the dose is then overwritten),
+    which saves allocating and page-faulting a large temporary at every step.
+
     Example:
         >>> dose_response(np.array([0.0, 0.5]), np.array([0.0, np.log(2.0)]), 1.0)
         array([0.  , 0.75])
     """
-    return stock + (1.0 - stock) * (1.0 - np.exp(-efficiency * dose))
+    response = np.multiply(np.negative(efficiency), dose, out=out)
+    np.exp(response, out=response)
+    np.subtract(1.0, response, out=response)
+    np.multiply(np.subtract(1.0, stock), response, out=response)
+    response += stock
+    return response
 
 
 def depreciate(stock: np.ndarray, rate: float, maintenance: np.ndarray) -> np.ndarray:
