@@ -174,7 +174,7 @@ class PartnershipModel(mesa.Model):
         )
         self.graph = nx.Graph()
         self.graph.add_nodes_from(range(n))
-        self.graph.add_edges_from(map(tuple, social.tolist()))
+        self.graph.add_edges_from(social.tolist())
         self.social_ties = network.social_adjacency(social, n)
         self._social_degree = np.asarray(self.social_ties.sum(axis=1)).ravel()
         coverage = {
@@ -265,7 +265,7 @@ class PartnershipModel(mesa.Model):
         """
         reps = []
         k = self.scenario.organizations.representatives
-        _, start, size = np.unique(self.hh.village, return_index=True, return_counts=True)
+        start, size = network.village_blocks(self.hh.village)
         for s0, sz in zip(start, size, strict=True):
             voice = self.hh.voice[s0 : s0 + sz]
             chosen = rng.choice(sz, size=min(k, sz), replace=False, p=voice / voice.sum())
@@ -619,7 +619,9 @@ class PartnershipModel(mesa.Model):
         if p.includes_community:
             area = np.arange(n)
         else:
-            area = np.unique(np.concatenate([self.service_areas[m] for m in p.members]))
+            # Households tied to any member, sorted (a union of the service areas).
+            cols = [self.org_index[m] for m in p.members if m != COMMUNITY]
+            area = np.flatnonzero(self.tied[:, cols].any(axis=1))
         joint = self._work("joint_dose")
         received = self._distribute(joint, value, area, capture)
         if voice > 0:
