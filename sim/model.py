@@ -413,7 +413,12 @@ class PartnershipModel(mesa.Model):
     def _legitimacy(self, node: str) -> float:
         if node == COMMUNITY:
             return float(self.hh.empowerment.mean())
-        return float(self.hh.trust[self.service_areas[node], self.org_index[node]].mean())
+        return float(self.hh.trust[self._served(node), self.org_index[node]].mean())
+
+    def _served(self, org: str) -> np.ndarray | slice:
+        """``org``'s service area as an index, a slice when it serves everyone (a view)."""
+        area = self.service_areas[org]
+        return slice(None) if area.size == len(self.hh) else area
 
     # ------------------------------------------------------------------ the step
     def step(self) -> None:
@@ -738,13 +743,17 @@ class PartnershipModel(mesa.Model):
 
     def _tied_in(
         self, area: np.ndarray, values: np.ndarray, org: str
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """The households of ``area`` tied to ``org``, and their entries of ``values``."""
-        own = self.service_areas[org]
-        if area is own:  # a solo programme: its area is the service area
+    ) -> tuple[np.ndarray | slice, np.ndarray]:
+        """The households of ``area`` tied to ``org``, and their entries of ``values``.
+
+        The households come as an index array, or as a slice when they are everyone (which
+        spares a gather and a scatter over all households).
+        """
+        own = self._served(org)
+        if area is self.service_areas[org]:  # a solo programme: its area is the service area
             return own, values
         if area.size == len(self.hh):  # everyone: the service area, in the same order
-            return own, values[own]
+            return own, values if isinstance(own, slice) else values[own]
         tied = self.tied[area, self.org_index[org]]
         return area[tied], values[tied]
 
