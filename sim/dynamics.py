@@ -282,11 +282,13 @@ def trust_update(
         >>> trust_update(np.array([0.5, 0.5]), np.array([1.0, 0.0]), 0.1, 0.4)
         array([0.55, 0.3 ])
     """
-    rate = np.where(experience >= trust, gain_rate, loss_rate)
-    new = trust + rate * (experience - trust)
+    # Evaluated in place on one temporary (same operations, same rounding as the formula).
+    new = np.subtract(experience, trust)
+    new *= np.where(experience >= trust, gain_rate, loss_rate)
+    new += trust
     if observed is not None:
         new = np.where(observed, new, trust)
-    return np.clip(new, 0.0, 1.0)
+    return np.clip(new, 0.0, 1.0, out=new if isinstance(new, np.ndarray) else None)
 
 
 def diffuse_on_ties(

@@ -755,7 +755,7 @@ class PartnershipModel(mesa.Model):
         if area.size == len(self.hh):  # everyone: the service area, in the same order
             return own, values if isinstance(own, slice) else values[own]
         tied = self.tied[area, self.org_index[org]]
-        return area[tied], values[tied]
+        return np.compress(tied, area), np.compress(tied, values)
 
     # 7 ---------------------------------------------------------------------------------------
     def evaluate(self) -> None:
