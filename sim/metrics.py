@@ -247,7 +247,7 @@ def alkire_foster(
     if not (0.0 < kf <= 1.0):
         raise ValueError(f"k must be in (0, 1]; got {k}")
 
-    c = g.astype(float) @ w
+    c = np.dot(g, w)  # casts in small chunks: no float copy of the whole matrix
     poor = c >= kf - _SCORE_TOL
     q = int(poor.sum())
     h = q / n

@@ -694,7 +694,7 @@ class PartnershipModel(mesa.Model):
         """Services decay; a capable, empowered community maintains part of them."""
         w = self.scenario.welfare
         maintenance = w.maintenance * self.hh.capacity * self.hh.empowerment
-        self.hh.stock[:] = welfare.depreciate(self.hh.stock, w.depreciation, maintenance[:, None])
+        welfare.depreciate(self.hh.stock, w.depreciation, maintenance[:, None], out=self.hh.stock)
 
     # 6 ---------------------------------------------------------------------------------------
     def update_trust(self) -> None:

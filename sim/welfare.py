@@ -160,18 +160,20 @@ def dose_response(
     return response
 
 
-def depreciate(stock: np.ndarray, rate: float, maintenance: np.ndarray) -> np.ndarray:
+def depreciate(
+    stock: np.ndarray, rate: float, maintenance: np.ndarray, *, out: np.ndarray | None = None
+) -> np.ndarray:
     """Services decay unless maintained: ``x' = x (1 − δ (1 − μ))``.
 
     ``μ`` in [0, 1] is the share of depreciation the community offsets by maintaining what was
     built; capable, empowered communities keep facilities running (Isham & Kähkönen 2002,
-    Narayan 1995).
+    Narayan 1995). ``out`` receives the result and may be ``stock`` (updated in place).
 
     Example:
         >>> depreciate(np.array([1.0]), 0.1, np.array([0.5]))
         array([0.95])
     """
-    return stock * (1.0 - rate * (1.0 - maintenance))
+    return np.multiply(stock, 1.0 - rate * (1.0 - maintenance), out=out)
 
 
 def targeting_weights(need: np.ndarray, status: np.ndarray, capture: float) -> np.ndarray:
