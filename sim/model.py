@@ -572,7 +572,7 @@ class PartnershipModel(mesa.Model):
         else:  # no solo programme: dose is the joint dose, whose response is already known
             self.hh.stock[:] = joint
 
-    def _work(self, name: str) -> np.ndarray:
+    def _work(self, name: str, zero: bool = True) -> np.ndarray:
         """A zeroed (n, services) work array, kept between steps (scratch, not state).
 
         Reusing it spares allocating fresh megabytes every step, whose page faults cost more
@@ -582,7 +582,7 @@ class PartnershipModel(mesa.Model):
         buf = buffers.get(name)
         if buf is None or buf.shape != self.hh.stock.shape:
             buf = buffers[name] = np.zeros_like(self.hh.stock)
-        else:
+        elif zero:
             buf.fill(0.0)
         return buf
 
@@ -676,6 +676,15 @@ class PartnershipModel(mesa.Model):
         stock = self.hh.stock if full else self.hh.stock[area]
         income = self.hh.income if full else self.hh.income[area]
         per_household = value / area.size
+        if full:  # every service at once, over the columns of the stock
+            need = np.subtract(1.0, stock, out=self._work("need", zero=False))
+            amount = welfare.targeting_weights(need, income, capture)
+            amount *= per_household  # a service with nothing to share adds exact zeros
+            dose += amount
+            received = amount[:, 0].copy()
+            for s in range(1, len(SERVICES)):
+                received += amount[:, s]
+            return received
         received = np.zeros(area.size)
         for s in range(len(SERVICES)):
             if per_household[s] == 0:

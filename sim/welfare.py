@@ -183,14 +183,23 @@ def targeting_weights(need: np.ndarray, status: np.ndarray, capture: float) -> n
     need; as the community loses voice, ``ε`` grows and benefits drift to better-off households
     (elite capture; Platteau 2004, Dev. Change 35:223; Alatas et al. 2013).
 
+    ``need`` may also be (n, k), one column per service: each column is normalized on its
+    own, exactly as k separate calls would (the status term is computed once).
+
     Example:
         >>> targeting_weights(np.array([1.0, 0.0]), np.array([0.0, 1.0]), 0.25)
         array([1.5, 0.5])
     """
-    need_mean = need.mean()
     status_mean = status.mean()
-    t_need = need / need_mean if need_mean > 0 else np.ones_like(need)
     t_status = status / status_mean if status_mean > 0 else np.ones_like(status)
+    if need.ndim == 2:
+        need_mean = need.mean(axis=0)
+        t = np.divide(need, need_mean, out=np.ones_like(need), where=need_mean > 0)
+        t *= 1.0 - capture
+        t += (capture * t_status)[:, None]
+        return t
+    need_mean = need.mean()
+    t_need = need / need_mean if need_mean > 0 else np.ones_like(need)
     return (1.0 - capture) * t_need + capture * t_status
 
 

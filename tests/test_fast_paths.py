@@ -86,3 +86,16 @@ def test_service_area_reader_skips_organization_nodes():
     g = nx.Graph()
     g.add_edges_from([("ngo_0", 5), ("ngo_0", 2), ("ngo_0", "firm_0"), ("ngo_0", np.int64(9))])
     np.testing.assert_array_equal(network.service_area(g, "ngo_0"), [2, 5, 9])
+
+
+@pytest.mark.parametrize("capture", [0.0, 0.3])
+def test_targeting_weights_by_column_equal_one_call_per_service(rng, capture):
+    need = np.asfortranarray(rng.random((40, 5)))
+    need[:, 2] = 0.0  # no need at all: equal shares for that service
+    status = rng.random(40) + 0.1
+    got = welfare.targeting_weights(need, status, capture)
+    for s in range(5):
+        np.testing.assert_array_equal(
+            got[:, s], welfare.targeting_weights(need[:, s], status, capture)
+        )
+    np.testing.assert_allclose(got.mean(axis=0), 1.0, rtol=1e-12)  # mean 1 per service
