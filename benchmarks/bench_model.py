@@ -76,7 +76,7 @@ PLANS: dict[str, dict[str, Any]] = {
         "sizes": {
             1_000: {"repeats": 5, "steps": 200, "boltz_repeats": 3, "boltz_steps": 100},
             10_000: {"repeats": 3, "steps": 60, "boltz_repeats": 3, "boltz_steps": 10},
-            100_000: {"repeats": 3, "steps": 20, "boltz_repeats": 3, "boltz_steps": 3},
+            100_000: {"repeats": 5, "steps": 20, "boltz_repeats": 5, "boltz_steps": 3},
             1_000_000: {"repeats": 1, "steps": 100, "boltz_repeats": 0, "boltz_steps": 0},
         },
         "sweep_runs": 12,

@@ -10,6 +10,8 @@ score); ``x_(i)`` is the ``i``-th smallest value, ``i = 1..n``.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from numpy.typing import ArrayLike
 
@@ -93,12 +95,19 @@ def gini(x: ArrayLike) -> float:
         return 0.0
     n = a.size
     s = np.sort(a)
-    coef = 2.0 * np.arange(1, n + 1, dtype=float) - (n + 1)
-    g = float(np.dot(coef, s) / (n * s.sum()))
+    g = float(np.dot(_rank_weights(n), s) / (n * s.sum()))
     return min(max(g, 0.0), 1.0 - 1.0 / n)
 
 
 _gini = gini
+
+
+@functools.lru_cache(maxsize=4)
+def _rank_weights(n: int) -> np.ndarray:
+    """``2i − n − 1`` for ``i = 1..n`` (read-only; cached: a model asks for the same n often)."""
+    coef = 2.0 * np.arange(1, n + 1, dtype=float) - (n + 1)
+    coef.flags.writeable = False
+    return coef
 
 
 def atkinson(x: ArrayLike, epsilon: float) -> float:
