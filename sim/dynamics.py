@@ -321,7 +321,8 @@ def diffuse_on_ties(
     if degree is None:
         degree = np.asarray(adjacency.sum(axis=1)).ravel()
     shape = (-1,) + (1,) * (values.ndim - 1)
-    mean = adjacency @ values  # the neighbours' sum, turned into their mean in place
+    # The neighbours' sum, turned into their mean in place (float even for integer input).
+    mean = np.asarray(adjacency @ values, dtype=float)
     has = degree > 0
     if has.all():
         np.divide(mean, degree.reshape(shape), out=mean)
