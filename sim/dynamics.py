@@ -282,14 +282,23 @@ def trust_update(
         >>> trust_update(np.array([0.5, 0.5]), np.array([1.0, 0.0]), 0.1, 0.4)
         array([0.55, 0.3 ])
     """
-    rate = np.where(experience >= trust, gain_rate, loss_rate)
-    new = trust + rate * (experience - trust)
+    # Evaluated in place on one temporary (same operations, same rounding as the formula).
+    new = np.subtract(experience, trust)
+    new *= np.where(experience >= trust, gain_rate, loss_rate)
+    new += trust
     if observed is not None:
         new = np.where(observed, new, trust)
-    return np.clip(new, 0.0, 1.0)
+    return np.clip(new, 0.0, 1.0, out=new if isinstance(new, np.ndarray) else None)
 
 
-def diffuse_on_ties(values: np.ndarray, adjacency: sp.csr_array, rate: float) -> np.ndarray:
+def diffuse_on_ties(
+    values: np.ndarray,
+    adjacency: sp.csr_array,
+    rate: float,
+    *,
+    degree: np.ndarray | None = None,
+    out: np.ndarray | None = None,
+) -> np.ndarray:
     """Social influence along ties: DeGroot averaging toward the neighbours' mean.
 
     ``v' = (1 − ω) v + ω · (A v) / deg`` for nodes with neighbours; isolated nodes keep their
@@ -297,18 +306,32 @@ def diffuse_on_ties(values: np.ndarray, adjacency: sp.csr_array, rate: float) ->
     *Foundations of Social Theory*, ch. 8). ``values`` may be (n,) or (n, k), one column per
     object of trust.
 
+    Args:
+        values: (n,) or (n, k) values on the nodes.
+        adjacency: (n, n) symmetric 0/1 sparse adjacency.
+        rate: ``ω`` in [0, 1].
+        degree: the row sums of ``adjacency``, if already known (they are recomputed if not).
+        out: array to write the result into (may be ``values`` itself, updating in place).
+
     Example:
         >>> a = sp.csr_array(np.array([[0, 1], [1, 0]]))
         >>> diffuse_on_ties(np.array([0.0, 1.0]), a, 0.5)
         array([0.5, 0.5])
     """
-    degree = np.asarray(adjacency.sum(axis=1)).ravel()
-    neighbour_sum = adjacency @ values
+    if degree is None:
+        degree = np.asarray(adjacency.sum(axis=1)).ravel()
+    shape = (-1,) + (1,) * (values.ndim - 1)
+    # The neighbours' sum, turned into their mean in place (float even for integer input).
+    mean = np.asarray(adjacency @ values, dtype=float)
     has = degree > 0
-    mean = np.divide(
-        neighbour_sum,
-        degree.reshape((-1,) + (1,) * (values.ndim - 1)),
-        out=np.array(values, dtype=float, copy=True),
-        where=has.reshape((-1,) + (1,) * (values.ndim - 1)),
-    )
-    return (1.0 - rate) * values + rate * mean
+    if has.all():
+        np.divide(mean, degree.reshape(shape), out=mean)
+    else:
+        mean[~has] = values[~has]
+        np.divide(mean, degree.reshape(shape), out=mean, where=has.reshape(shape))
+    mean *= rate
+    if out is None:
+        out = np.empty_like(values, dtype=float)
+    np.multiply(values, 1.0 - rate, out=out)
+    out += mean
+    return out

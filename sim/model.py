@@ -178,7 +178,7 @@ class PartnershipModel(mesa.Model):
         )
         self.graph = nx.Graph()
         self.graph.add_nodes_from(range(n))
-        self.graph.add_edges_from(map(tuple, social.tolist()))
+        self.graph.add_edges_from(social.tolist())
         self.social_ties = network.social_adjacency(social, n)
         self._social_degree = np.asarray(self.social_ties.sum(axis=1)).ravel()
         coverage = {
@@ -209,6 +209,7 @@ class PartnershipModel(mesa.Model):
 
         self.interventions = interventions.Interventions(self)
         self._reset_step_records()
+        self._poorest = np.flatnonzero(self.hh.poorest_quintile)  # fixed: ranked by income0
         self.metrics: dict[str, float] = {}
         self.datacollector = mesa.DataCollector(
             model_reporters={name: _reporter(name) for name in OUTCOMES}
@@ -234,16 +235,26 @@ class PartnershipModel(mesa.Model):
         self, trust_rng: np.random.Generator, quality_rng: np.random.Generator
     ) -> None:
         f = self.scenario.factors
+        # Trust among organizations is owned by ``org_trust`` (row trusts column; 1 on the
+        # diagonal, NaN where there is no tie); each tie's ``trust`` attribute is a view of it.
+        n_orgs = len(self.organizations)
+        self.org_trust = np.full((n_orgs, n_orgs), np.nan)
+        np.fill_diagonal(self.org_trust, 1.0)
         # Pairs in the organizations' fixed order: iterating a subgraph would follow a set of
         # strings, whose order changes with Python's hash seed and breaks reproducibility.
         nodes = [o.node for o in self.organizations]
         pairs = [
-            (a, b) for i, a in enumerate(nodes) for b in nodes[i + 1 :] if self.graph.has_edge(a, b)
+            (i, j)
+            for i, a in enumerate(nodes)
+            for j in range(i + 1, len(nodes))
+            if self.graph.has_edge(a, nodes[j])
         ]
-        for a, b in pairs:
-            t_ab, t_ba = _beta_mean(trust_rng, f.trust, 2)
+        for i, j in pairs:
+            a, b = nodes[i], nodes[j]
+            self.org_trust[i, j], self.org_trust[j, i] = _beta_mean(trust_rng, f.trust, 2)
             quality = float(_beta_mean(quality_rng, f.communication, 1)[0])
-            self.graph.edges[a, b].update(trust={a: t_ab, b: t_ba}, communication=quality)
+            trust = network.TieTrust(self.org_trust, {a: (i, j), b: (j, i)})
+            self.graph.edges[a, b].update(trust=trust, communication=quality)
 
     def _choose_representatives(
         self,
@@ -255,24 +266,27 @@ class PartnershipModel(mesa.Model):
 
         Representatives speak for the community in a partnership, so their trust in the
         organizations and the organizations' trust in them start from the ``trust`` factor.
+        The organizations' trust in them is owned by ``rep_trust`` (organization × position
+        in ``representatives``; NaN where not tied), viewed from each tie's ``trust``.
         """
         reps = []
         k = self.scenario.organizations.representatives
-        _, start, size = np.unique(self.hh.village, return_index=True, return_counts=True)
+        start, size = network.village_blocks(self.hh.village)
         for s0, sz in zip(start, size, strict=True):
             voice = self.hh.voice[s0 : s0 + sz]
             chosen = rng.choice(sz, size=min(k, sz), replace=False, p=voice / voice.sum())
             reps.append(s0 + np.sort(chosen))
         reps = np.concatenate(reps)
         f = self.scenario.factors
-        for o in self.organizations:
+        self.rep_trust = np.full((len(self.organizations), reps.size), np.nan)
+        for oi, o in enumerate(self.organizations):
             trust_in_community = float(_beta_mean(trust_rng, f.trust, 1)[0])
             quality = float(_beta_mean(quality_rng, f.communication, 1)[0])
-            for h in reps:
-                if self.graph.has_edge(o.node, int(h)):
-                    self.graph.edges[o.node, int(h)].update(
-                        trust={o.node: trust_in_community}, communication=quality
-                    )
+            for r, h in enumerate(reps.tolist()):
+                if self.graph.has_edge(o.node, h):
+                    self.rep_trust[oi, r] = trust_in_community
+                    trust = network.TieTrust(self.rep_trust, {o.node: (oi, r)})
+                    self.graph.edges[o.node, h].update(trust=trust, communication=quality)
         n_orgs = len(self.organizations)
         self.hh.trust[reps] = _beta_mean(trust_rng, f.trust, reps.size * n_orgs).reshape(-1, n_orgs)
         return reps
@@ -288,6 +302,12 @@ class PartnershipModel(mesa.Model):
             tied[self.service_areas[o.node], self.org_index[o.node]] = True
         self.tied = tied
         self.village_size = n / max(1, int(self.hh.village.max()) + 1)
+        self._tied_flat = np.flatnonzero(tied)  # positions of the tied entries of hh.trust
+        # Per organization, the representatives tied to it: positions in ``representatives``
+        # (columns of ``rep_trust``) and household indices.
+        reps = self.representatives
+        self._rep_positions = [np.flatnonzero(tied[reps, col]) for col in range(tied.shape[1])]
+        self._rep_households = [reps[pos] for pos in self._rep_positions]
 
     # ------------------------------------------------------------------ partnership handles
     def form_partnership(self, kind: str, members: list[str]) -> Partnership:
@@ -315,54 +335,51 @@ class PartnershipModel(mesa.Model):
         return p if p is not None and p.active else None
 
     def trust_matrix(self) -> np.ndarray:
-        """Directional trust among the partnership's members, gathered from the graph.
+        """Directional trust among the partnership's members (``T[i, j]``: i's trust in j).
 
-        The community's trust in an organization is its representatives' mean trust in it; an
-        organization's trust in the community is its mean trust in the representatives.
+        Read from the arrays that own trust (``org_trust``, ``rep_trust``, ``hh.trust``); the
+        graph's ties view the same values. The community's trust in an organization is its
+        representatives' mean trust in it; an organization's trust in the community is its
+        mean trust in the representatives.
         """
         p = self.active_partnership
         if p is None:
             return np.empty((0, 0))
         m = p.size
         t = np.eye(m)
-        for i, a in enumerate(p.members):
-            for j, b in enumerate(p.members):
-                if i != j:
-                    t[i, j] = self._party_trust(a, b)
+        pos = [i for i, a in enumerate(p.members) if a != COMMUNITY]
+        cols = [self.org_index[p.members[i]] for i in pos]
+        t[np.ix_(pos, pos)] = self.org_trust[np.ix_(cols, cols)]
+        if p.includes_community:
+            c = p.members.index(COMMUNITY)
+            for i, col in zip(pos, cols, strict=True):
+                t[c, i] = self.hh.trust[self._rep_households[col], col].mean()
+                t[i, c] = self.rep_trust[col, self._rep_positions[col]].mean()
+        np.fill_diagonal(t, 1.0)
         return t
-
-    def _party_trust(self, a: str, b: str) -> float:
-        if a == COMMUNITY:
-            reps = self._reps_of(b)
-            return float(self.hh.trust[reps, self.org_index[b]].mean())
-        if b == COMMUNITY:
-            reps = self._reps_of(a)
-            return float(np.mean([network.get_trust(self.graph, a, int(h)) for h in reps]))
-        return network.get_trust(self.graph, a, b)
 
     def _reps_of(self, org: str) -> np.ndarray:
         """Representatives tied to ``org`` (those the organization deals with)."""
-        reps = self.representatives
-        return reps[self.tied[reps, self.org_index[org]]]
+        return self._rep_households[self.org_index[org]]
 
     def _write_trust(self, new: np.ndarray, old: np.ndarray) -> None:
-        """Scatter an updated party trust matrix back to the graph and the household arrays."""
+        """Scatter an updated party trust matrix back to the arrays that own trust."""
         p = self.active_partnership
         for i, a in enumerate(p.members):
             for j, b in enumerate(p.members):
                 if i == j or new[i, j] == old[i, j]:
                     continue
                 if a == COMMUNITY:
-                    reps = self._reps_of(b)
                     col = self.org_index[b]
+                    reps = self._rep_households[col]
                     self.hh.trust[reps, col] = np.clip(
                         self.hh.trust[reps, col] + (new[i, j] - old[i, j]), 0.0, 1.0
                     )
                 elif b == COMMUNITY:
-                    for h in self._reps_of(a):
-                        network.set_trust(self.graph, a, int(h), new[i, j])
+                    row = self.org_index[a]
+                    self.rep_trust[row, self._rep_positions[row]] = float(new[i, j])
                 else:
-                    network.set_trust(self.graph, a, b, new[i, j])
+                    self.org_trust[self.org_index[a], self.org_index[b]] = float(new[i, j])
 
     def _quality_matrix(self) -> np.ndarray:
         p = self.active_partnership
@@ -402,8 +419,12 @@ class PartnershipModel(mesa.Model):
     def _legitimacy(self, node: str) -> float:
         if node == COMMUNITY:
             return float(self.hh.empowerment.mean())
-        col = self.org_index[node]
-        return float(self.hh.trust[self.tied[:, col], col].mean())
+        return float(self.hh.trust[self._served(node), self.org_index[node]].mean())
+
+    def _served(self, org: str) -> np.ndarray | slice:
+        """``org``'s service area as an index, a slice when it serves everyone (a view)."""
+        area = self.service_areas[org]
+        return slice(None) if area.size == len(self.hh) else area
 
     # ------------------------------------------------------------------ the step
     def step(self) -> None:
@@ -526,8 +547,7 @@ class PartnershipModel(mesa.Model):
     # 4 ---------------------------------------------------------------------------------------
     def deliver(self) -> None:
         """Joint and solo programmes deliver services; stocks respond with diminishing returns."""
-        n = len(self.hh)
-        dose = np.zeros((n, len(SERVICES)))
+        dose = self._work("dose")
         commitment = self.scenario.partnership.commitment
         monitoring = grassroots_monitoring(
             float(self.hh.empowerment.mean() * self.hh.voice.mean()),
@@ -538,9 +558,11 @@ class PartnershipModel(mesa.Model):
         in_partnership = set(p.members) if p is not None else set()
         if p is not None:
             self._deliver_jointly(p, dose, monitoring)
+        solo = False
         for o in self.organizations:
             if o.node in in_partnership:
                 continue
+            solo = True
             budget = commitment * o.budget * self._funding_factor
             eff = service_effectiveness(capability_coverage(o.capabilities[None, :]))
             leak = self._leakage(monitoring, role_clarity=1.0)
@@ -558,11 +580,33 @@ class PartnershipModel(mesa.Model):
         efficiency = np.array(
             [w.access_efficiency] * 3 + [w.capacity_efficiency, w.empowerment_efficiency]
         )
+        joint = None
         if p is not None:
             # Evaluation credits the partnership only with what its own services achieved.
-            joint = welfare.dose_response(self.hh.stock, self._joint_dose, efficiency[None, :])
-            p.gained += (joint - self.hh.stock).sum(axis=0)
-        self.hh.stock[:] = welfare.dose_response(self.hh.stock, dose, efficiency[None, :])
+            joint = welfare.dose_response(
+                self.hh.stock, self._joint_dose, efficiency[None, :], out=self._work("response")
+            )
+            p.gained += np.subtract(joint, self.hh.stock, out=self._work("gained")).sum(axis=0)
+        if joint is None or solo:
+            self.hh.stock[:] = welfare.dose_response(
+                self.hh.stock, dose, efficiency[None, :], out=dose
+            )
+        else:  # no solo programme: dose is the joint dose, whose response is already known
+            self.hh.stock[:] = joint
+
+    def _work(self, name: str, zero: bool = True) -> np.ndarray:
+        """A zeroed (n, services) work array, kept between steps (scratch, not state).
+
+        Reusing it spares allocating fresh megabytes every step, whose page faults cost more
+        than the arithmetic at large sizes.
+        """
+        buffers = self.__dict__.setdefault("_buffers", {})
+        buf = buffers.get(name)
+        if buf is None or buf.shape != self.hh.stock.shape:
+            buf = buffers[name] = np.zeros_like(self.hh.stock)
+        elif zero:
+            buf.fill(0.0)
+        return buf
 
     def _leakage(self, monitoring: float, role_clarity: float | None = None) -> float:
         """Leakage of a programme; a solo organization's roles are its own, hence clear."""
@@ -602,11 +646,16 @@ class PartnershipModel(mesa.Model):
         if p.includes_community:
             area = np.arange(n)
         else:
-            area = np.unique(np.concatenate([self.service_areas[m] for m in p.members]))
-        joint = np.zeros_like(dose)
+            # Households tied to any member, sorted (a union of the service areas).
+            cols = [self.org_index[m] for m in p.members if m != COMMUNITY]
+            area = np.flatnonzero(self.tied[:, cols].any(axis=1))
+        joint = self._work("joint_dose")
         received = self._distribute(joint, value, area, capture)
         if voice > 0:
-            joint[area, 4] += self.scenario.welfare.participation_dose * voice
+            if area.size == n:  # everyone, in order: a slice avoids a gather and a scatter
+                joint[:, 4] += self.scenario.welfare.participation_dose * voice
+            else:
+                joint[area, 4] += self.scenario.welfare.participation_dose * voice
         dose += joint
         self._joint_dose = joint
         self._received["partnership"] = received
@@ -649,6 +698,15 @@ class PartnershipModel(mesa.Model):
         stock = self.hh.stock if full else self.hh.stock[area]
         income = self.hh.income if full else self.hh.income[area]
         per_household = value / area.size
+        if full:  # every service at once, over the columns of the stock
+            need = np.subtract(1.0, stock, out=self._work("need", zero=False))
+            amount = welfare.targeting_weights(need, income, capture)
+            amount *= per_household  # a service with nothing to share adds exact zeros
+            dose += amount
+            received = amount[:, 0].copy()
+            for s in range(1, len(SERVICES)):
+                received += amount[:, s]
+            return received
         received = np.zeros(area.size)
         for s in range(len(SERVICES)):
             if per_household[s] == 0:
@@ -667,7 +725,7 @@ class PartnershipModel(mesa.Model):
         """Services decay; a capable, empowered community maintains part of them."""
         w = self.scenario.welfare
         maintenance = w.maintenance * self.hh.capacity * self.hh.empowerment
-        self.hh.stock[:] = welfare.depreciate(self.hh.stock, w.depreciation, maintenance[:, None])
+        welfare.depreciate(self.hh.stock, w.depreciation, maintenance[:, None], out=self.hh.stock)
 
     # 6 ---------------------------------------------------------------------------------------
     def update_trust(self) -> None:
@@ -701,15 +759,34 @@ class PartnershipModel(mesa.Model):
             )
             for org in orgs:
                 col = self.org_index[org]
-                tied = self.tied[area, col]
-                idx = area[tied]
+                idx, seen = self._tied_in(area, experience, org)
                 self.hh.trust[idx, col] = dynamics.trust_update(
-                    self.hh.trust[idx, col], experience[tied], d.trust_gain, d.trust_loss
+                    self.hh.trust[idx, col], seen, d.trust_gain, d.trust_loss
                 )
         if d.household_diffusion > 0 and self.social_ties.nnz:
-            self.hh.trust[:] = dynamics.diffuse_on_ties(
-                self.hh.trust, self.social_ties, d.household_diffusion
+            dynamics.diffuse_on_ties(
+                self.hh.trust,
+                self.social_ties,
+                d.household_diffusion,
+                degree=self._social_degree,
+                out=self.hh.trust,
             )
+
+    def _tied_in(
+        self, area: np.ndarray, values: np.ndarray, org: str
+    ) -> tuple[np.ndarray | slice, np.ndarray]:
+        """The households of ``area`` tied to ``org``, and their entries of ``values``.
+
+        The households come as an index array, or as a slice when they are everyone (which
+        spares a gather and a scatter over all households).
+        """
+        own = self._served(org)
+        if area is self.service_areas[org]:  # a solo programme: its area is the service area
+            return own, values
+        if area.size == len(self.hh):  # everyone: the service area, in the same order
+            return own, values if isinstance(own, slice) else values[own]
+        tied = self.tied[area, self.org_index[org]]
+        return np.compress(tied, area), np.compress(tied, values)
 
     # 7 ---------------------------------------------------------------------------------------
     def evaluate(self) -> None:
@@ -816,19 +893,20 @@ class PartnershipModel(mesa.Model):
             welfare.DEPRIVATION_WEIGHTS,
             self.scenario.welfare.poverty_k,
         )
+        welfare_gini = metrics.gini(w)
         p = self.active_partnership
-        tied_trust = hh.trust[self.tied]
+        tied_trust = hh.trust.ravel().take(self._tied_flat)
         out = {
             "welfare_mean": float(w.mean()),
-            "welfare_q1": float(w[hh.poorest_quintile].mean()),
+            "welfare_q1": float(w.take(self._poorest).mean()),
             "access_mean": float(hh.access.mean()),
             "capacity_mean": float(hh.capacity.mean()),
             "empowerment_mean": float(hh.empowerment.mean()),
             "income_mean": float(hh.income.mean()),
-            "welfare_gini": metrics.gini(w),
+            "welfare_gini": welfare_gini,
             "income_gini": metrics.gini(hh.income),
             "welfare_atkinson": metrics.atkinson(w, 1.0),
-            "welfare_sen": metrics.sen_index(w),
+            "welfare_sen": metrics.sen_index(w, gini=welfare_gini),
             "mpi_h": h,
             "mpi_a": a,
             "mpi_m0": m0,
