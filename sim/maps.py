@@ -50,6 +50,7 @@ from typing import TYPE_CHECKING, Any
 import networkx as nx
 import numpy as np
 
+from sim import network
 from sim.errors import UserError
 
 if TYPE_CHECKING:
@@ -479,7 +480,8 @@ def apply(model: PartnershipModel, smap: StakeholderMap | None) -> None:
     graph = model.graph
     sizes = np.array([v.households for v in smap.villages])
     start = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-    reps = set(model.representatives.tolist())
+    reps = model.representatives.tolist()
+    rep_position = {h: r for r, h in enumerate(reps)}
     for o in smap.organizations:
         org = model.org_by_node[o.id]
         if o.budget is not None:
@@ -487,27 +489,32 @@ def apply(model: PartnershipModel, smap: StakeholderMap | None) -> None:
         if o.id not in smap.serves:
             continue
         # The organization's tie to the community's representatives, as drawn at set-up.
+        oi = model.org_index[o.id]
+        drawn = model.rep_trust[oi][~np.isnan(model.rep_trust[oi])]
         f = model.scenario.factors
-        rep_tie = next(
-            (dict(graph.edges[o.id, h]) for h in graph.adj[o.id] if h in reps),
-            {"trust": {o.id: f.trust}, "communication": f.communication},
+        trust_in_community = float(drawn[0]) if drawn.size else f.trust
+        quality = next(
+            (graph.edges[o.id, h]["communication"] for h in graph.adj[o.id] if h in rep_position),
+            f.communication,
         )
         old = [h for h in graph.adj[o.id] if isinstance(h, int | np.integer)]
         graph.remove_edges_from((o.id, h) for h in old)
+        model.rep_trust[oi] = np.nan  # trust in representatives exists only on ties
         for v in smap.serves[o.id]:
             for h in range(int(start[v]), int(start[v] + sizes[v])):
-                if h in reps:
-                    graph.add_edge(
-                        o.id,
-                        h,
-                        trust=dict(rep_tie["trust"]),
-                        communication=rep_tie["communication"],
-                    )
-                else:
+                r = rep_position.get(h)
+                if r is None:
                     graph.add_edge(o.id, h)
+                    continue
+                # ``rep_trust`` owns the value; the tie carries a view of it.
+                model.rep_trust[oi, r] = trust_in_community
+                trust = network.TieTrust(model.rep_trust, {o.id: (oi, r)})
+                graph.add_edge(o.id, h, trust=trust, communication=quality)
     for tie in smap.ties:
         edge = graph.edges[tie.source, tie.target]
         if tie.trust is not None:
-            edge["trust"] = {tie.source: tie.trust, tie.target: tie.trust_back}
+            # Written through the tie's view into ``org_trust``, which owns the values.
+            edge["trust"][tie.source] = tie.trust
+            edge["trust"][tie.target] = tie.trust_back
         if tie.communication is not None:
             edge["communication"] = tie.communication
