@@ -118,7 +118,7 @@ class PartnershipModel(mesa.Model):
     ) -> None:
         scenario = scenario or Scenario()
         if levers:
-            scenario = scenario.with_overrides(levers)
+            scenario = scenario.with_overrides(levers, source="PartnershipModel(**levers)")
         seed = scenario.run.seed if seed is None else int(seed)
         super().__init__(seed=seed)
         self.scenario = scenario
@@ -268,7 +268,9 @@ class PartnershipModel(mesa.Model):
                         trust={o.node: trust_in_community}, communication=quality
                     )
         n_orgs = len(self.organizations)
-        self.hh.trust[reps] = _beta_mean(trust_rng, f.trust, reps.size * n_orgs).reshape(-1, n_orgs)
+        self.hh.trust[reps] = _beta_mean(trust_rng, f.trust, reps.size * n_orgs).reshape(
+            reps.size, n_orgs  # (k, 0) when there are no organizations; -1 cannot be inferred
+        )
         return reps
 
     def _refresh_structure(self) -> None:

@@ -18,11 +18,20 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from sim.errors import UserError
 
 __all__ = [
+    "PARTNERSHIP_MEMBERS",
     "PARTNERSHIP_TYPES",
     "Scenario",
     "ScenarioError",
@@ -35,6 +44,17 @@ PARTNERSHIP_TYPES = ("none", "ppp", "psp", "pmg", "msp")
 """The essay's four partnership types and the no-partnership baseline."""
 
 PartnershipType = Literal["none", "ppp", "psp", "pmg", "msp"]
+
+PARTNERSHIP_MEMBERS: dict[str, tuple[str, ...]] = {
+    "none": (),
+    "ppp": ("government", "firm"),
+    "psp": ("firm", "community"),
+    "pmg": ("government", "community"),
+    "msp": ("government", "firm", "ngo", "community"),
+}
+"""Who takes part in each partnership type: organization kinds, and the community."""
+
+_COUNT_OF_KIND = {"government": "governments", "firm": "firms", "ngo": "ngos"}
 
 
 class ScenarioError(UserError):
@@ -49,6 +69,16 @@ def _lever(default: Any, meaning: str, source: str = "calibration assumption", *
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _numbers_are_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        # Pydantic would read true as 1 and "0.5" as 0.5; a scenario says what it means.
+        annotation = cls.model_fields[info.field_name].annotation
+        if annotation in (int, float) and isinstance(value, bool | str):
+            kind = "true/false" if isinstance(value, bool) else "text"
+            raise ValueError(f"must be a number, not {kind}")
+        return value
+
     @field_validator("*", mode="after")
     @classmethod
     def _finite(cls, value: Any) -> Any:
@@ -61,16 +91,22 @@ class RunSection(_Section):
     """How long and how often to run."""
 
     steps: int = _lever(120, "number of steps; one step is one month", ge=1, le=100_000)
-    replications: int = _lever(5, "replications per scenario (common random numbers)", ge=1)
+    replications: int = _lever(
+        5, "replications per scenario (common random numbers)", ge=1, le=10_000
+    )
     seed: int = _lever(20261128, "root seed; replicate seeds come from SeedSequence.spawn", ge=0)
-    steps_per_year: int = _lever(12, "steps in a year (annual rates are converted with it)", ge=1)
+    steps_per_year: int = _lever(
+        12, "steps in a year (annual rates are converted with it)", ge=1, le=366
+    )
 
 
 class PopulationSection(_Section):
     """Households and villages."""
 
     households: int = _lever(500, "number of households", ge=2, le=20_000_000)
-    villages: int = _lever(10, "number of villages (communities)", ge=1)
+    villages: int = _lever(
+        10, "number of villages (communities); at most one per household", ge=1, le=1_000_000
+    )
     income_sigma: float = _lever(
         0.8,
         "sd of log income (income is lognormal around income_median)",
@@ -78,7 +114,9 @@ class PopulationSection(_Section):
         ge=0.0,
         le=3.0,
     )
-    income_median: float = _lever(1.5, "median income as a multiple of the poverty line", gt=0)
+    income_median: float = _lever(
+        1.5, "median income as a multiple of the poverty line", gt=0, le=100
+    )
     initial_access: float = _lever(0.35, "mean initial access to services", ge=0.0, le=1.0)
     initial_capacity: float = _lever(0.3, "mean initial capacity (skills)", ge=0.0, le=1.0)
     initial_empowerment: float = _lever(0.2, "mean initial empowerment", ge=0.0, le=1.0)
@@ -93,7 +131,7 @@ class PopulationSection(_Section):
         le=1.0,
     )
     ties_within: int = _lever(
-        4, "social ties per household within its village (Watts–Strogatz k, even)", ge=0
+        4, "social ties per household within its village (Watts–Strogatz k, even)", ge=0, le=100
     )
     rewiring: float = _lever(0.1, "Watts–Strogatz rewiring probability", ge=0.0, le=1.0)
     ties_across: float = _lever(
@@ -116,14 +154,19 @@ class OrganizationsSection(_Section):
     governments: int = _lever(1, "number of government agencies", ge=0, le=50)
     firms: int = _lever(3, "number of firms", ge=0, le=200)
     ngos: int = _lever(2, "number of NGOs", ge=0, le=200)
-    budget_government: float = _lever(0.6, "government programme budget per household", ge=0)
-    budget_firm: float = _lever(0.15, "each firm's CSR budget per household", ge=0)
-    budget_ngo: float = _lever(0.15, "each NGO's (donor-funded) budget per household", ge=0)
+    budget_government: float = _lever(
+        0.6, "government programme budget per household", ge=0, le=100
+    )
+    budget_firm: float = _lever(0.15, "each firm's CSR budget per household", ge=0, le=100)
+    budget_ngo: float = _lever(
+        0.15, "each NGO's (donor-funded) budget per household", ge=0, le=100
+    )
     community_inkind: float = _lever(
         0.05,
         "in-kind labour a community brings to a partnership, per household",
         "co-production mobilizes resources otherwise unused (Ostrom 1996, World Dev. 24:1073)",
         ge=0,
+        le=100,
     )
     firm_coverage: float = _lever(0.5, "share of villages each firm operates in", gt=0, le=1)
     ngo_coverage: float = _lever(0.5, "share of villages each NGO works in", gt=0, le=1)
@@ -148,7 +191,7 @@ class PartnershipSection(_Section):
         0.3, "a member leaves when its mean trust in partners stays below this", ge=0, le=1
     )
     exit_patience: int = _lever(
-        12, "steps a member tolerates low trust or negative net benefit", ge=1
+        12, "steps a member tolerates low trust or negative net benefit", ge=1, le=100_000
     )
     meeting_cost: float = _lever(
         0.002,
@@ -156,9 +199,10 @@ class PartnershipSection(_Section):
         "coordination costs grow with the number of partners (Williamson 1985; Provan & Kenis "
         "2008, JPART 18:229)",
         ge=0,
+        le=10,
     )
     funding_horizon: int = _lever(
-        0, "step after which external programme funding ends (0 = never)", ge=0
+        0, "step after which external programme funding ends (0 = never)", ge=0, le=100_000
     )
     funding_after: float = _lever(
         0.2, "share of budgets that remains after the funding horizon", ge=0, le=1
@@ -201,6 +245,7 @@ class FactorsSection(_Section):
         "steps between joint evaluations (0 = never)",
         "essay; Emerson et al. 2012 (joint learning)",
         ge=0,
+        le=100_000,
     )
 
 
@@ -249,6 +294,7 @@ class AccountabilitySection(_Section):
         "village size at which free-riding halves grassroots monitoring",
         "Olson 1965, The Logic of Collective Action",
         gt=0,
+        le=1_000_000,
     )
     capture_propensity: float = _lever(
         0.5,
@@ -275,7 +321,7 @@ class DynamicsSection(_Section):
         ge=0,
         le=1,
     )
-    self_weight: float = _lever(1.0, "weight a partner gives its own view", gt=0)
+    self_weight: float = _lever(1.0, "weight a partner gives its own view", gt=0, le=1000)
     view_spread: float = _lever(
         1.0, "range of initial views when goals are wholly unclear", ge=0, le=1
     )
@@ -296,8 +342,8 @@ class DynamicsSection(_Section):
     @field_validator("motivation_weights")
     @classmethod
     def _non_negative(cls, value: tuple[float, ...]) -> tuple[float, ...]:
-        if any(w < 0 or not math.isfinite(w) for w in value):
-            raise ValueError(f"weights must be finite and non-negative; got {list(value)}")
+        if any(not 0 <= w <= 100 for w in value):  # NaN fails both comparisons
+            raise ValueError(f"weights must be numbers in [0, 100]; got {list(value)}")
         return value
 
     realign_rate: float = _lever(0.5, "how far evaluation re-aligns goal anchors", ge=0, le=1)
@@ -313,26 +359,31 @@ class DynamicsSection(_Section):
     understanding_floor: float = _lever(
         0.3, "delivery efficiency with no shared understanding", ge=0, le=1
     )
-    power_authority: float = _lever(0.4, "weight of formal authority in decision power", ge=0)
-    power_resources: float = _lever(0.4, "weight of resources contributed", ge=0)
-    power_legitimacy: float = _lever(0.2, "weight of legitimacy (community empowerment)", ge=0)
+    power_authority: float = _lever(
+        0.4, "weight of formal authority in decision power", ge=0, le=100
+    )
+    power_resources: float = _lever(0.4, "weight of resources contributed", ge=0, le=100)
+    power_legitimacy: float = _lever(
+        0.2, "weight of legitimacy (community empowerment)", ge=0, le=100
+    )
 
 
 class WelfareSection(_Section):
     """How services become welfare."""
 
     access_efficiency: float = _lever(
-        0.3, "dose efficiency of access services (health, education, infrastructure)", ge=0
+        0.3, "dose efficiency of access services (health, education, infrastructure)", ge=0, le=100
     )
-    capacity_efficiency: float = _lever(0.2, "dose efficiency of training", ge=0)
+    capacity_efficiency: float = _lever(0.2, "dose efficiency of training", ge=0, le=100)
     empowerment_efficiency: float = _lever(
         0.08,
         "dose efficiency of participation (institutions change slowly)",
         "Casey, Glennerster & Miguel 2012, QJE 127:1755",
         ge=0,
+        le=100,
     )
     participation_dose: float = _lever(
-        0.02, "empowerment dose per step from a full community voice in decisions", ge=0
+        0.02, "empowerment dose per step from a full community voice in decisions", ge=0, le=1
     )
     depreciation: float = _lever(
         0.012, "monthly depreciation of services without maintenance", ge=0, le=1
@@ -344,8 +395,8 @@ class WelfareSection(_Section):
         ge=0,
         le=1,
     )
-    return_capacity: float = _lever(0.6, "log-income return to capacity", ge=0)
-    return_infrastructure: float = _lever(0.3, "log-income return to infrastructure", ge=0)
+    return_capacity: float = _lever(0.6, "log-income return to capacity", ge=0, le=5)
+    return_infrastructure: float = _lever(0.3, "log-income return to infrastructure", ge=0, le=5)
     deprivation_cutoff: float = _lever(
         0.4, "a household is deprived in a dimension below this", ge=0, le=1
     )
@@ -370,13 +421,33 @@ class Scenario(BaseModel):
     dynamics: DynamicsSection = DynamicsSection()
     welfare: WelfareSection = WelfareSection()
 
+    @model_validator(mode="after")
+    def _consistent(self) -> Scenario:
+        """Rules between levers: every village has a household; every member kind exists."""
+        pop, orgs, kind = self.population, self.organizations, self.partnership.type
+        if pop.villages > pop.households:
+            raise ValueError(
+                f"population.villages = {pop.villages} is more than population.households = "
+                f"{pop.households}; allowed: villages <= households (each village needs a "
+                "household)"
+            )
+        for member in PARTNERSHIP_MEMBERS[kind]:
+            count = _COUNT_OF_KIND.get(member)
+            if count is not None and getattr(orgs, count) == 0:
+                raise ValueError(
+                    f"partnership.type = '{kind}' needs at least one {member}, but "
+                    f"organizations.{count} = 0; allowed: organizations.{count} >= 1, or a "
+                    f"type without {member}s ({_types_without(member)})"
+                )
+        return self
+
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "<dict>") -> Scenario:
         """Validate a (possibly partial) scenario dictionary; errors name ``source``."""
         try:
             return cls.model_validate(data)
         except ValidationError as exc:
-            raise ScenarioError(_explain(exc, source)) from None
+            raise ScenarioError(_explain(exc, source, data)) from None
 
     def to_dict(self) -> dict[str, Any]:
         """The fully resolved scenario as plain data (for manifests and TOML)."""
@@ -388,6 +459,10 @@ class Scenario(BaseModel):
         for key, value in overrides.items():
             _set_dotted(data, key, value, source)
         return Scenario.from_dict(data, source)
+
+
+def _types_without(member: str) -> str:
+    return ", ".join(t for t, members in PARTNERSHIP_MEMBERS.items() if member not in members)
 
 
 def _section_fields() -> dict[str, list[str]]:
@@ -403,11 +478,28 @@ def _suggest(word: str, options: list[str]) -> str:
     return f" Did you mean '{close[0]}'?" if close else ""
 
 
-def _explain(exc: ValidationError, source: str) -> str:
+def _explain(exc: ValidationError, source: str, data: Any = None) -> str:
     lines = []
     sections = _section_fields()
+    reported: set[tuple[str, ...]] = set()
     for err in exc.errors():
         loc = [str(p) for p in err["loc"]]
+        msg = err["msg"].removeprefix("Value error, ")
+        if not loc:  # a rule between levers; the message names them
+            lines.append(f"{source}: {msg}")
+            continue
+        if len(loc) > 2 and loc[0] in sections and err["type"] != "extra_forbidden":
+            # An item of a tuple lever: report the lever once, with its whole value.
+            field = tuple(loc[:2])
+            if field in reported:
+                continue
+            reported.add(field)
+            value = data.get(loc[0], {}).get(loc[1]) if isinstance(data, dict) else None
+            lines.append(
+                f"{source}: {'.'.join(field)} = {value!r}: item {loc[2]}: {msg}."
+                f"{_allowed(list(field))}"
+            )
+            continue
         key = ".".join(loc)
         value = err.get("input")
         if err["type"] == "extra_forbidden":
@@ -419,7 +511,6 @@ def _explain(exc: ValidationError, source: str) -> str:
             )
             continue
         allowed = _allowed(loc)
-        msg = err["msg"].removeprefix("Value error, ")
         lines.append(f"{source}: {key} = {value!r}: {msg}.{allowed}")
     return "\n".join(lines)
 
@@ -516,8 +607,17 @@ def _deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _usable_name(path: Path, what: str) -> Path:
+    """``path`` made absolute, or a :class:`ScenarioError` for a name the system refuses."""
+    try:
+        path.exists()  # raises for a name too long or with a NUL byte
+        return path.resolve()
+    except (OSError, ValueError, RuntimeError) as exc:
+        raise ScenarioError(f"{what} {str(path)[:200]!r}: not a usable file name ({exc})") from None
+
+
 def _resolve(path: Path, chain: tuple[Path, ...] = ()) -> dict[str, Any]:
-    path = path.resolve()
+    path = _usable_name(path, "scenario file")
     if path in chain:
         cycle = " -> ".join(str(p) for p in (*chain, path))
         raise ScenarioError(f"{path}: circular 'extends': {cycle}")
@@ -527,9 +627,13 @@ def _resolve(path: Path, chain: tuple[Path, ...] = ()) -> dict[str, Any]:
         return data
     if not isinstance(parent, str):
         raise ScenarioError(f"{path}: extends = {parent!r}: must be a path string")
-    parent_path = (path.parent / parent).resolve()
-    if not parent_path.exists():
-        raise ScenarioError(f"{path}: extends = {parent!r}: file not found ({parent_path})")
+    parent_path = _usable_name(path.parent / parent, f"{path}: extends =")
+    if not parent_path.is_file():
+        problem = "is a folder" if parent_path.is_dir() else "file not found"
+        raise ScenarioError(
+            f"{path}: extends = {parent!r}: {problem} ({parent_path}); allowed: the path of a "
+            "scenario file, relative to this file"
+        )
     return _deep_merge(_resolve(parent_path, (*chain, path)), data)
 
 
