@@ -15,6 +15,7 @@ Example:
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 import json
 import os
 import platform
@@ -37,6 +38,7 @@ from sim.scenario import Scenario
 
 __all__ = [
     "ResultsFolderError",
+    "is_complete",
     "manifest",
     "paired_differences",
     "prepare_output_folder",
@@ -47,6 +49,10 @@ __all__ = [
     "write_atomic",
     "write_results",
 ]
+
+
+MANIFEST = "manifest.json"
+"""The manifest's file name; written last, it marks a complete results folder."""
 
 
 class ResultsFolderError(UserError):
@@ -128,7 +134,7 @@ def run_comparison(
     bar = _progress(len(tasks), progress)
     frames: list[pd.DataFrame] = []
     if workers > 1 and len(tasks) > 1:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        with ProcessPoolExecutor(max_workers=min(workers, len(tasks))) as pool:
             for frame in pool.map(_run_task, tasks, chunksize=1):
                 frames.append(frame)
                 bar.update(1)
@@ -236,6 +242,13 @@ def prepare_output_folder(
             out = root / f"{stamp}-{k}"
             k += 1
     out = Path(out)
+    try:
+        out.exists()
+    except (OSError, ValueError) as exc:  # a name too long, or with a NUL byte
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ResultsFolderError(
+            f"--out {str(out)[:200]!r}: not a usable name ({reason})"
+        ) from None
     if out.exists() and not out.is_dir():
         raise ResultsFolderError(f"--out {out}: exists and is a file; choose a folder")
     if out.exists() and any(out.iterdir()) and not overwrite:
@@ -247,7 +260,10 @@ def prepare_output_folder(
         probe = tempfile.NamedTemporaryFile(dir=out, prefix=".write-test-", delete=True)
         probe.close()
     except OSError as exc:
-        raise ResultsFolderError(f"--out {out}: cannot write there ({exc.strerror})") from None
+        raise ResultsFolderError(
+            f"--out {out}: cannot create or write this folder ({exc.strerror}); allowed: a new "
+            "or empty folder in a writable place"
+        ) from None
     return out
 
 
@@ -337,9 +353,13 @@ def write_results(
 ) -> list[Path]:
     """Write the tidy table, any extra tables or figures, and last the manifest.
 
-    The manifest is written last: a folder without ``manifest.json`` is incomplete.
-    ``extra`` maps file names to DataFrames (written as CSV) or matplotlib figures (PNG).
+    The manifest is written last and lists every file with its size and SHA-256: a folder
+    without ``manifest.json`` is incomplete (see :func:`is_complete`). A manifest already in
+    ``out`` (``--overwrite``) is removed before any file is replaced, so a crash midway never
+    leaves an old manifest describing new files. ``extra`` maps file names to DataFrames
+    (written as CSV) or matplotlib figures (PNG).
     """
+    (out / MANIFEST).unlink(missing_ok=True)
     written = []
     table = out / f"timeseries.{fmt}"
     if fmt == "csv":
@@ -358,13 +378,56 @@ def write_results(
                 path, lambda p, o=obj: o.savefig(p, dpi=120, bbox_inches="tight", format="png")
             )
         written.append(path)
-    info = dict(info, files=[p.name for p in written])
+    info = dict(
+        info,
+        complete=True,
+        files=[p.name for p in written],
+        checksums={p.name: _checksum(p) for p in written},
+    )
     write_atomic(
-        out / "manifest.json",
+        out / MANIFEST,
         lambda p: p.write_text(json.dumps(info, indent=2, default=_json_default)),
     )
-    written.append(out / "manifest.json")
+    written.append(out / MANIFEST)
     return written
+
+
+def _checksum(path: Path) -> dict[str, Any]:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return {"bytes": path.stat().st_size, "sha256": digest.hexdigest()}
+
+
+def is_complete(folder: str | Path) -> bool:
+    """Whether ``folder`` holds a complete, intact results set.
+
+    Complete means: ``manifest.json`` exists, parses, says ``"complete": true``, and every
+    file it lists exists with the size and SHA-256 recorded in its ``checksums``. A run killed
+    at any moment leaves a folder for which this is False (no manifest yet) or True (the
+    manifest, written last by an atomic rename, and everything it lists).
+
+    Example:
+        >>> import tempfile
+        >>> is_complete(tempfile.mkdtemp())
+        False
+    """
+    folder = Path(folder)
+    try:
+        info = json.loads((folder / MANIFEST).read_text())
+    except (OSError, ValueError):
+        return False
+    if not isinstance(info, dict) or info.get("complete") is not True:
+        return False
+    files, checksums = info.get("files"), info.get("checksums")
+    if not isinstance(files, list) or not isinstance(checksums, dict):
+        return False
+    for name in files:
+        path = folder / str(name)
+        if not path.is_file() or checksums.get(name) != _checksum(path):
+            return False
+    return True
 
 
 def _json_default(obj: Any) -> Any:

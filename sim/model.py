@@ -19,7 +19,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from sim import dynamics, metrics, network, power, welfare
+from sim import dynamics, memory, metrics, network, power, welfare
 from sim.agents import (
     COMMUNITY_AUTHORITY,
     COMMUNITY_CAPABILITIES,
@@ -119,6 +119,7 @@ class PartnershipModel(mesa.Model):
         scenario = scenario or Scenario()
         if levers:
             scenario = scenario.with_overrides(levers, source="PartnershipModel(**levers)")
+        memory.check_fits([scenario], source="PartnershipModel")  # before allocating anything
         seed = scenario.run.seed if seed is None else int(seed)
         super().__init__(seed=seed)
         self.scenario = scenario
@@ -269,7 +270,8 @@ class PartnershipModel(mesa.Model):
                     )
         n_orgs = len(self.organizations)
         self.hh.trust[reps] = _beta_mean(trust_rng, f.trust, reps.size * n_orgs).reshape(
-            reps.size, n_orgs  # (k, 0) when there are no organizations; -1 cannot be inferred
+            reps.size,
+            n_orgs,  # (k, 0) when there are no organizations; -1 cannot be inferred
         )
         return reps
 

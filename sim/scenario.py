@@ -158,9 +158,7 @@ class OrganizationsSection(_Section):
         0.6, "government programme budget per household", ge=0, le=100
     )
     budget_firm: float = _lever(0.15, "each firm's CSR budget per household", ge=0, le=100)
-    budget_ngo: float = _lever(
-        0.15, "each NGO's (donor-funded) budget per household", ge=0, le=100
-    )
+    budget_ngo: float = _lever(0.15, "each NGO's (donor-funded) budget per household", ge=0, le=100)
     community_inkind: float = _lever(
         0.05,
         "in-kind labour a community brings to a partnership, per household",
@@ -613,7 +611,10 @@ def _usable_name(path: Path, what: str) -> Path:
         path.exists()  # raises for a name too long or with a NUL byte
         return path.resolve()
     except (OSError, ValueError, RuntimeError) as exc:
-        raise ScenarioError(f"{what} {str(path)[:200]!r}: not a usable file name ({exc})") from None
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ScenarioError(
+            f"{what} {str(path)[:200]!r}: not a usable file name ({reason})"
+        ) from None
 
 
 def _resolve(path: Path, chain: tuple[Path, ...] = ()) -> dict[str, Any]:
