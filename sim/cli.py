@@ -130,7 +130,7 @@ def _cmd_run(argv: list[str]) -> int:
     replications = args.replications or scenarios[0].run.replications
     root_seed = scenarios[0].run.seed if args.seed is None else args.seed
     memory.check_fits(
-        scenarios, replications=replications, steps=args.steps, workers=args.workers, source="run"
+        scenarios, replications=replications, steps=args.steps, workers=args.workers, files=paths
     )
     out = experiments.prepare_output_folder(args.out, ROOT / "results", args.overwrite)
     df = experiments.run_comparison(

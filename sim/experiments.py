@@ -242,26 +242,23 @@ def prepare_output_folder(
             out = root / f"{stamp}-{k}"
             k += 1
     out = Path(out)
+    if "\0" in str(out):  # Path.exists() says False, mkdir raises ValueError
+        raise ResultsFolderError(f"--out {str(out)!r}: not a usable name (it has a NUL byte)")
     try:
-        out.exists()
-    except (OSError, ValueError) as exc:  # a name too long, or with a NUL byte
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise ResultsFolderError(
-            f"--out {str(out)[:200]!r}: not a usable name ({reason})"
-        ) from None
-    if out.exists() and not out.is_dir():
-        raise ResultsFolderError(f"--out {out}: exists and is a file; choose a folder")
-    if out.exists() and any(out.iterdir()) and not overwrite:
-        raise ResultsFolderError(
-            f"--out {out}: folder exists and is not empty; choose a new folder or pass --overwrite"
-        )
-    try:
+        if out.exists() and not out.is_dir():
+            raise ResultsFolderError(f"--out {out}: exists and is a file; choose a folder")
+        if out.exists() and any(out.iterdir()) and not overwrite:
+            raise ResultsFolderError(
+                f"--out {out}: folder exists and is not empty; choose a new folder or pass "
+                "--overwrite"
+            )
         out.mkdir(parents=True, exist_ok=True)
         probe = tempfile.NamedTemporaryFile(dir=out, prefix=".write-test-", delete=True)
         probe.close()
     except OSError as exc:
         raise ResultsFolderError(
-            f"--out {out}: cannot create or write this folder ({exc.strerror}); allowed: a new "
+            f"--out {str(out)[:200]}: cannot create or write this folder ({exc.strerror}); "
+            "allowed: a new "
             "or empty folder in a writable place"
         ) from None
     return out

@@ -149,11 +149,13 @@ def check_fits(
     steps: int | None = None,
     workers: int = 1,
     source: str = "scenario",
+    files: Iterable[object] | None = None,
 ) -> int:
     """Refuse a run that would not fit in memory; return the estimated bytes otherwise.
 
     ``workers`` models are alive at once (the largest ones, to be safe), and the tidy table of
-    all runs is held in memory before it is written.
+    all runs is held in memory before it is written. ``files`` (aligned with ``scenarios``)
+    name the file of the scenario the message blames; otherwise ``source`` is named.
 
     Raises:
         MemoryLimitError: naming the lever and value, the estimate, the limit, and what fits.
@@ -161,9 +163,13 @@ def check_fits(
     scenarios = list(scenarios)
     if not scenarios:
         return 0
-    sizes = sorted((model_bytes(s, steps), s) for s in scenarios)
+    names = [str(f) for f in files] if files is not None else [source] * len(scenarios)
+    sizes = sorted(
+        ((model_bytes(s, steps), s, name) for s, name in zip(scenarios, names, strict=True)),
+        key=lambda item: item[0],
+    )
     parallel = min(workers, replications * len(scenarios))
-    models = sum(b for b, _ in sizes[-parallel:])
+    models = sum(item[0] for item in sizes[-parallel:])
     rows = sum(replications * ((steps or s.run.steps) + 1) for s in scenarios)
     table = results_bytes(rows)
     need = models + table
@@ -174,15 +180,13 @@ def check_fits(
     limit, limit_name = min(limits, key=lambda item: item[0])
     if need <= limit:
         return need
-    biggest_bytes, biggest = sizes[-1]
+    biggest_bytes, biggest, source = sizes[-1]
     if models >= table:
         n = biggest.population.households
         per_household = biggest_bytes / n
         fits = int(max(0, limit - table) / parallel / per_household)
-        what = (
-            f"population.households = {n} in '{biggest.name}': about "
-            f"{format_bytes(per_household)} per household"
-            + (f", {parallel} models at once (--workers)" if parallel > 1 else "")
+        what = f"population.households = {n}: about {format_bytes(per_household)} per household" + (
+            f", {parallel} models at once (--workers)" if parallel > 1 else ""
         )
         allowed = f"at most about {fits} households with these settings"
     else:

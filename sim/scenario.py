@@ -77,6 +77,8 @@ class _Section(BaseModel):
         if annotation in (int, float) and isinstance(value, bool | str):
             kind = "true/false" if isinstance(value, bool) else "text"
             raise ValueError(f"must be a number, not {kind}")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError("must be a finite number (not NaN or inf)")
         return value
 
     @field_validator("*", mode="after")
@@ -552,9 +554,14 @@ def _set_dotted(data: dict[str, Any], key: str, value: Any, source: str) -> None
         data[parts[0]] = value
     else:
         all_keys = [f"{s}.{f}" for s, fields in sections.items() for f in fields]
+        if len(parts) == 1:  # a bare key: compare it with the bare lever names
+            bare = {f: f"{s}.{f}" for s, fields in sections.items() for f in fields}
+            close = difflib.get_close_matches(key, list(bare), n=1, cutoff=0.6)
+            hint = f" Did you mean '{bare[close[0]]}'?" if close else ""
+        else:
+            hint = _suggest(key, all_keys)
         raise ScenarioError(
-            f"{source}: unknown key '{key}'.{_suggest(key, all_keys)} "
-            "Use SECTION.KEY, e.g. factors.communication=0.3."
+            f"{source}: unknown key '{key}'.{hint} Use SECTION.KEY, e.g. factors.communication=0.3."
         )
 
 
