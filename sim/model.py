@@ -391,7 +391,9 @@ class PartnershipModel(mesa.Model):
     def _preferences(self, node: str) -> np.ndarray:
         if node == COMMUNITY:
             need = 1.0 - self.hh.stock.mean(axis=0)
-            return need / need.sum()
+            total = need.sum()
+            # Every service at its ceiling: no need steers the community's wishes.
+            return need / total if total > 0 else np.full(need.size, 1.0 / need.size)
         return self.org_by_node[node].preferences
 
     def _authority(self, node: str) -> float:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import string
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -96,7 +97,7 @@ def _toml_value(value) -> str:
 
 
 toml_lines = st.one_of(
-    st.builds(lambda s: f"[{s}]", st.sampled_from(SECTIONS + ["factor", "run.x", "a b"])),
+    st.builds(lambda s: f"[{s}]", st.sampled_from([*SECTIONS, "factor", "run.x", "a b"])),
     st.builds(lambda k, v: f"{k} = {_toml_value(v)}", st.sampled_from(KEYS), values),
     st.text(alphabet=string.printable, max_size=30),  # often not TOML at all
 )
@@ -212,13 +213,14 @@ def _valid(levers) -> dict | None:
 
 
 @settings(
-    max_examples=6,
+    max_examples=8,
     derandomize=True,
     database=None,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 @given(lever_sets().map(_valid).filter(lambda levers: levers is not None), st.integers(0, 2**32))
+@pytest.mark.filterwarnings("error::RuntimeWarning")  # an overflow or 0/0 is a finding
 def test_random_valid_levers_keep_every_invariant_over_long_runs(levers, seed):
     model = PartnershipModel(seed=seed, **levers)
     path = run_checked(model, 1000)
