@@ -143,6 +143,19 @@ CASES: list[Case] = [
         "50 MB",
         env={"KEMITRAAN_MEMORY_LIMIT": "50MB"},
     ),
+    Case(
+        "unreadable memory cap",
+        ("--scenario", str(SCENARIOS / "msp.toml")),
+        ("KEMITRAAN_MEMORY_LIMIT='lots'", "2GB or 500MB"),
+        env={"KEMITRAAN_MEMORY_LIMIT": "lots"},
+    ),
+    override(
+        "set too big for memory",
+        "population.households=20000000",
+        "msp.toml",
+        "population.households = 20000000",
+        "would need about",
+    ),
     scenario(
         "odd_ties", "[population]\nties_within = 3\n", "ties_within = 3", "must be even", ">= 0"
     ),
@@ -294,6 +307,7 @@ def test_bad_input_is_refused_cleanly(case, tmp_path, capsys, monkeypatch):
     before, results_before = _snapshot(tmp_path), _results_listing()
     code = main(argv)
     captured = capsys.readouterr()
+    assert captured.out == ""
     _check_refusal(case, tmp_path, code, captured.err, before, results_before)
 
 
