@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import numbers
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -77,7 +78,7 @@ class _Section(BaseModel):
         if annotation in (int, float) and isinstance(value, bool | str):
             kind = "true/false" if isinstance(value, bool) else "text"
             raise ValueError(f"must be a number, not {kind}")
-        if isinstance(value, float) and not math.isfinite(value):
+        if isinstance(value, numbers.Real) and not math.isfinite(value):  # numpy floats too
             raise ValueError("must be a finite number (not NaN or inf)")
         return value
 
