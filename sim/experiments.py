@@ -231,16 +231,21 @@ def prepare_output_folder(
 ) -> Path:
     """Choose and check the output folder before any run starts.
 
-    ``None`` means a new ``results/<timestamp>/``. An existing non-empty folder is refused
+    ``None`` means a new ``results/<timestamp>/``, claimed with an exclusive ``mkdir`` so that
+    runs started in the same second never share one. An existing non-empty folder is refused
     unless ``overwrite``; a folder that cannot be created or written is refused.
     """
     if out is None:
         stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-        out = root / stamp
-        k = 1
-        while out.exists():
-            out = root / f"{stamp}-{k}"
-            k += 1
+        for k in range(10_000):
+            out = root / (stamp if k == 0 else f"{stamp}-{k}")
+            try:
+                out.mkdir(parents=True)
+                break
+            except FileExistsError:
+                continue
+            except OSError:
+                break  # reported below with the reason
     out = Path(out)
     if "\0" in str(out):  # Path.exists() says False, mkdir raises ValueError
         raise ResultsFolderError(f"--out {str(out)!r}: not a usable name (it has a NUL byte)")

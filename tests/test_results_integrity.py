@@ -131,3 +131,22 @@ def test_is_complete_detects_a_damaged_or_missing_file(tmp_path):
     assert not is_complete(out)
     (out / MANIFEST).write_text("{not json")
     assert not is_complete(out)
+
+
+def test_runs_started_in_the_same_second_never_share_a_default_folder(tmp_path):
+    """Sixteen threads claim a default results folder at once; each gets its own."""
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    from sim.experiments import prepare_output_folder
+
+    barrier = Barrier(16)
+
+    def claim(_):
+        barrier.wait()
+        return prepare_output_folder(None, tmp_path / "results")
+
+    with ThreadPoolExecutor(16) as pool:
+        folders = list(pool.map(claim, range(16)))
+    assert len(set(folders)) == 16
+    assert all(f.is_dir() and not any(f.iterdir()) for f in folders)
