@@ -250,6 +250,7 @@ def prepare_output_folder(
     if "\0" in str(out):  # Path.exists() says False, mkdir raises ValueError
         raise ResultsFolderError(f"--out {str(out)!r}: not a usable name (it has a NUL byte)")
     try:
+        existed = out.is_dir()
         if out.exists() and not out.is_dir():
             raise ResultsFolderError(f"--out {out}: exists and is a file; choose a folder")
         if out.exists() and any(out.iterdir()) and not overwrite:
@@ -257,14 +258,18 @@ def prepare_output_folder(
                 f"--out {out}: folder exists and is not empty; choose a new folder or pass "
                 "--overwrite"
             )
-        out.mkdir(parents=True, exist_ok=True)
+        # A folder that did not exist is claimed exclusively: two runs never share it.
+        out.mkdir(parents=True, exist_ok=existed)
         probe = tempfile.NamedTemporaryFile(dir=out, prefix=".write-test-", delete=True)
         probe.close()
+    except FileExistsError:
+        raise ResultsFolderError(
+            f"--out {out}: another run created this folder a moment ago; choose a new folder"
+        ) from None
     except OSError as exc:
         raise ResultsFolderError(
             f"--out {str(out)[:200]}: cannot create or write this folder ({exc.strerror}); "
-            "allowed: a new "
-            "or empty folder in a writable place"
+            "allowed: a new or empty folder in a writable place"
         ) from None
     return out
 
