@@ -15,6 +15,7 @@ from __future__ import annotations
 import difflib
 import math
 import numbers
+import reprlib
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -479,6 +480,15 @@ def _suggest(word: str, options: list[str]) -> str:
     return f" Did you mean '{close[0]}'?" if close else ""
 
 
+_SHOWN = reprlib.Repr()
+_SHOWN.maxlevel, _SHOWN.maxstring, _SHOWN.maxother, _SHOWN.maxlist = 3, 80, 80, 8
+
+
+def _shown(value: Any) -> str:
+    """A value as it appears in a message: its repr, shortened if it is long or deep."""
+    return _SHOWN.repr(value)
+
+
 def _explain(exc: ValidationError, source: str, data: Any = None) -> str:
     lines = []
     sections = _section_fields()
@@ -497,7 +507,7 @@ def _explain(exc: ValidationError, source: str, data: Any = None) -> str:
             reported.add(field)
             value = data.get(loc[0], {}).get(loc[1]) if isinstance(data, dict) else None
             lines.append(
-                f"{source}: {'.'.join(field)} = {value!r}: item {loc[2]}: {msg}."
+                f"{source}: {'.'.join(field)} = {_shown(value)}: item {loc[2]}: {msg}."
                 f"{_allowed(list(field))}"
             )
             continue
@@ -512,7 +522,7 @@ def _explain(exc: ValidationError, source: str, data: Any = None) -> str:
             )
             continue
         allowed = _allowed(loc)
-        lines.append(f"{source}: {key} = {value!r}: {msg}.{allowed}")
+        lines.append(f"{source}: {key} = {_shown(value)}: {msg}.{allowed}")
     return "\n".join(lines)
 
 
@@ -587,14 +597,29 @@ def apply_overrides(scenario: Scenario, assignments: list[str]) -> Scenario:
     return scenario.with_overrides(overrides)
 
 
+MAX_SCENARIO_BYTES = 1_000_000
+"""Largest scenario file read: a scenario holds only what differs from its defaults."""
+
+MAX_EXTENDS = 32
+"""Longest ``extends`` chain followed."""
+
+
 def _read_toml(path: Path) -> dict[str, Any]:
     if not path.exists():
         raise ScenarioError(f"{path}: scenario file not found")
     if path.is_dir():
         raise ScenarioError(f"{path}: is a folder; expected a scenario file (.toml)")
     try:
+        size = path.stat().st_size
+        if size > MAX_SCENARIO_BYTES:
+            raise ScenarioError(
+                f"{path}: {size} bytes; allowed: at most {MAX_SCENARIO_BYTES} bytes (a scenario "
+                "holds only what differs from the defaults)"
+            )
         with path.open("rb") as fh:
             return tomllib.load(fh)
+    except RecursionError:
+        raise ScenarioError(f"{path}: values nested too deeply to be a scenario") from None
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{path}: not valid TOML ({exc})") from None
     except UnicodeDecodeError:
@@ -630,6 +655,11 @@ def _resolve(path: Path, chain: tuple[Path, ...] = ()) -> dict[str, Any]:
     if path in chain:
         cycle = " -> ".join(str(p) for p in (*chain, path))
         raise ScenarioError(f"{path}: circular 'extends': {cycle}")
+    if len(chain) >= MAX_EXTENDS:
+        raise ScenarioError(
+            f"{chain[0]}: 'extends' chain longer than {MAX_EXTENDS} files (reached {path}); "
+            f"allowed: at most {MAX_EXTENDS}"
+        )
     data = _read_toml(path)
     parent = data.pop("extends", None)
     if parent is None:

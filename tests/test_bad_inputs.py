@@ -73,6 +73,8 @@ CASES: list[Case] = [
     scenario("not_toml", "[factors\ntrust = 0.2\n", "not valid TOML", "line 1"),
     scenario("not_utf8", b"\xff\xfe[run]\nsteps = 3\n", "not a text file"),
     scenario("binary", bytes(range(256)) * 4, "not"),
+    scenario("nested_too_deeply", "a = " + "[" * 5000 + "]" * 5000 + "\n", "nested too deeply"),
+    scenario("too_large", "# " + "x" * 1_000_000 + "\n", "bytes; allowed: at most 1000000"),
     Case(
         "file name with a NUL byte",
         ("--scenario", "{tmp}/a\x00b.toml"),
@@ -187,6 +189,12 @@ CASES: list[Case] = [
     ),
     scenario("extends_itself", "extends = 'extends_itself.toml'\n", "circular 'extends'"),
     scenario("extends_missing", "extends = 'gone.toml'\n", "extends = 'gone.toml'", "not found"),
+    Case(
+        "extends chain too long",
+        ("--scenario", "{tmp}/c0.toml"),
+        ("{tmp}/c0.toml", "chain longer than 32 files"),
+        files={f"c{i}.toml": f"extends = 'c{i + 1}.toml'\n" for i in range(40)} | {"c40.toml": ""},
+    ),
     scenario("extends_number", "extends = 3\n", "extends = 3", "path string"),
     scenario("extends_folder", "extends = '.'\n", "extends = '.'", "is a folder"),
     Case(
@@ -356,6 +364,14 @@ def test_unwritable_output_folder_is_refused_before_any_run(tmp_path, capsys):
 
 
 # ----------------------------------------------------------------------------- the model API
+def _nested(depth: int) -> dict:
+    """{'a': {'a': ...}} ``depth`` levels deep (its full repr would exceed the recursion limit)."""
+    doc: dict = {}
+    for _ in range(depth):
+        doc = {"a": doc}
+    return doc
+
+
 @pytest.mark.parametrize(
     ("levers", "fragments"),
     [
@@ -366,6 +382,8 @@ def test_unwritable_output_folder_is_refused_before_any_run(tmp_path, capsys):
         ({"steps": True}, ["run.steps = True", "not true/false"]),
         ({"firms": 0}, ["partnership.type = 'msp'", "organizations.firms = 0"]),
         ({"households": 20_000_000, "ties_across": 10.0}, ["households = 20000000", "GB"]),
+        ({"trust": _nested(3000)}, ["factors.trust = {'a': {'a': {'a': {...}}}}"]),
+        ({"trust": list(range(100_000))}, ["factors.trust = [0, 1, 2, 3, 4, 5, 6, 7, ...]"]),
     ],
 )
 def test_model_api_refuses_bad_levers_with_a_user_error(levers, fragments):
