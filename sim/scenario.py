@@ -609,6 +609,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ScenarioError(f"{path}: scenario file not found")
     if path.is_dir():
         raise ScenarioError(f"{path}: is a folder; expected a scenario file (.toml)")
+    if not path.is_file():  # a device or a pipe could block or never end
+        raise ScenarioError(f"{path}: not a regular file; expected a scenario file (.toml)")
     try:
         size = path.stat().st_size
         if size > MAX_SCENARIO_BYTES:
@@ -616,14 +618,16 @@ def _read_toml(path: Path) -> dict[str, Any]:
                 f"{path}: {size} bytes; allowed: at most {MAX_SCENARIO_BYTES} bytes (a scenario "
                 "holds only what differs from the defaults)"
             )
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
+        # utf-8-sig: editors on Windows start UTF-8 files with a byte-order mark.
+        return tomllib.loads(path.read_bytes().decode("utf-8-sig"))
     except RecursionError:
         raise ScenarioError(f"{path}: values nested too deeply to be a scenario") from None
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{path}: not valid TOML ({exc})") from None
     except UnicodeDecodeError:
-        raise ScenarioError(f"{path}: not a text file (expected TOML)") from None
+        raise ScenarioError(
+            f"{path}: not UTF-8 text; allowed: a TOML file saved as UTF-8"
+        ) from None
     except OSError as exc:
         raise ScenarioError(f"{path}: cannot be read ({exc.strerror})") from None
 

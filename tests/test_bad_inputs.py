@@ -28,7 +28,7 @@ from sim import memory
 from sim.cli import main
 from sim.errors import UserError
 from sim.model import PartnershipModel
-from sim.scenario import Scenario
+from sim.scenario import Scenario, load_scenario
 
 from .conftest import ROOT, SCENARIOS
 
@@ -71,10 +71,12 @@ CASES: list[Case] = [
         folders=("adir",),
     ),
     scenario("not_toml", "[factors\ntrust = 0.2\n", "not valid TOML", "line 1"),
-    scenario("not_utf8", b"\xff\xfe[run]\nsteps = 3\n", "not a text file"),
+    scenario("not_utf8", b"\xff\xfe[run]\nsteps = 3\n", "not UTF-8 text", "saved as UTF-8"),
+    scenario("latin1", "description = 'Désa'\n".encode("latin-1"), "not UTF-8 text"),
     scenario("binary", bytes(range(256)) * 4, "not"),
     scenario("nested_too_deeply", "a = " + "[" * 5000 + "]" * 5000 + "\n", "nested too deeply"),
     scenario("too_large", "# " + "x" * 1_000_000 + "\n", "bytes; allowed: at most 1000000"),
+    Case("a device, not a file", ("--scenario", "/dev/zero"), ("/dev/zero", "not a regular file")),
     Case(
         "file name with a NUL byte",
         ("--scenario", "{tmp}/a\x00b.toml"),
@@ -412,3 +414,9 @@ def test_memory_estimate_is_close_to_measured():
         tracemalloc.stop()
     estimate = memory.model_bytes(s, 2)
     assert 0.8 * peak < estimate < 1.5 * peak, (peak, estimate)
+
+
+def test_a_utf8_file_with_a_byte_order_mark_is_read(tmp_path):
+    path = tmp_path / "bom.toml"
+    path.write_bytes("\ufeff[factors]\ntrust = 0.25\r\n".encode())
+    assert load_scenario(path).factors.trust == 0.25
