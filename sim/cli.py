@@ -8,6 +8,7 @@ lever. User mistakes end with one message on stderr and exit code 2, never a tra
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from importlib import import_module
 from pathlib import Path
@@ -38,8 +39,8 @@ class _Parser(argparse.ArgumentParser):
         raise UserError(f"{self.prog}: {message}")
 
 
-def _int_at_least(minimum: int, what: str):
-    """An argparse type: a whole number of at least ``minimum``."""
+def _int_at_least(minimum: int, what: str, maximum: int | None = None):
+    """An argparse type: a whole number of at least ``minimum`` (and at most ``maximum``)."""
 
     def parse(text: str) -> int:
         try:
@@ -48,12 +49,18 @@ def _int_at_least(minimum: int, what: str):
             raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
         if value < minimum:
             raise argparse.ArgumentTypeError(f"must be {what}, got {value}")
+        if maximum is not None and value > maximum:
+            raise argparse.ArgumentTypeError(f"must be at most {maximum}, got {value}")
         return value
 
     return parse
 
 
 _positive_int = _int_at_least(1, "at least 1")
+_LIMITS = {(r["section"], r["key"]): r["bounds"].get("le") for r in lever_table()}
+_steps = _int_at_least(1, "at least 1", _LIMITS["run", "steps"])
+_replications = _int_at_least(1, "at least 1", _LIMITS["run", "replications"])
+_workers = _int_at_least(1, "at least 1", 4 * (os.cpu_count() or 1))  # more only slows a run
 _seed = _int_at_least(0, "0 or more")
 
 
@@ -78,9 +85,9 @@ def _run_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="scenario TOML file(s) (default: the ten scenarios in scenarios/)",
     )
-    p.add_argument("--steps", type=_positive_int, help="steps per run (default: the scenario's)")
+    p.add_argument("--steps", type=_steps, help="steps per run (default: the scenario's)")
     p.add_argument(
-        "--replications", type=_positive_int, help="replications per scenario (default: 5)"
+        "--replications", type=_replications, help="replications per scenario (default: 5)"
     )
     p.add_argument("--seed", type=_seed, help="root seed of the replicate seeds")
     p.add_argument("--out", type=Path, help="output folder (default: results/<timestamp>/)")
@@ -97,7 +104,7 @@ def _run_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--format", choices=("csv", "parquet"), default="csv", help="table format")
     p.add_argument(
-        "--workers", type=_positive_int, default=1, help="processes to use (results are identical)"
+        "--workers", type=_workers, default=1, help="processes to use (results are identical)"
     )
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.add_argument("--no-figure", action="store_true", help="skip the PNG figure")
@@ -114,13 +121,20 @@ def _cmd_run(argv: list[str]) -> int:
     scenarios = [load_scenario(path, args.overrides) for path in paths]
     names = [s.name for s in scenarios]
     if len(set(names)) != len(names):
-        raise UserError(f"scenario names must be unique; got {names} (set name = ... in the files)")
+        same = [f"{p} ({n})" for p, n in zip(paths, names, strict=True) if names.count(n) > 1]
+        raise UserError(
+            f"--scenario: scenario names must be unique; these repeat one: {', '.join(same)} "
+            "(set name = ... in the files)"
+        )
 
-    from sim import experiments  # heavy imports after the arguments are known to be good
+    from sim import experiments, memory  # heavy imports after the arguments are known good
 
-    out = experiments.prepare_output_folder(args.out, ROOT / "results", args.overwrite)
     replications = args.replications or scenarios[0].run.replications
     root_seed = scenarios[0].run.seed if args.seed is None else args.seed
+    memory.check_fits(
+        scenarios, replications=replications, steps=args.steps, workers=args.workers, files=paths
+    )
+    out = experiments.prepare_output_folder(args.out, ROOT / "results", args.overwrite)
     events: list = []
     df = experiments.run_comparison(
         scenarios,

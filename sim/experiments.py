@@ -15,6 +15,7 @@ Example:
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 import json
 import os
 import platform
@@ -37,6 +38,7 @@ from sim.scenario import Scenario
 
 __all__ = [
     "ResultsFolderError",
+    "is_complete",
     "manifest",
     "paired_differences",
     "prepare_output_folder",
@@ -47,6 +49,10 @@ __all__ = [
     "write_atomic",
     "write_results",
 ]
+
+
+MANIFEST = "manifest.json"
+"""The manifest's file name; written last, it marks a complete results folder."""
 
 
 class ResultsFolderError(UserError):
@@ -145,7 +151,7 @@ def run_comparison(
     frames: list[pd.DataFrame] = []
     logs: list[pd.DataFrame] = []
     if workers > 1 and len(tasks) > 1:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        with ProcessPoolExecutor(max_workers=min(workers, len(tasks))) as pool:
             for frame, log in pool.map(_run_task, tasks, chunksize=1):
                 frames.append(frame)
                 logs.append(log)
@@ -247,29 +253,46 @@ def prepare_output_folder(
 ) -> Path:
     """Choose and check the output folder before any run starts.
 
-    ``None`` means a new ``results/<timestamp>/``. An existing non-empty folder is refused
+    ``None`` means a new ``results/<timestamp>/``, claimed with an exclusive ``mkdir`` so that
+    runs started in the same second never share one. An existing non-empty folder is refused
     unless ``overwrite``; a folder that cannot be created or written is refused.
     """
     if out is None:
         stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-        out = root / stamp
-        k = 1
-        while out.exists():
-            out = root / f"{stamp}-{k}"
-            k += 1
+        for k in range(10_000):
+            out = root / (stamp if k == 0 else f"{stamp}-{k}")
+            try:
+                out.mkdir(parents=True)
+                break
+            except FileExistsError:
+                continue
+            except OSError:
+                break  # reported below with the reason
     out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise ResultsFolderError(f"--out {out}: exists and is a file; choose a folder")
-    if out.exists() and any(out.iterdir()) and not overwrite:
-        raise ResultsFolderError(
-            f"--out {out}: folder exists and is not empty; choose a new folder or pass --overwrite"
-        )
+    if "\0" in str(out):  # Path.exists() says False, mkdir raises ValueError
+        raise ResultsFolderError(f"--out {str(out)!r}: not a usable name (it has a NUL byte)")
     try:
-        out.mkdir(parents=True, exist_ok=True)
+        existed = out.is_dir()
+        if out.exists() and not out.is_dir():
+            raise ResultsFolderError(f"--out {out}: exists and is a file; choose a folder")
+        if out.exists() and any(out.iterdir()) and not overwrite:
+            raise ResultsFolderError(
+                f"--out {out}: folder exists and is not empty; choose a new folder or pass "
+                "--overwrite"
+            )
+        # A folder that did not exist is claimed exclusively: two runs never share it.
+        out.mkdir(parents=True, exist_ok=existed)
         probe = tempfile.NamedTemporaryFile(dir=out, prefix=".write-test-", delete=True)
         probe.close()
+    except FileExistsError:
+        raise ResultsFolderError(
+            f"--out {out}: another run created this folder a moment ago; choose a new folder"
+        ) from None
     except OSError as exc:
-        raise ResultsFolderError(f"--out {out}: cannot write there ({exc.strerror})") from None
+        raise ResultsFolderError(
+            f"--out {str(out)[:200]}: cannot create or write this folder ({exc.strerror}); "
+            "allowed: a new or empty folder in a writable place"
+        ) from None
     return out
 
 
@@ -359,9 +382,13 @@ def write_results(
 ) -> list[Path]:
     """Write the tidy table, any extra tables or figures, and last the manifest.
 
-    The manifest is written last: a folder without ``manifest.json`` is incomplete.
-    ``extra`` maps file names to DataFrames (written as CSV) or matplotlib figures (PNG).
+    The manifest is written last and lists every file with its size and SHA-256: a folder
+    without ``manifest.json`` is incomplete (see :func:`is_complete`). A manifest already in
+    ``out`` (``--overwrite``) is removed before any file is replaced, so a crash midway never
+    leaves an old manifest describing new files. ``extra`` maps file names to DataFrames
+    (written as CSV) or matplotlib figures (PNG).
     """
+    (out / MANIFEST).unlink(missing_ok=True)
     written = []
     table = out / f"timeseries.{fmt}"
     if fmt == "csv":
@@ -380,13 +407,56 @@ def write_results(
                 path, lambda p, o=obj: o.savefig(p, dpi=120, bbox_inches="tight", format="png")
             )
         written.append(path)
-    info = dict(info, files=[p.name for p in written])
+    info = dict(
+        info,
+        complete=True,
+        files=[p.name for p in written],
+        checksums={p.name: _checksum(p) for p in written},
+    )
     write_atomic(
-        out / "manifest.json",
+        out / MANIFEST,
         lambda p: p.write_text(json.dumps(info, indent=2, default=_json_default)),
     )
-    written.append(out / "manifest.json")
+    written.append(out / MANIFEST)
     return written
+
+
+def _checksum(path: Path) -> dict[str, Any]:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return {"bytes": path.stat().st_size, "sha256": digest.hexdigest()}
+
+
+def is_complete(folder: str | Path) -> bool:
+    """Whether ``folder`` holds a complete, intact results set.
+
+    Complete means: ``manifest.json`` exists, parses, says ``"complete": true``, and every
+    file it lists exists with the size and SHA-256 recorded in its ``checksums``. A run killed
+    at any moment leaves a folder for which this is False (no manifest yet) or True (the
+    manifest, written last by an atomic rename, and everything it lists).
+
+    Example:
+        >>> import tempfile
+        >>> is_complete(tempfile.mkdtemp())
+        False
+    """
+    folder = Path(folder)
+    try:
+        info = json.loads((folder / MANIFEST).read_text())
+    except (OSError, ValueError):
+        return False
+    if not isinstance(info, dict) or info.get("complete") is not True:
+        return False
+    files, checksums = info.get("files"), info.get("checksums")
+    if not isinstance(files, list) or not isinstance(checksums, dict):
+        return False
+    for name in files:
+        path = folder / str(name)
+        if not path.is_file() or checksums.get(name) != _checksum(path):
+            return False
+    return True
 
 
 def _json_default(obj: Any) -> Any:

@@ -19,7 +19,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from sim import dynamics, interventions, maps, metrics, network, power, welfare
+from sim import dynamics, interventions, maps, memory, metrics, network, power, welfare
 from sim.agents import (
     COMMUNITY_AUTHORITY,
     COMMUNITY_CAPABILITIES,
@@ -119,8 +119,9 @@ class PartnershipModel(mesa.Model):
     ) -> None:
         scenario = scenario or Scenario()
         if levers:
-            scenario = scenario.with_overrides(levers)
+            scenario = scenario.with_overrides(levers, source="PartnershipModel(**levers)")
         scenario, self.stakeholder_map = maps.for_scenario(scenario)
+        memory.check_fits([scenario], source="PartnershipModel")  # before allocating anything
         seed = scenario.run.seed if seed is None else int(seed)
         super().__init__(seed=seed)
         self.scenario = scenario
@@ -288,7 +289,10 @@ class PartnershipModel(mesa.Model):
                     trust = network.TieTrust(self.rep_trust, {o.node: (oi, r)})
                     self.graph.edges[o.node, h].update(trust=trust, communication=quality)
         n_orgs = len(self.organizations)
-        self.hh.trust[reps] = _beta_mean(trust_rng, f.trust, reps.size * n_orgs).reshape(-1, n_orgs)
+        self.hh.trust[reps] = _beta_mean(trust_rng, f.trust, reps.size * n_orgs).reshape(
+            reps.size,
+            n_orgs,  # (k, 0) when there are no organizations; -1 cannot be inferred
+        )
         return reps
 
     def _refresh_structure(self) -> None:
@@ -410,7 +414,9 @@ class PartnershipModel(mesa.Model):
     def _preferences(self, node: str) -> np.ndarray:
         if node == COMMUNITY:
             need = 1.0 - self.hh.stock.mean(axis=0)
-            return need / need.sum()
+            total = need.sum()
+            # Every service at its ceiling: no need steers the community's wishes.
+            return need / total if total > 0 else np.full(need.size, 1.0 / need.size)
         return self.org_by_node[node].preferences
 
     def _authority(self, node: str) -> float:

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sim.agents import CAPABILITIES, SERVICES
+from sim.scenario import PARTNERSHIP_MEMBERS
 
 __all__ = [
     "COMMUNITY",
@@ -39,7 +40,7 @@ __all__ = [
     "service_effectiveness",
 ]
 
-COMMUNITY = "community"
+COMMUNITY = "community"  # the name PARTNERSHIP_MEMBERS uses for it
 """The community's party id in a partnership (its voice is its representatives)."""
 
 SERVICE_REQUIREMENTS = np.array(
@@ -64,13 +65,7 @@ def member_nodes(kind: str, orgs_by_kind: dict[str, list[str]]) -> list[str]:
         >>> member_nodes("pmg", {"government": ["government_0"], "firm": ["firm_0"], "ngo": []})
         ['government_0', 'community']
     """
-    parts = {
-        "none": (),
-        "ppp": ("government", "firm"),
-        "psp": ("firm", COMMUNITY),
-        "pmg": ("government", COMMUNITY),
-        "msp": ("government", "firm", "ngo", COMMUNITY),
-    }[kind]
+    parts = PARTNERSHIP_MEMBERS[kind]
     members = [node for k in parts if k != COMMUNITY for node in orgs_by_kind.get(k, [])]
     if COMMUNITY in parts:
         members.append(COMMUNITY)

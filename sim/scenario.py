@@ -14,16 +14,27 @@ from __future__ import annotations
 
 import difflib
 import math
+import numbers
+import reprlib
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from sim.errors import UserError
 from sim.interventions import Intervention, check_interventions
 
 __all__ = [
+    "PARTNERSHIP_MEMBERS",
     "PARTNERSHIP_TYPES",
     "Scenario",
     "ScenarioError",
@@ -36,6 +47,17 @@ PARTNERSHIP_TYPES = ("none", "ppp", "psp", "pmg", "msp")
 """The essay's four partnership types and the no-partnership baseline."""
 
 PartnershipType = Literal["none", "ppp", "psp", "pmg", "msp"]
+
+PARTNERSHIP_MEMBERS: dict[str, tuple[str, ...]] = {
+    "none": (),
+    "ppp": ("government", "firm"),
+    "psp": ("firm", "community"),
+    "pmg": ("government", "community"),
+    "msp": ("government", "firm", "ngo", "community"),
+}
+"""Who takes part in each partnership type: organization kinds, and the community."""
+
+_COUNT_OF_KIND = {"government": "governments", "firm": "firms", "ngo": "ngos"}
 
 
 class ScenarioError(UserError):
@@ -50,6 +72,18 @@ def _lever(default: Any, meaning: str, source: str = "calibration assumption", *
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _numbers_are_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        # Pydantic would read true as 1 and "0.5" as 0.5; a scenario says what it means.
+        annotation = cls.model_fields[info.field_name].annotation
+        if annotation in (int, float) and isinstance(value, bool | str):
+            kind = "true/false" if isinstance(value, bool) else "text"
+            raise ValueError(f"must be a number, not {kind}")
+        if isinstance(value, numbers.Real) and not math.isfinite(value):  # numpy floats too
+            raise ValueError("must be a finite number (not NaN or inf)")
+        return value
+
     @field_validator("*", mode="after")
     @classmethod
     def _finite(cls, value: Any) -> Any:
@@ -62,9 +96,13 @@ class RunSection(_Section):
     """How long and how often to run."""
 
     steps: int = _lever(120, "number of steps; one step is one month", ge=1, le=100_000)
-    replications: int = _lever(5, "replications per scenario (common random numbers)", ge=1)
+    replications: int = _lever(
+        5, "replications per scenario (common random numbers)", ge=1, le=10_000
+    )
     seed: int = _lever(20261128, "root seed; replicate seeds come from SeedSequence.spawn", ge=0)
-    steps_per_year: int = _lever(12, "steps in a year (annual rates are converted with it)", ge=1)
+    steps_per_year: int = _lever(
+        12, "steps in a year (annual rates are converted with it)", ge=1, le=366
+    )
 
 
 class PopulationSection(_Section):
@@ -78,7 +116,9 @@ class PopulationSection(_Section):
         max_length=4096,
     )
     households: int = _lever(500, "number of households", ge=2, le=20_000_000)
-    villages: int = _lever(10, "number of villages (communities)", ge=1)
+    villages: int = _lever(
+        10, "number of villages (communities); at most one per household", ge=1, le=1_000_000
+    )
     income_sigma: float = _lever(
         0.8,
         "sd of log income (income is lognormal around income_median)",
@@ -86,7 +126,9 @@ class PopulationSection(_Section):
         ge=0.0,
         le=3.0,
     )
-    income_median: float = _lever(1.5, "median income as a multiple of the poverty line", gt=0)
+    income_median: float = _lever(
+        1.5, "median income as a multiple of the poverty line", gt=0, le=100
+    )
     initial_access: float = _lever(0.35, "mean initial access to services", ge=0.0, le=1.0)
     initial_capacity: float = _lever(0.3, "mean initial capacity (skills)", ge=0.0, le=1.0)
     initial_empowerment: float = _lever(0.2, "mean initial empowerment", ge=0.0, le=1.0)
@@ -101,7 +143,7 @@ class PopulationSection(_Section):
         le=1.0,
     )
     ties_within: int = _lever(
-        4, "social ties per household within its village (Watts–Strogatz k, even)", ge=0
+        4, "social ties per household within its village (Watts–Strogatz k, even)", ge=0, le=100
     )
     rewiring: float = _lever(0.1, "Watts–Strogatz rewiring probability", ge=0.0, le=1.0)
     ties_across: float = _lever(
@@ -124,14 +166,17 @@ class OrganizationsSection(_Section):
     governments: int = _lever(1, "number of government agencies", ge=0, le=50)
     firms: int = _lever(3, "number of firms", ge=0, le=200)
     ngos: int = _lever(2, "number of NGOs", ge=0, le=200)
-    budget_government: float = _lever(0.6, "government programme budget per household", ge=0)
-    budget_firm: float = _lever(0.15, "each firm's CSR budget per household", ge=0)
-    budget_ngo: float = _lever(0.15, "each NGO's (donor-funded) budget per household", ge=0)
+    budget_government: float = _lever(
+        0.6, "government programme budget per household", ge=0, le=100
+    )
+    budget_firm: float = _lever(0.15, "each firm's CSR budget per household", ge=0, le=100)
+    budget_ngo: float = _lever(0.15, "each NGO's (donor-funded) budget per household", ge=0, le=100)
     community_inkind: float = _lever(
         0.05,
         "in-kind labour a community brings to a partnership, per household",
         "co-production mobilizes resources otherwise unused (Ostrom 1996, World Dev. 24:1073)",
         ge=0,
+        le=100,
     )
     firm_coverage: float = _lever(0.5, "share of villages each firm operates in", gt=0, le=1)
     ngo_coverage: float = _lever(0.5, "share of villages each NGO works in", gt=0, le=1)
@@ -156,7 +201,7 @@ class PartnershipSection(_Section):
         0.3, "a member leaves when its mean trust in partners stays below this", ge=0, le=1
     )
     exit_patience: int = _lever(
-        12, "steps a member tolerates low trust or negative net benefit", ge=1
+        12, "steps a member tolerates low trust or negative net benefit", ge=1, le=100_000
     )
     meeting_cost: float = _lever(
         0.002,
@@ -164,9 +209,10 @@ class PartnershipSection(_Section):
         "coordination costs grow with the number of partners (Williamson 1985; Provan & Kenis "
         "2008, JPART 18:229)",
         ge=0,
+        le=10,
     )
     funding_horizon: int = _lever(
-        0, "step after which external programme funding ends (0 = never)", ge=0
+        0, "step after which external programme funding ends (0 = never)", ge=0, le=100_000
     )
     funding_after: float = _lever(
         0.2, "share of budgets that remains after the funding horizon", ge=0, le=1
@@ -209,6 +255,7 @@ class FactorsSection(_Section):
         "steps between joint evaluations (0 = never)",
         "essay; Emerson et al. 2012 (joint learning)",
         ge=0,
+        le=100_000,
     )
 
 
@@ -257,6 +304,7 @@ class AccountabilitySection(_Section):
         "village size at which free-riding halves grassroots monitoring",
         "Olson 1965, The Logic of Collective Action",
         gt=0,
+        le=1_000_000,
     )
     capture_propensity: float = _lever(
         0.5,
@@ -283,7 +331,7 @@ class DynamicsSection(_Section):
         ge=0,
         le=1,
     )
-    self_weight: float = _lever(1.0, "weight a partner gives its own view", gt=0)
+    self_weight: float = _lever(1.0, "weight a partner gives its own view", gt=0, le=1000)
     view_spread: float = _lever(
         1.0, "range of initial views when goals are wholly unclear", ge=0, le=1
     )
@@ -304,8 +352,8 @@ class DynamicsSection(_Section):
     @field_validator("motivation_weights")
     @classmethod
     def _non_negative(cls, value: tuple[float, ...]) -> tuple[float, ...]:
-        if any(w < 0 or not math.isfinite(w) for w in value):
-            raise ValueError(f"weights must be finite and non-negative; got {list(value)}")
+        if any(not 0 <= w <= 100 for w in value):  # NaN fails both comparisons
+            raise ValueError(f"weights must be numbers in [0, 100]; got {list(value)}")
         return value
 
     realign_rate: float = _lever(0.5, "how far evaluation re-aligns goal anchors", ge=0, le=1)
@@ -321,26 +369,31 @@ class DynamicsSection(_Section):
     understanding_floor: float = _lever(
         0.3, "delivery efficiency with no shared understanding", ge=0, le=1
     )
-    power_authority: float = _lever(0.4, "weight of formal authority in decision power", ge=0)
-    power_resources: float = _lever(0.4, "weight of resources contributed", ge=0)
-    power_legitimacy: float = _lever(0.2, "weight of legitimacy (community empowerment)", ge=0)
+    power_authority: float = _lever(
+        0.4, "weight of formal authority in decision power", ge=0, le=100
+    )
+    power_resources: float = _lever(0.4, "weight of resources contributed", ge=0, le=100)
+    power_legitimacy: float = _lever(
+        0.2, "weight of legitimacy (community empowerment)", ge=0, le=100
+    )
 
 
 class WelfareSection(_Section):
     """How services become welfare."""
 
     access_efficiency: float = _lever(
-        0.3, "dose efficiency of access services (health, education, infrastructure)", ge=0
+        0.3, "dose efficiency of access services (health, education, infrastructure)", ge=0, le=100
     )
-    capacity_efficiency: float = _lever(0.2, "dose efficiency of training", ge=0)
+    capacity_efficiency: float = _lever(0.2, "dose efficiency of training", ge=0, le=100)
     empowerment_efficiency: float = _lever(
         0.08,
         "dose efficiency of participation (institutions change slowly)",
         "Casey, Glennerster & Miguel 2012, QJE 127:1755",
         ge=0,
+        le=100,
     )
     participation_dose: float = _lever(
-        0.02, "empowerment dose per step from a full community voice in decisions", ge=0
+        0.02, "empowerment dose per step from a full community voice in decisions", ge=0, le=1
     )
     depreciation: float = _lever(
         0.012, "monthly depreciation of services without maintenance", ge=0, le=1
@@ -352,8 +405,8 @@ class WelfareSection(_Section):
         ge=0,
         le=1,
     )
-    return_capacity: float = _lever(0.6, "log-income return to capacity", ge=0)
-    return_infrastructure: float = _lever(0.3, "log-income return to infrastructure", ge=0)
+    return_capacity: float = _lever(0.6, "log-income return to capacity", ge=0, le=5)
+    return_infrastructure: float = _lever(0.3, "log-income return to infrastructure", ge=0, le=5)
     deprivation_cutoff: float = _lever(
         0.4, "a household is deprived in a dimension below this", ge=0, le=1
     )
@@ -379,13 +432,33 @@ class Scenario(BaseModel):
     welfare: WelfareSection = WelfareSection()
     interventions: list[Intervention] = Field(default_factory=list, max_length=1000)
 
+    @model_validator(mode="after")
+    def _consistent(self) -> Scenario:
+        """Rules between levers: every village has a household; every member kind exists."""
+        pop, orgs, kind = self.population, self.organizations, self.partnership.type
+        if pop.villages > pop.households:
+            raise ValueError(
+                f"population.villages = {pop.villages} is more than population.households = "
+                f"{pop.households}; allowed: villages <= households (each village needs a "
+                "household)"
+            )
+        for member in PARTNERSHIP_MEMBERS[kind]:
+            count = _COUNT_OF_KIND.get(member)
+            if count is not None and getattr(orgs, count) == 0:
+                raise ValueError(
+                    f"partnership.type = '{kind}' needs at least one {member}, but "
+                    f"organizations.{count} = 0; allowed: organizations.{count} >= 1, or a "
+                    f"type without {member}s ({_types_without(member)})"
+                )
+        return self
+
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "<dict>") -> Scenario:
         """Validate a (possibly partial) scenario dictionary; errors name ``source``."""
         try:
             scenario = cls.model_validate(data)
         except ValidationError as exc:
-            raise ScenarioError(_explain(exc, source)) from None
+            raise ScenarioError(_explain(exc, source, data)) from None
         if scenario.population.map:
             from sim.maps import for_scenario
 
@@ -404,6 +477,10 @@ class Scenario(BaseModel):
         return Scenario.from_dict(data, source)
 
 
+def _types_without(member: str) -> str:
+    return ", ".join(t for t, members in PARTNERSHIP_MEMBERS.items() if member not in members)
+
+
 def _section_fields() -> dict[str, list[str]]:
     return {
         name: list(field.annotation.model_fields)
@@ -417,11 +494,37 @@ def _suggest(word: str, options: list[str]) -> str:
     return f" Did you mean '{close[0]}'?" if close else ""
 
 
-def _explain(exc: ValidationError, source: str) -> str:
+_SHOWN = reprlib.Repr()
+_SHOWN.maxlevel, _SHOWN.maxstring, _SHOWN.maxother, _SHOWN.maxlist = 3, 80, 80, 8
+
+
+def _shown(value: Any) -> str:
+    """A value as it appears in a message: its repr, shortened if it is long or deep."""
+    return _SHOWN.repr(value)
+
+
+def _explain(exc: ValidationError, source: str, data: Any = None) -> str:
     lines = []
     sections = _section_fields()
+    reported: set[tuple[str, ...]] = set()
     for err in exc.errors():
         loc = [str(p) for p in err["loc"]]
+        msg = err["msg"].removeprefix("Value error, ")
+        if not loc:  # a rule between levers; the message names them
+            lines.append(f"{source}: {msg}")
+            continue
+        if len(loc) > 2 and loc[0] in sections and err["type"] != "extra_forbidden":
+            # An item of a tuple lever: report the lever once, with its whole value.
+            field = tuple(loc[:2])
+            if field in reported:
+                continue
+            reported.add(field)
+            value = data.get(loc[0], {}).get(loc[1]) if isinstance(data, dict) else None
+            lines.append(
+                f"{source}: {'.'.join(field)} = {_shown(value)}: item {loc[2]}: {msg}."
+                f"{_allowed(list(field))}"
+            )
+            continue
         key = ".".join(loc)
         value = err.get("input")
         if loc[:1] == ["interventions"] and len(loc) >= 2:
@@ -436,8 +539,7 @@ def _explain(exc: ValidationError, source: str) -> str:
             )
             continue
         allowed = _allowed(loc)
-        msg = err["msg"].removeprefix("Value error, ")
-        lines.append(f"{source}: {key} = {value!r}: {msg}.{allowed}")
+        lines.append(f"{source}: {key} = {_shown(value)}: {msg}.{allowed}")
     return "\n".join(lines)
 
 
@@ -497,9 +599,14 @@ def _set_dotted(data: dict[str, Any], key: str, value: Any, source: str) -> None
         data[parts[0]] = value
     else:
         all_keys = [f"{s}.{f}" for s, fields in sections.items() for f in fields]
+        if len(parts) == 1:  # a bare key: compare it with the bare lever names
+            bare = {f: f"{s}.{f}" for s, fields in sections.items() for f in fields}
+            close = difflib.get_close_matches(key, list(bare), n=1, cutoff=0.6)
+            hint = f" Did you mean '{bare[close[0]]}'?" if close else ""
+        else:
+            hint = _suggest(key, all_keys)
         raise ScenarioError(
-            f"{source}: unknown key '{key}'.{_suggest(key, all_keys)} "
-            "Use SECTION.KEY, e.g. factors.communication=0.3."
+            f"{source}: unknown key '{key}'.{hint} Use SECTION.KEY, e.g. factors.communication=0.3."
         )
 
 
@@ -524,18 +631,37 @@ def apply_overrides(scenario: Scenario, assignments: list[str]) -> Scenario:
     return scenario.with_overrides(overrides)
 
 
+MAX_SCENARIO_BYTES = 1_000_000
+"""Largest scenario file read: a scenario holds only what differs from its defaults."""
+
+MAX_EXTENDS = 32
+"""Longest ``extends`` chain followed."""
+
+
 def _read_toml(path: Path) -> dict[str, Any]:
     if not path.exists():
         raise ScenarioError(f"{path}: scenario file not found")
     if path.is_dir():
         raise ScenarioError(f"{path}: is a folder; expected a scenario file (.toml)")
+    if not path.is_file():  # a device or a pipe could block or never end
+        raise ScenarioError(f"{path}: not a regular file; expected a scenario file (.toml)")
     try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
+        size = path.stat().st_size
+        if size > MAX_SCENARIO_BYTES:
+            raise ScenarioError(
+                f"{path}: {size} bytes; allowed: at most {MAX_SCENARIO_BYTES} bytes (a scenario "
+                "holds only what differs from the defaults)"
+            )
+        # utf-8-sig: editors on Windows start UTF-8 files with a byte-order mark.
+        return tomllib.loads(path.read_bytes().decode("utf-8-sig"))
+    except RecursionError:
+        raise ScenarioError(f"{path}: values nested too deeply to be a scenario") from None
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{path}: not valid TOML ({exc})") from None
     except UnicodeDecodeError:
-        raise ScenarioError(f"{path}: not a text file (expected TOML)") from None
+        raise ScenarioError(
+            f"{path}: not UTF-8 text; allowed: a TOML file saved as UTF-8"
+        ) from None
     except OSError as exc:
         raise ScenarioError(f"{path}: cannot be read ({exc.strerror})") from None
 
@@ -550,11 +676,28 @@ def _deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _usable_name(path: Path, what: str) -> Path:
+    """``path`` made absolute, or a :class:`ScenarioError` for a name the system refuses."""
+    try:
+        path.exists()  # raises for a name too long or with a NUL byte
+        return path.resolve()
+    except (OSError, ValueError, RuntimeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ScenarioError(
+            f"{what} {str(path)[:200]!r}: not a usable file name ({reason})"
+        ) from None
+
+
 def _resolve(path: Path, chain: tuple[Path, ...] = ()) -> dict[str, Any]:
-    path = path.resolve()
+    path = _usable_name(path, "scenario file")
     if path in chain:
         cycle = " -> ".join(str(p) for p in (*chain, path))
         raise ScenarioError(f"{path}: circular 'extends': {cycle}")
+    if len(chain) >= MAX_EXTENDS:
+        raise ScenarioError(
+            f"{chain[0]}: 'extends' chain longer than {MAX_EXTENDS} files (reached {path}); "
+            f"allowed: at most {MAX_EXTENDS}"
+        )
     data = _read_toml(path)
     _anchor_map(data, path)
     parent = data.pop("extends", None)
@@ -562,9 +705,13 @@ def _resolve(path: Path, chain: tuple[Path, ...] = ()) -> dict[str, Any]:
         return data
     if not isinstance(parent, str):
         raise ScenarioError(f"{path}: extends = {parent!r}: must be a path string")
-    parent_path = (path.parent / parent).resolve()
-    if not parent_path.exists():
-        raise ScenarioError(f"{path}: extends = {parent!r}: file not found ({parent_path})")
+    parent_path = _usable_name(path.parent / parent, f"{path}: extends =")
+    if not parent_path.is_file():
+        problem = "is a folder" if parent_path.is_dir() else "file not found"
+        raise ScenarioError(
+            f"{path}: extends = {parent!r}: {problem} ({parent_path}); allowed: the path of a "
+            "scenario file, relative to this file"
+        )
     base = _resolve(parent_path, (*chain, path))
     merged = _deep_merge(base, data)
     # A design that extends another adds its interventions to the parent's timeline.

@@ -126,8 +126,19 @@ def initial_households(
         voice=voice,
         trust=trust,
         stock0=stock.copy(order="F"),
-        poorest_quintile=metrics.quintile_mask(income0, 1),
+        poorest_quintile=_poorest_quintile(income0),
     )
+
+
+def _poorest_quintile(income: np.ndarray) -> np.ndarray:
+    """The poorest fifth of households by income; the poorest one when there are fewer than 5.
+
+    ``welfare_q1`` is the mean over this group, so it must never be empty.
+    """
+    mask = metrics.quintile_mask(income, 1)
+    if not mask.any():
+        mask[int(np.argmin(income))] = True
+    return mask
 
 
 def _block_sizes(n: int, blocks: int) -> np.ndarray:
