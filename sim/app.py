@@ -6,6 +6,11 @@ success factors, community size, seed and a comparison configuration *B*; Mesa's
 give Reset, Play/Pause, Step and the speed (play interval). A parameter takes effect on
 **Reset**, as in every SolaraViz app: a new model is built from the sliders.
 
+A *policy design* (one of ``scenarios/policies/*.toml``, chosen in the sidebar) replaces the
+partnership type and the five success factors with the design file's own levers and adds its
+timeline of interventions; community size and seed still come from the sidebar. The Events
+panel then lists every intervention as it fires.
+
 Configuration *B* is configuration *A* with the one change that a shipped scenario variant
 makes (for example ``scenarios/msp_poor_communication.toml`` sets ``factors.communication =
 0.2``), built on the same seed: the same households, villages and ties (common random numbers),
@@ -41,7 +46,7 @@ from sim.netdraw import draw_network
 from sim.plots import LABELS
 from sim.scenario import PARTNERSHIP_TYPES, Scenario, load_scenario
 
-__all__ = ["COMPARISONS", "DashboardModel", "Page"]
+__all__ = ["COMPARISONS", "DESIGN_CONTROLS", "DashboardModel", "Page", "policy_designs"]
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 
@@ -55,6 +60,47 @@ COMPARISONS = {
     "no evaluation": "msp_no_evaluation",
 }
 """Choices for configuration B: A changed as the named scenario file changes ``msp.toml``."""
+
+
+POLICIES = SCENARIOS / "policies"
+
+DESIGN_CONTROLS = (
+    "partnership_type",
+    "goal_clarity",
+    "power_balance",
+    "communication",
+    "trust",
+    "evaluation_interval",
+)
+"""Controls whose value a chosen policy design replaces with the design file's own levers."""
+
+
+def policy_designs() -> dict[str, Path]:
+    """The policy designs offered: every ``scenarios/policies/*.toml``, keyed by file name.
+
+    Found by glob, so a design file added to the folder appears in the dashboard's list.
+
+    >>> designs = policy_designs()
+    >>> "funding_exit" in designs, designs["funding_exit"].name
+    (True, 'funding_exit.toml')
+    """
+    return {path.stem: path for path in sorted(POLICIES.glob("*.toml"))}
+
+
+@cache
+def design_scenario(choice: str) -> Scenario:
+    """The scenario of a policy design chosen by file name (cached: files are read once).
+
+    >>> design_scenario("funding_exit").interventions[0].name
+    'donor exit'
+    """
+    designs = policy_designs()
+    if choice not in designs:
+        raise UserError(
+            f"policy = {choice!r}: unknown policy design; choose 'none' or one of "
+            f"{list(designs)} (the files in {POLICIES})"
+        )
+    return load_scenario(designs[choice])
 
 
 @cache
@@ -91,9 +137,19 @@ class DashboardModel(mesa.Model):
     from A only by :func:`comparison_overrides`. Keyword arguments are the dashboard's
     controls (SolaraViz passes them by name on Reset).
 
+    With ``policy`` set to a design's file name (:func:`policy_designs`), A is that design
+    file (its levers and its ``[[interventions]]``) with the sidebar's community size; the
+    controls named in :data:`DESIGN_CONTROLS` are not used. B is A with the comparison's change
+    applied to the design's starting levers; the design's interventions run in B too.
+
     >>> m = DashboardModel(households=60, compare="low trust")
     >>> m.step(); m.a.steps, m.b.steps, m.b.scenario.factors.trust
     (1, 1, 0.2)
+    >>> m = DashboardModel(households=60, policy="quarterly_audits", power_balance=0.0)
+    >>> m.a.scenario.partnership.type, m.a.scenario.factors.power_balance
+    ('ppp', 0.4)
+    >>> m.step(); [e["intervention"] for e in m.a.events]
+    ['quarterly audits']
     """
 
     def __init__(
@@ -107,6 +163,7 @@ class DashboardModel(mesa.Model):
         households: int = 300,
         seed: int = 1,
         compare: str = "none",
+        policy: str = "none",
     ) -> None:
         super().__init__(seed=seed)
         levers = {
@@ -118,7 +175,13 @@ class DashboardModel(mesa.Model):
             "factors.evaluation_interval": int(evaluation_interval),
             "population.households": int(households),
         }
-        scenario_a = Scenario().with_overrides({**levers, "name": "A"}, source="dashboard")
+        self.policy = policy
+        if policy == "none":
+            scenario_a = Scenario().with_overrides({**levers, "name": "A"}, source="dashboard")
+        else:
+            scenario_a = design_scenario(policy).with_overrides(
+                {"population.households": int(households), "name": "A"}, source="dashboard"
+            )
         self.a = PartnershipModel(scenario_a, seed=seed)
         self.compare = compare
         self.b: PartnershipModel | None = None
@@ -302,11 +365,32 @@ def event_lines(runs: list[tuple[str, Any]], limit: int = 12) -> list[str]:
     return lines
 
 
+def design_note(policy: str) -> str:
+    """What the Events panel says about the policy design in use and the controls it replaces.
+
+    >>> print(design_note("funding_exit"))  # doctest: +ELLIPSIS
+    Policy design funding_exit (scenarios/policies/funding_exit.toml): Status quo, but donor ...
+    """
+    if policy == "none":
+        return (
+            "Policy design: none. Choose one in the sidebar and press Reset to watch its "
+            "interventions fire here."
+        )
+    about = design_scenario(policy).description
+    return (
+        f"Policy design {policy} (scenarios/policies/{policy}.toml): "
+        + (f"{about} " if about else "")
+        + "The design sets the partnership type and the five success factors (their sliders "
+        "are not used); community size, seed and B come from the sidebar."
+    )
+
+
 @solara.component
 def EventsView(model: DashboardModel):
     """Interventions that fired (``model.events``, when the model records them), newest first."""
     update_counter.get()  # re-render when SolaraViz steps or resets the model
     with solara.Card("Events", style={"width": "100%"}):
+        solara.Text(design_note(model.policy), classes=["policy-note"], style={"display": "block"})
         lines = event_lines(model.runs)
         if not lines:
             solara.Text("No interventions have fired yet.", classes=["events-empty"])
@@ -353,6 +437,12 @@ model_params = {
         "step": 50,
     },
     "seed": {"type": "SliderInt", "label": "Seed", "value": 1, "min": 0, "max": 99, "step": 1},
+    "policy": {
+        "type": "Select",
+        "label": "Policy design (sets type and factors)",
+        "value": "none",
+        "values": ["none", *policy_designs()],
+    },
     "compare": {
         "type": "Select",
         "label": "Compare with B = A but …",

@@ -3,8 +3,9 @@
 The app is served exactly as a user starts it (``python run_simulation.py dashboard``) on a free
 port. The tests check that the page renders its title and controls, that moving a slider and
 stepping changes what the key numbers and charts show (to the exact value the same model
-computes in this process), that the A/B comparison appears, and that neither the browser
-console nor the server reports an error.
+computes in this process), that the A/B comparison appears, that a policy design's
+interventions appear in the events list as they fire, and that neither the browser console nor
+the server reports an error.
 
 Set ``KEMITRAAN_SCREENSHOT=docs/img/dashboard.png`` to refresh the README's screenshot.
 """
@@ -43,6 +44,7 @@ CONTROLS = (
     "Evaluation every N months (0 = never)",
     "Community size (households)",
     "Seed",
+    "Policy design (sets type and factors)",
     "Compare with B = A but …",
     "Play Interval (ms)",  # Mesa's speed control
 )
@@ -245,6 +247,48 @@ def test_page_renders_title_controls_network_and_numbers_in_a_fresh_session(page
     assert errors == []
 
 
+@needs_chromium
+def test_a_policy_design_fires_its_interventions_into_the_events_list(page):
+    # communication_programme sets factors.communication at step 1 (undone at 37) and has a
+    # mediation trigger (trust among partners < 0.65). With B = "low trust" (initial trust
+    # 0.2) both runs start the programme at month 1, and B's trigger fires at once too.
+    pg, errors = page
+    assert pg.locator(".policy-note").inner_text().startswith("Policy design: none.")
+    pg.locator(".v-select", has_text="Policy design").click()
+    pg.get_by_role("option", name="communication_programme", exact=True).click()
+    pg.locator(".v-select", has_text="Compare with B").click()
+    pg.get_by_role("option", name="low trust", exact=True).click()
+    pg.get_by_role("button", name=re.compile("^reset$", re.I)).click()
+    # The session is at step 0 already, so wait for the rebuilt model's note instead.
+    design = "Policy design communication_programme ("
+    pg.locator(".policy-note", has_text=design).wait_for(timeout=20_000)
+    assert _step_counter(pg) == "Step: 0"
+    note = pg.locator(".policy-note").inner_text()
+    assert note.startswith(design)
+    assert "their sliders are not used" in note
+    assert pg.get_by_text("No interventions have fired yet.").is_visible()
+
+    _step(pg, 1, expect=1)
+    pg.locator(".event").first.wait_for(timeout=20_000)
+    from sim.app import DashboardModel, event_lines
+
+    model = DashboardModel(policy="communication_programme", compare="low trust")
+    model.step()
+    expected = event_lines(model.runs)
+    assert expected == [
+        "A · month 1: communication programme — set factors.communication: 0.5 → 0.85",
+        "B · month 1: communication programme — set factors.communication: 0.5 → 0.85",
+        "B · month 1: mediation — set factors.evaluation_interval: 12 → 3",
+    ]
+    assert pg.locator(".event").all_inner_texts() == expected
+    # The design, not the sliders (communication 0.8 by default), set the starting levers,
+    # and the numbers are still exactly the model's.
+    metrics = {label[0]: run.metrics for label, run in model.runs}
+    for run in ("A", "B"):
+        assert _number(pg, "welfare_mean", run.lower()) == f"{metrics[run]['welfare_mean']:.3f}"
+    assert errors == []
+
+
 # ------------------------------------------------------------------ the command, without a browser
 def test_command_listens_on_localhost_by_default_and_runs_this_checkouts_app():
     from sim.dashboard import APP, _parser, solara_command
@@ -285,3 +329,14 @@ def test_command_refuses_a_busy_port(capsys):
         port = busy.getsockname()[1]
         assert main(["dashboard", "--port", str(port), "--no-open"]) == 2
     assert f"--port {port}: cannot listen on 127.0.0.1:{port}" in capsys.readouterr().err
+
+
+def test_policy_designs_are_found_by_glob_and_an_unknown_one_is_refused():
+    from sim.app import DashboardModel, model_params, policy_designs
+    from sim.errors import UserError
+
+    files = sorted(p.stem for p in (ROOT / "scenarios" / "policies").glob("*.toml"))
+    assert list(policy_designs()) == files
+    assert model_params["policy"]["values"] == ["none", *files]
+    with pytest.raises(UserError, match=r"policy = 'nope': unknown policy design; choose 'none'"):
+        DashboardModel(households=60, policy="nope")
