@@ -37,7 +37,7 @@ SHARES = {
 }
 """Outcomes that are shares, indices or probabilities: always in [0, 1]."""
 
-NON_NEGATIVE = {"income_mean", "pooled_resources", "delivered", "partnership_size"}
+NON_NEGATIVE = {"income_mean", "pooled_resources", "delivered", "partnership_size", "spent"}
 
 UNDEFINED_WITHOUT_PARTNERSHIP = {
     "trust_partners",

@@ -28,7 +28,7 @@ def _extreme(which: str) -> dict:
     float inside)."""
     levers = {}
     for row in lever_table():
-        if row["key"] in SIZES or row["key"] == "type":
+        if row["key"] in SIZES or row["key"] in ("type", "map"):  # map: a path, not a number
             continue
         default, b = row["default"], row["bounds"]
         if isinstance(default, tuple):
@@ -117,7 +117,10 @@ def test_the_invariant_check_can_fail():
         lambda m: m.metrics.__setitem__("leakage", float("inf")),
         lambda m: m.metrics.__setitem__("welfare_gini", -0.1),
         lambda m: m.graph.add_node("stray"),
-        lambda m: m.graph.edges[edges[0]]["trust"].update({edges[0][0]: 1.2}),
+        # a truster that holds trust on this tie (a representative's tie holds only the org's)
+        lambda m: m.graph.edges[edges[0]]["trust"].update(
+            {next(iter(m.graph.edges[edges[0]]["trust"])): 1.2}
+        ),
     ):
         broken = PartnershipModel(seed=1, households=10, villages=1)
         corrupt(broken)
