@@ -179,7 +179,12 @@ def _cmd_levers(argv: list[str]) -> int:
     return 0
 
 
-COMMANDS = {"run": _cmd_run, "levers": _cmd_levers}
+COMMANDS = {
+    "run": _cmd_run,
+    "levers": _cmd_levers,
+    "sweep": lambda argv: __import__("sim.sweep").sweep.command(argv),
+    "analyze": lambda argv: __import__("sim.analysis").analysis.command(argv),
+}
 """Subcommands; ``run`` is the default when the first argument is not a command."""
 
 
