@@ -20,6 +20,7 @@ Engines:
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import time
@@ -68,8 +69,20 @@ def default_workers() -> int:
         return os.cpu_count() or 1
 
 
+_COLLECT_EVERY = 50
+_executed = 0
+
+
 def execute(task: RunTask) -> RunResult:
     """Run one task and encode its rows; any exception becomes a failed result."""
+    global _executed
+    _executed += 1
+    if _executed % _COLLECT_EVERY == 0:
+        # A finished model is a web of reference cycles (agents <-> model, graph attributes)
+        # that outlives its run in the oldest generation; Python's own full collections grow
+        # rarer as the heap grows, so without this a long sweep in one process keeps dozens
+        # of dead models around. A full collection costs milliseconds.
+        gc.collect()
     from sim.experiments import _release
     from sim.model import PartnershipModel
     from sim.scenario import Scenario

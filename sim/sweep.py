@@ -338,8 +338,9 @@ def design_matrix(spec: SweepSpec, raw: bool = False) -> pd.DataFrame:
 
     Grid designs are the full factorial of the listed values, the first lever slowest. Sampled
     designs come from SALib in the order its analysers expect. An integer lever with range
-    ``[low, high]`` is sampled on ``[low, high + 1)`` and rounded down, so every integer in the
-    range is equally likely. With ``raw=True`` the unrounded sample is returned as well, in
+    ``[low, high]`` is sampled on ``[low, high + 1]`` and rounded down (``high + 1`` itself,
+    which Morris grids reach, maps to ``high``), so every integer in the range is equally
+    likely. With ``raw=True`` the unrounded sample is returned as well, in
     ``sample:<lever>`` columns (what SALib's analysers take as ``X``).
     """
     levers = spec.design.levers
@@ -367,15 +368,39 @@ def design_matrix(spec: SweepSpec, raw: bool = False) -> pd.DataFrame:
 
 
 # ----------------------------------------------------------------------------- runs
+def model_sources() -> list[Path]:
+    """``sim/model.py`` and every ``sim`` module it imports, directly or not (read statically)."""
+    import ast
+
+    package = ROOT / "sim"
+    seen: set[str] = set()
+    todo = ["model"]
+    while todo:
+        name = todo.pop()
+        if name in seen or not (package / f"{name}.py").is_file():
+            continue
+        seen.add(name)
+        tree = ast.parse((package / f"{name}.py").read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module == "sim":
+                todo.extend(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("sim."):
+                todo.append(node.module.split(".")[1])
+            elif isinstance(node, ast.Import):
+                todo.extend(a.name.split(".")[1] for a in node.names if a.name.startswith("sim."))
+    return sorted(package / f"{name}.py" for name in seen)
+
+
 @cache
 def code_version() -> str:
-    """The package version plus a hash of the ``sim`` sources and the model's key libraries.
+    """The package version plus a hash of the model's sources and its key libraries.
 
-    Any change to the code or to Mesa, numpy or networkx changes every run id, so a results
-    folder never mixes runs made by different code.
+    A change to the model or any module it imports, or to Mesa, numpy or networkx, changes
+    every run id, so a results folder never mixes runs made by different model code. Changes
+    to the sweep tooling, the analysis or the command line leave run ids alone.
     """
     digest = hashlib.sha256()
-    for path in sorted((ROOT / "sim").rglob("*.py")):
+    for path in model_sources():
         digest.update(path.relative_to(ROOT).as_posix().encode())
         digest.update(path.read_bytes())
     for pkg in ("mesa", "numpy", "networkx"):
@@ -503,11 +528,13 @@ def run_sweep(
     progress: bool = True,
     sweep_text: str | None = None,
     command: list[str] | None = None,
+    window: int | None = None,
 ) -> SweepOutcome:
     """Run the sweep's missing runs into ``out``, resuming whatever an earlier call finished.
 
     Runs already stored are skipped; runs recorded as failed are skipped too unless
-    ``retry_failed``. Each result is written to disk as it arrives, then dropped.
+    ``retry_failed``. Each result is written to disk as it arrives, then dropped; at most
+    ``window`` runs are in flight (default: 4 per worker).
     """
     import sys
     import time
@@ -548,7 +575,7 @@ def run_sweep(
     bar = _bar(total - skipped, progress)
     done = failed = 0
     try:
-        for result in engines.run_tasks(todo, engine, workers, scheduler):
+        for result in engines.run_tasks(todo, engine, workers, scheduler, window):
             if result.ok:
                 store.write_run(result.task.run_id, result.payload)
                 done += 1
