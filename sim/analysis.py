@@ -166,6 +166,9 @@ def morris_indices(
 ) -> pd.DataFrame:
     """Morris elementary-effect statistics: mu, mu* (with 95% bootstrap half-width), sigma.
 
+    Effects are measured on the unit hypercube, as SALib does: the change in the output for a
+    step across a lever's whole range (so levers with different units compare directly).
+
     Example:
         >>> from SALib.sample import morris
         >>> problem = {"num_vars": 2, "names": ["a", "b"], "bounds": [[0, 1], [0, 2]]}
@@ -357,10 +360,13 @@ def analyze(
         if few and levers:
             by_point = design.set_index("point")[levers]
             labels = {
-                (s, p): f"{s} " + ", ".join(f"{k.split('.')[-1]}={by_point.at[p, k]:g}"
-                                             if isinstance(by_point.at[p, k], float)
-                                             else f"{k.split('.')[-1]}={by_point.at[p, k]}"
-                                             for k in levers)
+                (s, p): f"{s} "
+                + ", ".join(
+                    f"{k.split('.')[-1]}={by_point.at[p, k]:g}"
+                    if isinstance(by_point.at[p, k], float)
+                    else f"{k.split('.')[-1]}={by_point.at[p, k]}"
+                    for k in levers
+                )
                 for s, p in summary[["scenario", "point"]].drop_duplicates().itertuples(index=False)
             }
         for outcome in spec["outcomes"]:

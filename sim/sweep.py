@@ -76,9 +76,7 @@ class _Strict(BaseModel):
 class LeverSpec(_Strict):
     """How one lever varies: explicit ``values`` (grid) or a ``low``-``high`` range (sampled)."""
 
-    values: list[float | int | str] | None = Field(
-        None, description="the values of a grid design"
-    )
+    values: list[float | int | str] | None = Field(None, description="the values of a grid design")
     low: float | None = Field(None, description="lower bound of a sampled design")
     high: float | None = Field(None, description="upper bound of a sampled design")
 
@@ -227,7 +225,9 @@ def load_sweep(path: str | Path) -> Sweep:
     path = Path(path)
     source = str(path)
     if not path.is_file():
-        raise SweepError(f"{source}: sweep file not found" + (" (a folder)" if path.is_dir() else ""))
+        raise SweepError(
+            f"{source}: sweep file not found" + (" (a folder)" if path.is_dir() else "")
+        )
     try:
         data = tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as exc:
@@ -277,7 +277,7 @@ def _check_design(spec: SweepSpec, scenario: Scenario, source: str) -> None:
     if design.method == "morris" and design.levels % 2:
         raise SweepError(f"{source}: design.levels = {design.levels}: must be even for morris")
     for name, lever in design.levers.items():
-        section, key, field = _lever_field(name, source)
+        field = _lever_field(name, source)[2]
         where = f"{source}: design.levers.{name}"
         if not sampled:
             if lever.values is None or lever.low is not None or lever.high is not None:
@@ -657,12 +657,15 @@ def command(argv: list[str]) -> int:
     )
     p.add_argument("file", type=Path, metavar="FILE", help="sweep file (TOML), e.g. sweeps/*.toml")
     p.add_argument(
-        "--engine", choices=("local", "dask", "serial"), default="local",
+        "--engine",
+        choices=("local", "dask", "serial"),
+        default="local",
         help="local process pool (default), Dask distributed, or serial in this process",
     )
     p.add_argument("--workers", type=_positive_int, help="worker processes (default: all cores)")
     p.add_argument(
-        "--scheduler", metavar="ADDRESS",
+        "--scheduler",
+        metavar="ADDRESS",
         help="Dask scheduler address, e.g. tcp://10.0.0.1:8786 (implies --engine dask)",
     )
     p.add_argument("--out", type=Path, help="results folder (default: results/<sweep name>/)")

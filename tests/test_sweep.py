@@ -73,7 +73,7 @@ def test_grid_plan_is_the_full_factorial_with_common_random_numbers(tmp_path):
     assert {(t.replicate, t.seed) for t in tasks} == {(0, seeds[0]), (1, seeds[1])}
     assert len({t.run_id for t in tasks}) == len(tasks)
     assert tasks[0].recorded_steps == (0, 2, 4)
-    point3 = [t for t in tasks if t.point == 3 and t.scenario == "baseline"][0]
+    point3 = next(t for t in tasks if t.point == 3 and t.scenario == "baseline")
     assert point3.levers == {"factors.trust": 0.8, "partnership.type": "msp"}
     assert point3.config["factors"]["trust"] == 0.8
     assert point3.config["population"]["households"] == 30
@@ -97,7 +97,10 @@ def test_sampled_designs_have_salib_sizes_and_respect_bounds():
     }
     for method, samples, rows in (("sobol", 16, 16 * (2 + 2)), ("lhs", 20, 20), ("morris", 5, 15)):
         spec = sweep.SweepSpec.model_validate(
-            {"scenarios": ["msp"], "design": {"method": method, "samples": samples, "levers": levers}}
+            {
+                "scenarios": ["msp"],
+                "design": {"method": method, "samples": samples, "levers": levers},
+            }
         )
         d = sweep.design_matrix(spec, raw=True)
         assert len(d) == rows, method
@@ -114,7 +117,10 @@ def test_sampled_designs_have_salib_sizes_and_respect_bounds():
 
 
 BAD = [
-    ({"scenarios": ["msp"], "replicatons": 3}, "unknown key 'replicatons'. Did you mean 'replications'"),
+    (
+        {"scenarios": ["msp"], "replicatons": 3},
+        "unknown key 'replicatons'. Did you mean 'replications'",
+    ),
     ({"scenarios": ["msp"], "outcomes": ["welfare"]}, "unknown outcome 'welfare'"),
     ({"scenarios": ["msp_low_trusts"]}, "Did you mean 'msp_low_trust'"),
     ({"scenarios": ["msp"], "replications": 0}, "replications = 0"),
@@ -128,23 +134,35 @@ BAD = [
         "factors.trust = 1.5",
     ),
     (
-        {"scenarios": ["msp"], "design": {"method": "sobol", "samples": 100,
-                                          "levers": {"factors.trust": {"low": 0, "high": 1}}}},
+        {
+            "scenarios": ["msp"],
+            "design": {
+                "method": "sobol",
+                "samples": 100,
+                "levers": {"factors.trust": {"low": 0, "high": 1}},
+            },
+        },
         "power of 2",
     ),
     (
-        {"scenarios": ["msp"], "design": {"method": "lhs",
-                                          "levers": {"factors.trust": {"low": 0, "high": 2}}}},
+        {
+            "scenarios": ["msp"],
+            "design": {"method": "lhs", "levers": {"factors.trust": {"low": 0, "high": 2}}},
+        },
         "factors.trust = 2",
     ),
     (
-        {"scenarios": ["msp"], "design": {"method": "lhs",
-                                          "levers": {"factors.trust": {"values": [0.1]}}}},
+        {
+            "scenarios": ["msp"],
+            "design": {"method": "lhs", "levers": {"factors.trust": {"values": [0.1]}}},
+        },
         "needs low = ... and high = ...",
     ),
     (
-        {"scenarios": ["msp"], "design": {"method": "morris",
-                                          "levers": {"partnership.type": {"low": 0, "high": 1}}}},
+        {
+            "scenarios": ["msp"],
+            "design": {"method": "morris", "levers": {"partnership.type": {"low": 0, "high": 1}}},
+        },
         "needs a numeric lever",
     ),
     ({"scenarios": ["msp"], "set": {"population.househlds": 5}}, "Did you mean"),
@@ -221,8 +239,14 @@ def test_every_engine_gives_the_identical_table_drawing_runs_lazily(tmp_path, mo
     table = tables["serial"]
     assert len(table) == 16 * 3 and sorted(table["step"].unique()) == [0, 2, 4]
     assert list(table.columns[:8]) == [
-        "run_id", "scenario", "point", "replicate", "seed", "step",
-        "factors.trust", "partnership.type",
+        "run_id",
+        "scenario",
+        "point",
+        "replicate",
+        "seed",
+        "step",
+        "factors.trust",
+        "partnership.type",
     ]
     # the stored values are the model's own, run by run
     tasks = list(sweep.plan(s))
@@ -307,8 +331,19 @@ def test_resume_after_a_real_sigkill_mid_sweep(tmp_path):
     path = write_sweep(tmp_path, data)  # 2 scenarios x 4 points x 6 replicates = 48 runs
     out = tmp_path / "killed"
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    cmd = [sys.executable, str(ROOT / "run_simulation.py"), "sweep", str(path), "--out", str(out),
-           "--engine", "local", "--workers", "2", "--no-progress"]
+    cmd = [
+        sys.executable,
+        str(ROOT / "run_simulation.py"),
+        "sweep",
+        str(path),
+        "--out",
+        str(out),
+        "--engine",
+        "local",
+        "--workers",
+        "2",
+        "--no-progress",
+    ]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60
     while _parts(out) < 5 and time.monotonic() < deadline and proc.poll() is None:
