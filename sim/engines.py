@@ -216,7 +216,13 @@ def _dask(
             owner[future.key] = task
             running.add(future)
 
-        for task in islice(tasks, window):
+        def limit() -> int:
+            # A cluster may have (or grow to) more workers than --workers says: keep each busy.
+            threads = sum(client.nthreads().values()) if scheduler is not None else 0
+            return max(window, 4 * threads)
+
+        size, checked = limit(), time.monotonic()
+        for task in islice(tasks, size):
             submit(task)
         for future in running:
             task = owner.pop(future.key)
@@ -226,7 +232,9 @@ def _dask(
                 result = RunResult(task, None, f"{type(exc).__name__}: {exc}", _format(exc))
             future.release()
             del future
-            for nxt in islice(tasks, 1):
+            if time.monotonic() - checked > 5:
+                size, checked = limit(), time.monotonic()
+            for nxt in islice(tasks, max(1, size - len(owner))):
                 submit(nxt)
             yield result
     finally:

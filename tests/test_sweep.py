@@ -236,6 +236,18 @@ def test_every_engine_gives_the_identical_table_drawing_runs_lazily(tmp_path, mo
     assert 3 <= in_flight["local"] <= 4 and 3 <= in_flight["dask"] <= 4, in_flight
     pd.testing.assert_frame_equal(tables["serial"], tables["local"])
     pd.testing.assert_frame_equal(tables["serial"], tables["dask"])
+
+    # an existing cluster, reached by its address as on SLURM/Kubernetes (--scheduler)
+    from distributed import LocalCluster
+
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, dashboard_address=None, silence_logs=40
+    ) as cluster:
+        out = tmp_path / "scheduler"
+        sweep.run_sweep(s, out, scheduler=cluster.scheduler_address, progress=False, window=3)
+    # the window grows to 4 runs per worker thread the scheduler reports (2 threads: 8)
+    assert 3 <= in_flight["dask"] <= 9, in_flight
+    pd.testing.assert_frame_equal(tables["serial"], read_table(out))
     table = tables["serial"]
     assert len(table) == 16 * 3 and sorted(table["step"].unique()) == [0, 2, 4]
     assert list(table.columns[:8]) == [
