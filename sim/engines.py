@@ -23,6 +23,7 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
+import threading
 import time
 import traceback
 from collections.abc import Iterable, Iterator
@@ -145,9 +146,33 @@ def run_tasks(
     return _dask(tasks, workers, scheduler, window)
 
 
+def _exit_with_parent(parent: int) -> None:
+    """Pool-worker initializer: exit when the sweep process is gone.
+
+    A parent killed with SIGKILL cannot shut its pool down, and idle workers would wait on
+    their queue forever; a daemon thread notices the parent's death (the worker is re-parented,
+    so ``os.getppid()`` changes) and ends the worker.
+    """
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
+def _pool(workers: int) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_exit_with_parent,
+        initargs=(os.getpid(),),
+    )
+
+
 def _local(tasks: Iterator[RunTask], workers: int, window: int) -> Iterator[RunResult]:
-    context = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    pool = _pool(workers)
     pending: dict[Future, RunTask] = {}
     try:
         while True:
@@ -171,7 +196,7 @@ def _local(tasks: Iterator[RunTask], workers: int, window: int) -> Iterator[RunR
                             yield other.result()
                         else:
                             yield RunResult(lost, None, "worker process died", _format(exc))
-                    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+                    pool = _pool(workers)
                     break
     finally:
         pool.shutdown(wait=True, cancel_futures=True)

@@ -332,11 +332,39 @@ def test_a_failing_run_is_recorded_and_retry_failed_reruns_it(tmp_path, monkeypa
     pd.testing.assert_frame_equal(read_table(out), read_table(clean))
 
 
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_text()
+    except OSError:
+        return ""
+
+
 def _parts(out: Path) -> int:
     runs = out / "runs"
     return len(list(runs.glob("*.parquet"))) if runs.exists() else 0
 
 
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")
 def test_resume_after_a_real_sigkill_mid_sweep(tmp_path):
     data = dict(TINY, replications=6, steps=30, record="horizon")
     data["set"] = {"population.households": 300, "population.villages": 4}
@@ -360,10 +388,19 @@ def test_resume_after_a_real_sigkill_mid_sweep(tmp_path):
     deadline = time.monotonic() + 60
     while _parts(out) < 5 and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.01)
+    workers = _children(proc.pid)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=10)
     assert proc.returncode == -signal.SIGKILL
-    time.sleep(0.5)  # the orphaned pool workers notice and exit; they never write results
+    assert len(workers) >= 2  # the pool's processes (and its resource tracker)
+    # orphaned pool workers notice their parent's death and exit; they never write results
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_alive(p) for p in workers):
+        time.sleep(0.1)
+    orphans = {p: _cmdline(p) for p in workers if _alive(p)}
+    for pid in orphans:  # do not leave them behind if the check fails
+        os.kill(pid, signal.SIGKILL)
+    assert not orphans, orphans
     before = {p.name: p.stat().st_mtime_ns for p in (out / "runs").glob("*.parquet")}
     assert 5 <= len(before) < 48, len(before)
     assert not read_manifest(out)["complete"]
