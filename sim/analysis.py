@@ -300,7 +300,7 @@ def plot_indices(indices: pd.DataFrame, scenario: str):
         ax.set_title(outcome, fontsize=9)
     for ax in axes.ravel()[len(outcomes) :]:
         ax.axis("off")
-    axes.ravel()[0].legend(fontsize=7)
+    axes.ravel()[0].legend(fontsize=7, loc="lower right")
     kind = "Sobol indices (95% CI)" if sobol else "Morris μ* (95% CI) and σ"
     fig.suptitle(f"{scenario}: {kind} of horizon outcomes")
     fig.tight_layout()

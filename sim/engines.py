@@ -227,7 +227,7 @@ def _dask(
             )
             client = Client(cluster)
         else:
-            client = Client(scheduler, timeout="20s")
+            client = Client(scheduler, timeout="10s")
     except (OSError, TimeoutError) as exc:
         if cluster is not None:
             cluster.close()
