@@ -12,15 +12,19 @@ run written atomically, manifest), into a fresh folder for each configuration:
 * ``local`` with 1 and 2 worker processes (spawned ``ProcessPoolExecutor``);
 * ``dask`` ``LocalCluster`` with 1 and 2 single-threaded worker processes.
 
-For each: wall time (engine start-up included), time to the first stored run, runs per second
-overall and in steady state ((runs - 1) / (wall - first)). From those, in the same run:
-scaling efficiency = rate(2 workers) / (2 x rate(1 worker)), and the Dask overhead = local rate /
-Dask rate at the same worker count. The tables of every configuration are checked to be
-identical. Absolute rates drift on a shared machine; the ratios are what to compare.
+Configurations run in alternating passes (``--repeats``, default 2) and the best pass of each
+is kept. For each: wall time (engine start-up included), time to the first stored run, runs
+per second overall and in steady state ((runs - 1) / (wall - first)), the median time of one
+run inside its worker, and "busy" = total run time / (wall x workers), the share of worker
+time spent in the model: unlike runs/s it separates engine overhead from cores being shared.
+From those, in the same run: scaling efficiency = rate(2 workers) / (2 x rate(1 worker)),
+and the Dask overhead = local rate / Dask rate at the same worker count. The tables of every
+configuration are checked to be identical. Absolute rates drift on a shared machine; the
+ratios are what to compare.
 
 Run (from the repository root)::
 
-    python benchmarks/bench_sweep.py               # 48 runs per configuration (~2-3 min)
+    python benchmarks/bench_sweep.py               # 48 runs x 2 passes per configuration
     python benchmarks/bench_sweep.py --runs 16     # quicker
     python benchmarks/bench_sweep.py --out DIR     # output folder (default benchmarks/out)
 
@@ -69,10 +73,13 @@ def measure(engine: str, workers: int, runs: int, folder: Path) -> dict:
     first: list[float] = []
     start = time.perf_counter()
 
+    seconds: list[float] = []
+
     def timed(*args):
         for result in real(*args):
             if not first:
                 first.append(time.perf_counter() - start)
+            seconds.append(result.seconds)
             yield result
 
     engines.run_tasks = timed
@@ -92,12 +99,15 @@ def measure(engine: str, workers: int, runs: int, folder: Path) -> dict:
         "first_run_s": first[0],
         "runs_per_s": runs / wall,
         "steady_runs_per_s": (runs - 1) / (wall - first[0]),
+        "median_run_s": sorted(seconds)[len(seconds) // 2],
+        "busy": sum(seconds) / (wall * workers),
     }
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=48, help="runs per configuration")
+    parser.add_argument("--repeats", type=int, default=2, help="passes; the best is kept")
     parser.add_argument("--out", type=Path, default=HERE / "out", help="output folder")
     args = parser.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -106,16 +116,23 @@ def main() -> int:
 
     from sim.store import read_table
 
-    rows, tables = [], {}
+    best: dict[tuple[str, int], dict] = {}
+    tables = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for engine, workers in CONFIGS:
-            folder = Path(tmp) / f"{engine}{workers}"
-            rows.append(measure(engine, workers, args.runs, folder))
-            tables[(engine, workers)] = read_table(folder).drop(columns="run_id")
-            print(
-                f"  {engine:<6} {workers} worker(s): {rows[-1]['runs_per_s']:.2f} runs/s",
-                file=sys.stderr,
-            )
+        for repeat in range(args.repeats):  # passes alternate, so load drifts hit all alike
+            for engine, workers in CONFIGS:
+                folder = Path(tmp) / f"{engine}{workers}-{repeat}"
+                row = measure(engine, workers, args.runs, folder)
+                tables[(engine, workers)] = read_table(folder).drop(columns="run_id")
+                print(
+                    f"  pass {repeat + 1}: {engine:<6} {workers} worker(s): "
+                    f"{row['runs_per_s']:.2f} runs/s",
+                    file=sys.stderr,
+                )
+                key = (engine, workers)
+                if key not in best or row["runs_per_s"] > best[key]["runs_per_s"]:
+                    best[key] = row
+    rows = [best[key] for key in CONFIGS]
     reference = tables[("serial", 1)]
     for key, table in tables.items():
         pd.testing.assert_frame_equal(reference, table, obj=f"{key} vs serial")
@@ -134,15 +151,25 @@ def main() -> int:
         "tables_identical": True,
     }
     print(
-        f"\nSweep-sized runs (msp, 500 households x 100 steps), {args.runs} runs each, "
+        f"\nSweep-sized runs (msp, 500 households x 100 steps), {args.runs} runs each, best "
+        f"of {args.repeats} passes, "
         f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}"
     )
-    print(f"{'engine':<8}{'workers':>8}{'wall s':>9}{'first s':>9}{'runs/s':>9}{'steady':>9}")
+    print(
+        f"{'engine':<8}{'workers':>8}{'wall s':>9}{'first s':>9}{'runs/s':>9}{'steady':>9}"
+        f"{'run s':>8}{'busy':>7}"
+    )
     for r in rows:
         print(
             f"{r['engine']:<8}{r['workers']:>8}{r['wall_s']:>9.2f}{r['first_run_s']:>9.2f}"
-            f"{r['runs_per_s']:>9.2f}{r['steady_runs_per_s']:>9.2f}"
+            f"{r['runs_per_s']:>9.2f}{r['steady_runs_per_s']:>9.2f}{r['median_run_s']:>8.3f}"
+            f"{r['busy']:>7.2f}"
         )
+    print(
+        "run s: median seconds of one run inside its worker (grows when cores are contended);"
+        "\nbusy: share of the workers' wall time spent running models (engine start-up and "
+        "overhead are the rest)"
+    )
     print(
         f"\nscaling efficiency 1 -> 2 workers: local {derived['scaling_efficiency_local']:.2f} "
         f"(steady {derived['scaling_efficiency_local_steady']:.2f}), "

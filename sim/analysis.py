@@ -266,7 +266,8 @@ def plot_bands(summary: pd.DataFrame, outcome: str, labels: dict[Any, str] | Non
         ax.plot(group["step"], group["mean"], color=color, label=label)
     ax.set_xlabel("step (month)")
     ax.set_ylabel(outcome)
-    ax.set_title(f"{outcome}: mean, 50% and 90% bands")
+    pooled = "" if "point" in data.columns else ", design points pooled"
+    ax.set_title(f"{outcome}: mean, 50% and 90% bands{pooled}")
     ax.legend(fontsize=7, loc="best")
     fig.tight_layout()
     return fig
