@@ -26,7 +26,7 @@ from scipy import stats
 
 from sim.errors import UserError
 from sim.experiments import write_atomic
-from sim.store import failures, read_manifest, read_table
+from sim.store import compact, failures, read_manifest, read_table
 
 __all__ = [
     "command",
@@ -327,6 +327,7 @@ def analyze(
     out = Path(out)
     info = read_manifest(out)
     spec = info["sweep"]
+    compact(out)  # one file to scan per outcome instead of one per run
     target = out / "analysis"
     target.mkdir(exist_ok=True)
     written: list[Path] = []

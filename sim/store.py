@@ -7,6 +7,7 @@ Layout of a sweep folder::
     design.parquet       the design points (applied lever values and SALib's raw sample)
     runs/<run_id>.parquet    one file per finished run (keys, levers, outcomes by step)
     failed/<run_id>.json     one file per failed run (error and traceback)
+    table.parquet        all runs in one file, made by ``analyze`` (:func:`compact`)
 
 Every file is written to a temporary name and renamed into place
 (:func:`sim.experiments.write_atomic`), so a killed process leaves whole files or none; a
@@ -17,6 +18,7 @@ through :mod:`pyarrow.dataset`.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 from pathlib import Path
@@ -34,6 +36,7 @@ __all__ = [
     "KEYS",
     "StoreError",
     "SweepStore",
+    "compact",
     "dataset",
     "encode_run",
     "failures",
@@ -148,15 +151,64 @@ def read_manifest(out: Path) -> dict[str, Any]:
         raise StoreError(f"{path}: unreadable manifest ({exc})") from None
 
 
-def dataset(out: Path) -> pads.Dataset:
-    """The finished runs of a sweep folder as a lazy :class:`pyarrow.dataset.Dataset`.
-
-    Files starting with ``.`` (temporaries) are ignored.
-    """
+def _part_files(out: Path) -> list[Path]:
     runs = Path(out) / "runs"
     if not runs.is_dir():
         raise StoreError(f"{out}: not a sweep folder (no runs/)")
-    return pads.dataset(runs, format="parquet", ignore_prefixes=[".", "_"])
+    return sorted(p for p in runs.glob("*.parquet") if not p.name.startswith("."))
+
+
+def _digest(files: list[Path]) -> bytes:
+    return hashlib.sha256("\n".join(p.stem for p in files).encode()).hexdigest().encode()
+
+
+COMPACT = "table.parquet"
+"""One-file copy of every run part, made by :func:`compact` (per-file costs dominate otherwise)."""
+
+
+def compact(out: Path, batch: int = 256) -> Path:
+    """Gather the run parts into one Parquet file ``out/table.parquet``, batch by batch.
+
+    Reading thousands of small files costs far more (time and memory in pyarrow) than reading
+    one file with the same rows, so analysis compacts first. The file records which runs it
+    holds and is rebuilt only when the set of finished runs changed; it is written atomically,
+    and the parts stay the record (resuming never reads it).
+    """
+    files = _part_files(out)
+    target = Path(out) / COMPACT
+    digest = _digest(files)
+    if target.exists():
+        meta = pq.read_schema(target).metadata or {}
+        if meta.get(b"kemitraan_runs") == digest:
+            return target
+    if not files:
+        raise StoreError(f"{out}: no finished runs yet")
+    schema = pq.read_schema(files[0])
+    schema = schema.with_metadata({**(schema.metadata or {}), b"kemitraan_runs": digest})
+
+    def write(tmp: Path) -> None:
+        with pq.ParquetWriter(tmp, schema) as writer:
+            for start in range(0, len(files), batch):
+                part = pads.dataset(files[start : start + batch], format="parquet").to_table()
+                writer.write_table(part.cast(schema))
+
+    write_atomic(target, write)
+    return target
+
+
+def dataset(out: Path) -> pads.Dataset:
+    """The finished runs of a sweep folder as a lazy :class:`pyarrow.dataset.Dataset`.
+
+    Reads ``table.parquet`` when :func:`compact` made it for exactly the runs now finished,
+    else the run parts themselves (files starting with ``.``, temporaries, are ignored).
+    """
+    files = _part_files(out)
+    target = Path(out) / COMPACT
+    if target.exists():
+        meta = pq.read_schema(target).metadata or {}
+        if meta.get(b"kemitraan_runs") == _digest(files):
+            return pads.dataset(target, format="parquet")
+    return pads.dataset(Path(out) / "runs", format="parquet", ignore_prefixes=[".", "_"])
 
 
 def read_table(

@@ -51,12 +51,19 @@ from sim.scenario import (
 
 __all__ = [
     "RunTask",
+    "Sweep",
     "SweepError",
+    "SweepOutcome",
     "SweepSpec",
     "code_version",
+    "command",
+    "count_runs",
     "design_matrix",
+    "fingerprint",
+    "from_dict",
     "load_sweep",
     "plan",
+    "run_sweep",
     "salib_problem",
 ]
 

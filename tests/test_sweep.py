@@ -20,7 +20,7 @@ from sim import cli, engines, sweep
 from sim.errors import UserError
 from sim.experiments import replicate_seeds
 from sim.model import PartnershipModel
-from sim.store import StoreError, read_manifest, read_table
+from sim.store import StoreError, compact, dataset, read_manifest, read_table
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -294,6 +294,26 @@ def test_resume_computes_only_missing_runs_and_refuses_another_sweep(tmp_path):
     other = sweep.from_dict(dict(TINY, seed=8), str(tmp_path / "s.toml"))
     with pytest.raises(StoreError, match="holds a different sweep"):
         sweep.run_sweep(other, out, engine="serial", progress=False)
+
+
+def test_compacted_table_equals_the_parts_and_goes_stale_when_runs_change(tmp_path):
+    s = sweep.load_sweep(write_sweep(tmp_path, TINY))
+    out = tmp_path / "out"
+    sweep.run_sweep(s, out, engine="serial", progress=False)
+    from_parts = read_table(out)
+    target = compact(out, batch=3)  # several batches, one file
+    assert target.name == "table.parquet"
+    assert dataset(out).files == [str(target)]
+    pd.testing.assert_frame_equal(read_table(out), from_parts)
+    assert compact(out).stat().st_mtime_ns == target.stat().st_mtime_ns  # up to date: kept
+    # a run fewer (as if still missing): the compacted file no longer answers for the folder
+    missing = sorted((out / "runs").glob("*.parquet"))[0]
+    missing.unlink()
+    assert len(dataset(out).files) == 15
+    assert len(read_table(out)) == len(from_parts) - 3
+    sweep.run_sweep(s, out, engine="serial", progress=False)
+    compact(out)
+    pd.testing.assert_frame_equal(read_table(out), from_parts)
 
 
 def test_a_failing_run_is_recorded_and_retry_failed_reruns_it(tmp_path, monkeypatch, capsys):
