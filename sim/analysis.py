@@ -34,6 +34,7 @@ __all__ = [
     "morris_indices",
     "paired_differences",
     "plot_bands",
+    "plot_differences",
     "plot_indices",
     "sensitivity",
     "sobol_indices",
@@ -273,6 +274,41 @@ def plot_bands(summary: pd.DataFrame, outcome: str, labels: dict[Any, str] | Non
     return fig
 
 
+def plot_differences(diffs: pd.DataFrame, labels: dict[Any, str] | None = None):
+    """Horizon paired differences (scenario - reference) with 95% intervals, one panel each.
+
+    ``diffs`` is a :func:`paired_differences` table; one row per scenario and design point.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    at = diffs[diffs["step"] == diffs["step"].max()]
+    outcomes = list(dict.fromkeys(at["outcome"]))
+    cols = min(3, len(outcomes))
+    rows = -(-len(outcomes) // cols)
+    groups = at[["scenario", "point"]].drop_duplicates().itertuples(index=False)
+    keys = [tuple(k) for k in groups]
+    height = 1.0 + 0.28 * len(keys)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, height * rows), squeeze=False)
+    for ax, outcome in zip(axes.ravel(), outcomes, strict=False):
+        part = at[at["outcome"] == outcome].set_index(["scenario", "point"]).reindex(keys)
+        pos = np.arange(len(keys))
+        err = np.vstack([part["mean"] - part["ci_low"], part["ci_high"] - part["mean"]])
+        ax.errorbar(part["mean"], pos, xerr=err, fmt="o", ms=3, color="C0", capsize=2)
+        ax.axvline(0, color="k", lw=0.5)
+        names = [(labels or {}).get(k, f"{k[0]} #{k[1]}") for k in keys]
+        ax.set_yticks(pos, names, fontsize=7)
+        ax.set_title(outcome, fontsize=9)
+    for ax in axes.ravel()[len(outcomes) :]:
+        ax.axis("off")
+    reference = at["reference"].iloc[0]
+    fig.suptitle(f"Paired differences from {reference} at the horizon (95% CI)")
+    fig.tight_layout()
+    return fig
+
+
 def plot_indices(indices: pd.DataFrame, scenario: str):
     """Tornado charts of the sensitivity indices: one panel per outcome, levers sorted."""
     import matplotlib
@@ -347,6 +383,7 @@ def analyze(
     pooled = summarize_steps(out, pooled=True)
     save("summary_pooled.csv", pooled)
     reference = reference or spec.get("reference")
+    diffs = pd.DataFrame()
     if reference is not None and len(info["scenarios"]) > 1:
         diffs = paired_differences(out, reference)
         save("paired_differences.csv", diffs.merge(design[["point", *levers]], on="point"))
@@ -373,6 +410,8 @@ def analyze(
             }
         for outcome in spec["outcomes"]:
             save(f"bands_{outcome}.png", plot_bands(bands, outcome, labels))
+        if not diffs.empty and few:
+            save("paired_differences.png", plot_differences(diffs, labels))
         if not indices.empty:
             for scenario in indices["scenario"].unique():
                 save(f"sensitivity_{scenario}.png", plot_indices(indices, scenario))

@@ -125,6 +125,7 @@ def test_analyze_command_writes_tables_and_figures(grid_sweep, capsys):
         "failed_runs.csv",
         "bands_welfare_mean.png",
         "bands_trust_partners.png",
+        "paired_differences.png",
     } <= names
     by_step = pd.read_csv(folder / "summary_by_step.csv")
     assert set(by_step["partnership.commitment"]) == {0.3, 0.9}
