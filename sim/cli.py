@@ -216,6 +216,8 @@ COMMANDS = {
     "compare": _lazy("sim.compare"),
     "dashboard": _lazy("sim.dashboard"),
     "animate": _lazy("sim.animation"),
+    "sweep": _lazy("sim.sweep"),
+    "analyze": _lazy("sim.analysis"),
 }
 """Subcommands; ``run`` is the default when the first argument is not a command."""
 

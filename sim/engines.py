@@ -1,0 +1,268 @@
+"""Where runs execute: in this process, in a local process pool, or on a Dask cluster.
+
+Every engine takes the same lazy iterator of :class:`~sim.sweep.RunTask` and yields one
+:class:`RunResult` per task as runs finish (in completion order). A run is a pure function of
+its task (resolved scenario, seed, steps), so every engine gives the identical table; only the
+order of completion differs, and the store sorts it away.
+
+Memory stays bounded: at most ``window`` tasks are in flight (a small multiple of the number of
+workers); the next task is drawn from the iterator only when one finishes, and a result is
+Parquet bytes that the caller writes to disk and drops. A run that raises becomes a failed
+result carrying its error and traceback; it never stops the others.
+
+Engines:
+    ``serial``: one run after another in this process (debugging, profiling).
+    ``local``: a :class:`~concurrent.futures.ProcessPoolExecutor` on all cores (the default),
+    with the ``spawn`` start method so it behaves the same on Linux, macOS and Windows.
+    ``dask``: :mod:`distributed`, to a running scheduler (``--scheduler tcp://host:8786``, e.g.
+    started by dask-jobqueue on SLURM/PBS or dask-kubernetes) or a ``LocalCluster``.
+"""
+
+from __future__ import annotations
+
+import gc
+import multiprocessing
+import os
+import threading
+import time
+import traceback
+from collections.abc import Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from itertools import islice
+
+import numpy as np
+
+from sim.errors import UserError
+from sim.sweep import RunTask
+
+__all__ = ["ENGINES", "EngineError", "RunResult", "default_workers", "execute", "run_tasks"]
+
+ENGINES = ("local", "dask", "serial")
+
+
+class EngineError(UserError):
+    """An engine that cannot start (e.g. a Dask scheduler that cannot be reached)."""
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """The outcome of one task: Parquet bytes of its rows, or its error and traceback."""
+
+    task: RunTask
+    payload: bytes | None
+    error: str | None = None
+    traceback: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        """Whether the run finished."""
+        return self.payload is not None
+
+
+def default_workers() -> int:
+    """All the cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
+_COLLECT_EVERY = 50
+_executed = 0
+
+
+def execute(task: RunTask) -> RunResult:
+    """Run one task and encode its rows; any exception becomes a failed result."""
+    global _executed
+    _executed += 1
+    if _executed % _COLLECT_EVERY == 0:
+        # A finished model is a web of reference cycles (agents <-> model, graph attributes)
+        # that outlives its run in the oldest generation; Python's own full collections grow
+        # rarer as the heap grows, so without this a long sweep in one process keeps dozens
+        # of dead models around. A full collection costs milliseconds.
+        gc.collect()
+    from sim.experiments import _release
+    from sim.model import PartnershipModel
+    from sim.scenario import Scenario
+    from sim.store import encode_run
+
+    start = time.perf_counter()
+    try:
+        scenario = Scenario.model_validate(task.config)
+        model = PartnershipModel(scenario, seed=task.seed, replicate=task.replicate)
+        try:
+            frame = model.run(task.steps).results()
+        finally:
+            _release(model)
+        frame = frame[frame["step"].isin(task.recorded_steps)].reset_index(drop=True)
+        frame = frame[["scenario", "replicate", "seed", "step", *task.outcomes]]
+        frame = frame.astype({name: np.float64 for name in task.outcomes})
+        frame.insert(0, "run_id", task.run_id)
+        frame.insert(2, "point", task.point)
+        for k, (name, value) in enumerate(task.levers.items()):
+            frame.insert(6 + k, name, value)
+        payload = encode_run(frame)
+    except Exception as exc:  # a failing run is recorded, never fatal to the sweep
+        return RunResult(
+            task,
+            None,
+            f"{type(exc).__name__}: {exc}",
+            traceback.format_exc(),
+            time.perf_counter() - start,
+        )
+    return RunResult(task, payload, seconds=time.perf_counter() - start)
+
+
+def run_tasks(
+    tasks: Iterable[RunTask],
+    engine: str = "local",
+    workers: int | None = None,
+    scheduler: str | None = None,
+    window: int | None = None,
+) -> Iterator[RunResult]:
+    """Execute ``tasks`` on ``engine``, yielding results as they finish.
+
+    Args:
+        tasks: the runs (consumed lazily).
+        engine: ``local``, ``dask`` or ``serial``.
+        workers: processes (local) or LocalCluster workers (dask); default all cores.
+        scheduler: a Dask scheduler address; implies ``engine="dask"``.
+        window: most tasks in flight at once (default: 4 per worker).
+    """
+    if scheduler is not None:
+        engine = "dask"
+    if engine not in ENGINES:
+        raise EngineError(f"--engine {engine!r}: unknown; choose one of {', '.join(ENGINES)}")
+    workers = workers or default_workers()
+    window = window or 4 * workers
+    tasks = iter(tasks)
+    if engine == "serial":
+        return (execute(task) for task in tasks)
+    if engine == "local":
+        return _local(tasks, workers, window)
+    return _dask(tasks, workers, scheduler, window)
+
+
+def _exit_with_parent(parent: int) -> None:
+    """Pool-worker initializer: exit when the sweep process is gone.
+
+    A parent killed with SIGKILL cannot shut its pool down, and idle workers would wait on
+    their queue forever; a daemon thread notices the parent's death (the worker is re-parented,
+    so ``os.getppid()`` changes) and ends the worker.
+    """
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
+def _pool(workers: int) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_exit_with_parent,
+        initargs=(os.getpid(),),
+    )
+
+
+def _local(tasks: Iterator[RunTask], workers: int, window: int) -> Iterator[RunResult]:
+    pool = _pool(workers)
+    pending: dict[Future, RunTask] = {}
+    try:
+        while True:
+            for task in islice(tasks, window - len(pending)):
+                pending[pool.submit(execute, task)] = task
+            if not pending:
+                return
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                task = pending.pop(future)
+                try:
+                    yield future.result()
+                except BrokenProcessPool as exc:
+                    # A worker died (killed, out of memory): its runs are failures, the pool is
+                    # replaced and the sweep goes on.
+                    yield RunResult(task, None, f"worker process died: {exc}", _format(exc))
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    for other in list(pending):
+                        lost = pending.pop(other)
+                        if other.done() and not other.cancelled() and other.exception() is None:
+                            yield other.result()
+                        else:
+                            yield RunResult(lost, None, "worker process died", _format(exc))
+                    pool = _pool(workers)
+                    break
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _format(exc: BaseException) -> str:
+    return "".join(traceback.format_exception(exc))
+
+
+def _dask(
+    tasks: Iterator[RunTask], workers: int, scheduler: str | None, window: int
+) -> Iterator[RunResult]:
+    try:
+        from distributed import Client, LocalCluster, as_completed
+    except ImportError:
+        raise EngineError(
+            "--engine dask needs dask.distributed: pip install -e '.[sweep]'"
+        ) from None
+    cluster = None
+    try:
+        if scheduler is None:
+            cluster = LocalCluster(
+                n_workers=workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                silence_logs=40,
+            )
+            client = Client(cluster)
+        else:
+            client = Client(scheduler, timeout="10s")
+    except (OSError, TimeoutError) as exc:
+        if cluster is not None:
+            cluster.close()
+        raise EngineError(f"--scheduler {scheduler}: cannot connect ({exc})") from None
+    try:
+        running = as_completed()
+        owner: dict[str, RunTask] = {}
+
+        def submit(task: RunTask) -> None:
+            future = client.submit(execute, task, key=f"run-{task.run_id}", pure=False)
+            owner[future.key] = task
+            running.add(future)
+
+        def limit() -> int:
+            # A cluster may have (or grow to) more workers than --workers says: keep each busy.
+            threads = sum(client.nthreads().values()) if scheduler is not None else 0
+            return max(window, 4 * threads)
+
+        size, checked = limit(), time.monotonic()
+        for task in islice(tasks, size):
+            submit(task)
+        for future in running:
+            task = owner.pop(future.key)
+            try:
+                result = future.result()
+            except Exception as exc:  # e.g. KilledWorker: the run took its worker down
+                result = RunResult(task, None, f"{type(exc).__name__}: {exc}", _format(exc))
+            future.release()
+            del future
+            if time.monotonic() - checked > 5:
+                size, checked = limit(), time.monotonic()
+            for nxt in islice(tasks, max(1, size - len(owner))):
+                submit(nxt)
+            yield result
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()

@@ -1,0 +1,237 @@
+"""The sweep result store: one Parquet part per finished run, crash-safe and resumable.
+
+Layout of a sweep folder::
+
+    manifest.json        versions, git commit, seeds, the sweep and its resolved scenarios
+    sweep.toml           the sweep file as it was run
+    design.parquet       the design points (applied lever values and SALib's raw sample)
+    runs/<run_id>.parquet    one file per finished run (keys, levers, outcomes by step)
+    failed/<run_id>.json     one file per failed run (error and traceback)
+    table.parquet        all runs in one file, made by ``analyze`` (:func:`compact`)
+
+Every file is written to a temporary name and renamed into place
+(:func:`sim.experiments.write_atomic`), so a killed process leaves whole files or none; a
+stale temporary file is ignored by readers and removed on the next start. The store keeps no
+table in memory: the set of finished runs is the folder listing, and the table is read lazily
+through :mod:`pyarrow.dataset`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.dataset as pads
+import pyarrow.parquet as pq
+
+from sim.errors import UserError
+from sim.experiments import _json_default, write_atomic
+
+__all__ = [
+    "KEYS",
+    "StoreError",
+    "SweepStore",
+    "compact",
+    "dataset",
+    "encode_run",
+    "failures",
+    "read_manifest",
+    "read_table",
+]
+
+KEYS = ("run_id", "scenario", "point", "replicate", "seed", "step")
+"""Columns identifying a row; the lever columns and the outcomes follow them."""
+
+
+class StoreError(UserError):
+    """A results folder that cannot hold (or does not hold) this sweep."""
+
+
+def encode_run(frame: pd.DataFrame) -> bytes:
+    """One run's rows as Parquet bytes (made in the worker; the parent only writes them)."""
+    sink = io.BytesIO()
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), sink)
+    return sink.getvalue()
+
+
+class SweepStore:
+    """A sweep folder being written. Open it with :meth:`open`."""
+
+    def __init__(self, out: Path) -> None:
+        self.out = Path(out)
+        self.runs = self.out / "runs"
+        self.failed = self.out / "failed"
+
+    @classmethod
+    def open(cls, out: Path, fingerprint: str, sweep_text: str | None) -> SweepStore:
+        """Open ``out`` for this sweep: a new or empty folder, or one holding the same sweep.
+
+        A folder holding a different sweep (other file contents, scenarios or code version) or
+        anything else is refused, so runs of different sweeps are never mixed.
+        """
+        out = Path(out)
+        if out.exists() and not out.is_dir():
+            raise StoreError(f"--out {out}: exists and is a file; choose a folder")
+        manifest = out / "manifest.json"
+        if manifest.exists():
+            info = read_manifest(out)
+            if info.get("sweep_fingerprint") != fingerprint:
+                raise StoreError(
+                    f"--out {out}: holds a different sweep (fingerprint "
+                    f"{info.get('sweep_fingerprint')}, code {info.get('code_version')}); this "
+                    f"sweep is {fingerprint}. Its file, base scenarios or the code changed: "
+                    "choose a new --out to run it"
+                )
+        elif out.exists() and any(out.iterdir()):
+            raise StoreError(
+                f"--out {out}: folder is not empty and holds no sweep (no manifest.json); "
+                "choose a new or empty folder"
+            )
+        store = cls(out)
+        try:
+            store.runs.mkdir(parents=True, exist_ok=True)
+            store.failed.mkdir(exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"--out {out}: cannot write there ({exc.strerror})") from None
+        store.remove_stale_temporaries()
+        if sweep_text is not None and not (out / "sweep.toml").exists():
+            write_atomic(out / "sweep.toml", lambda p: p.write_text(sweep_text))
+        return store
+
+    def remove_stale_temporaries(self) -> int:
+        """Delete temporary files a killed process left behind; return how many."""
+        stale = [p for d in (self.out, self.runs, self.failed) for p in d.glob(".*.tmp")]
+        for path in stale:
+            path.unlink(missing_ok=True)
+        return len(stale)
+
+    def finished(self) -> set[str]:
+        """Ids of the runs with a part file."""
+        return {p.stem for p in self.runs.glob("*.parquet") if not p.name.startswith(".")}
+
+    def failed_ids(self) -> set[str]:
+        """Ids of the runs recorded as failed."""
+        return {p.stem for p in self.failed.glob("*.json") if not p.name.startswith(".")}
+
+    def write_run(self, run_id: str, payload: bytes) -> None:
+        """Store a finished run atomically; a failure record of the same run is removed."""
+        write_atomic(self.runs / f"{run_id}.parquet", lambda p: p.write_bytes(payload))
+        (self.failed / f"{run_id}.json").unlink(missing_ok=True)
+
+    def write_failure(self, record: dict[str, Any]) -> None:
+        """Store a failed run's keys, levers, error and traceback atomically."""
+        text = json.dumps(record, indent=2, default=_json_default)
+        write_atomic(self.failed / f"{record['run_id']}.json", lambda p: p.write_text(text))
+
+    def write_design(self, design: pd.DataFrame) -> None:
+        """Store the design points (once; they are the same on every resume)."""
+        path = self.out / "design.parquet"
+        if not path.exists():
+            write_atomic(path, lambda p: design.to_parquet(p, index=False))
+
+    def write_manifest(self, info: dict[str, Any]) -> None:
+        """Write (or replace) the sweep's manifest atomically."""
+        text = json.dumps(info, indent=2, default=_json_default)
+        write_atomic(self.out / "manifest.json", lambda p: p.write_text(text))
+
+
+def read_manifest(out: Path) -> dict[str, Any]:
+    """The manifest of a sweep folder, or a StoreError naming what is wrong."""
+    path = Path(out) / "manifest.json"
+    if not path.is_file():
+        raise StoreError(f"{out}: not a sweep folder (no manifest.json)")
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise StoreError(f"{path}: unreadable manifest ({exc})") from None
+
+
+def _part_files(out: Path) -> list[Path]:
+    runs = Path(out) / "runs"
+    if not runs.is_dir():
+        raise StoreError(f"{out}: not a sweep folder (no runs/)")
+    return sorted(p for p in runs.glob("*.parquet") if not p.name.startswith("."))
+
+
+def _digest(files: list[Path]) -> bytes:
+    return hashlib.sha256("\n".join(p.stem for p in files).encode()).hexdigest().encode()
+
+
+COMPACT = "table.parquet"
+"""One-file copy of every run part, made by :func:`compact` (per-file costs dominate otherwise)."""
+
+
+def compact(out: Path, batch: int = 256) -> Path:
+    """Gather the run parts into one Parquet file ``out/table.parquet``, batch by batch.
+
+    Reading thousands of small files costs far more (time and memory in pyarrow) than reading
+    one file with the same rows, so analysis compacts first. The file records which runs it
+    holds and is rebuilt only when the set of finished runs changed; it is written atomically,
+    and the parts stay the record (resuming never reads it).
+    """
+    files = _part_files(out)
+    target = Path(out) / COMPACT
+    digest = _digest(files)
+    if target.exists():
+        meta = pq.read_schema(target).metadata or {}
+        if meta.get(b"kemitraan_runs") == digest:
+            return target
+    if not files:
+        raise StoreError(f"{out}: no finished runs yet")
+    schema = pq.read_schema(files[0])
+    schema = schema.with_metadata({**(schema.metadata or {}), b"kemitraan_runs": digest})
+
+    def write(tmp: Path) -> None:
+        with pq.ParquetWriter(tmp, schema) as writer:
+            for start in range(0, len(files), batch):
+                part = pads.dataset(files[start : start + batch], format="parquet").to_table()
+                writer.write_table(part.cast(schema))
+
+    write_atomic(target, write)
+    return target
+
+
+def dataset(out: Path) -> pads.Dataset:
+    """The finished runs of a sweep folder as a lazy :class:`pyarrow.dataset.Dataset`.
+
+    Reads ``table.parquet`` when :func:`compact` made it for exactly the runs now finished,
+    else the run parts themselves (files starting with ``.``, temporaries, are ignored).
+    """
+    files = _part_files(out)
+    target = Path(out) / COMPACT
+    if target.exists():
+        meta = pq.read_schema(target).metadata or {}
+        if meta.get(b"kemitraan_runs") == _digest(files):
+            return pads.dataset(target, format="parquet")
+    return pads.dataset(Path(out) / "runs", format="parquet", ignore_prefixes=[".", "_"])
+
+
+def read_table(
+    out: Path, columns: list[str] | None = None, filter: pads.Expression | None = None
+) -> pd.DataFrame:
+    """Read (some columns of) the finished runs, sorted by scenario, point, replicate and step.
+
+    The order does not depend on the engine or on the order runs finished in.
+    """
+    ds = dataset(out)
+    if columns is not None:
+        columns = list(dict.fromkeys([k for k in KEYS if k != "run_id"] + columns))
+    table = ds.to_table(columns=columns, filter=filter)
+    frame = table.to_pandas()
+    order = [k for k in ("scenario", "point", "replicate", "step") if k in frame.columns]
+    return frame.sort_values(order, kind="stable").reset_index(drop=True)
+
+
+def failures(out: Path) -> pd.DataFrame:
+    """Failed runs of a sweep folder: keys, levers, error and traceback."""
+    rows = []
+    for path in sorted((Path(out) / "failed").glob("*.json")):
+        if not path.name.startswith("."):
+            rows.append(json.loads(path.read_text()))
+    columns = ["run_id", "scenario", "point", "replicate", "seed", "levers", "error", "traceback"]
+    return pd.DataFrame(rows, columns=columns) if rows else pd.DataFrame(columns=columns)

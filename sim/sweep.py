@@ -1,0 +1,696 @@
+"""Sweep files: base scenarios x a design over levers x replications, and the runs they make.
+
+A sweep file (TOML, ``sweeps/*.toml``) names one or more base scenarios, the levers to vary and
+how (a full-factorial grid, a Latin hypercube, a Saltelli/Sobol or a Morris design, the last
+three sampled with SALib), the replications, the steps, the outcomes to keep and how often to
+record them. It is validated like a scenario: unknown keys, unknown levers and out-of-range
+values raise a :class:`SweepError` that names the file, the key, the value and what is allowed.
+
+Every run is (base scenario, design point, replicate). Replicate ``r`` uses the same seed at
+every design point and in every base scenario (common random numbers), spawned from the sweep's
+root seed with :func:`sim.experiments.replicate_seeds`. A run's id hashes its resolved scenario,
+design point, replicate, seed, steps, recording and the code version, so a results folder can be
+resumed run by run.
+
+Example:
+    >>> spec = SweepSpec.model_validate({
+    ...     "scenarios": ["baseline"], "replications": 2, "steps": 3,
+    ...     "design": {"method": "grid", "levers": {"factors.trust": {"values": [0.2, 0.8]}}}})
+    >>> design_matrix(spec).to_dict("list")
+    {'point': [0, 1], 'factors.trust': [0.2, 0.8]}
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import math
+import tomllib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cache
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from sim.errors import UserError
+from sim.experiments import replicate_seeds
+from sim.model import OUTCOMES
+from sim.scenario import (
+    Scenario,
+    ScenarioError,
+    _section_fields,
+    _suggest,
+    load_scenario,
+)
+
+__all__ = [
+    "RunTask",
+    "Sweep",
+    "SweepError",
+    "SweepOutcome",
+    "SweepSpec",
+    "code_version",
+    "command",
+    "count_runs",
+    "design_matrix",
+    "fingerprint",
+    "from_dict",
+    "load_sweep",
+    "plan",
+    "run_sweep",
+    "salib_problem",
+]
+
+ROOT = Path(__file__).resolve().parent.parent
+METHODS = ("grid", "lhs", "sobol", "morris")
+
+
+class SweepError(UserError):
+    """A sweep file that cannot be used, with the file, key, value and what is allowed."""
+
+
+# ----------------------------------------------------------------------------- the schema
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LeverSpec(_Strict):
+    """How one lever varies: explicit ``values`` (grid) or a ``low``-``high`` range (sampled)."""
+
+    values: list[float | int | str] | None = Field(None, description="the values of a grid design")
+    low: float | None = Field(None, description="lower bound of a sampled design")
+    high: float | None = Field(None, description="upper bound of a sampled design")
+
+
+class DesignSpec(_Strict):
+    """The design over levers."""
+
+    method: Literal["grid", "lhs", "sobol", "morris"] = Field(
+        "grid", description="grid (full factorial), lhs, sobol (Saltelli) or morris"
+    )
+    samples: int = Field(
+        16,
+        ge=1,
+        le=1_000_000,
+        description="lhs: points; sobol: base sample N (power of 2); morris: trajectories",
+    )
+    levels: int = Field(4, ge=2, le=100, description="morris: grid levels (even)")
+    second_order: bool = Field(False, description="sobol: also second-order indices")
+    seed: int | None = Field(None, ge=0, description="design seed (default: the sweep's seed)")
+    levers: dict[str, LeverSpec] = Field(
+        default_factory=dict, description="lever (SECTION.KEY) -> values or range"
+    )
+
+
+class SweepSpec(_Strict):
+    """A validated sweep file (before its scenarios are loaded)."""
+
+    name: str = Field("sweep", description="sweep name (default: the file's stem)")
+    description: str = ""
+    scenarios: list[str] = Field(
+        ..., min_length=1, description="base scenarios: file paths or names in scenarios/"
+    )
+    reference: str | None = Field(None, description="scenario to take paired differences from")
+    replications: int = Field(5, ge=1, le=100_000, description="replications per design point")
+    seed: int = Field(20261128, ge=0, description="root seed of the replicate seeds")
+    steps: int | None = Field(None, ge=1, le=100_000, description="steps (default: scenario's)")
+    outcomes: list[str] = Field(
+        default_factory=lambda: list(OUTCOMES), description="outcomes to keep (sim.model.OUTCOMES)"
+    )
+    record: Literal["every_step", "horizon"] | int = Field(
+        "every_step", description="every_step, horizon, or k (steps 0, k, 2k, ... and horizon)"
+    )
+    set: dict[str, Any] = Field(
+        default_factory=dict, description="levers fixed in every run (SECTION.KEY = value)"
+    )
+    design: DesignSpec = DesignSpec()
+
+    @field_validator("outcomes")
+    @classmethod
+    def _known_outcomes(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if name not in OUTCOMES:
+                raise ValueError(
+                    f"unknown outcome {name!r}.{_suggest(name, list(OUTCOMES))} "
+                    f"Allowed: {', '.join(OUTCOMES)}"
+                )
+        if len(set(value)) != len(value) or not value:
+            raise ValueError("must be a non-empty list without repeats")
+        return value
+
+    @field_validator("record")
+    @classmethod
+    def _positive_k(cls, value: Any) -> Any:
+        if isinstance(value, int) and value < 1:
+            raise ValueError("an integer record interval must be at least 1")
+        return value
+
+    def recorded_steps(self, steps: int) -> np.ndarray:
+        """The steps kept for a run of ``steps`` steps (step 0 is the initial state)."""
+        if self.record == "every_step":
+            return np.arange(steps + 1)
+        if self.record == "horizon":
+            return np.array([steps])
+        return np.union1d(np.arange(0, steps + 1, self.record), [steps])
+
+
+# ----------------------------------------------------------------------------- loading
+@dataclass(frozen=True)
+class Sweep:
+    """A sweep ready to run: its spec, the source file, and its resolved base scenarios."""
+
+    spec: SweepSpec
+    source: str
+    scenarios: tuple[Scenario, ...]
+    levers: tuple[str, ...]
+
+    @property
+    def steps(self) -> int:
+        """Steps per run."""
+        return self.spec.steps or self.scenarios[0].run.steps
+
+
+def _explain(exc: ValidationError, source: str) -> str:
+    lines = []
+    for err in exc.errors():
+        loc = [str(p) for p in err["loc"]]
+        key = ".".join(loc)
+        if err["type"] == "extra_forbidden":
+            model: type[BaseModel] = SweepSpec
+            for part in loc[:-1]:
+                field = model.model_fields.get(part)
+                ann = getattr(field, "annotation", None) if field else None
+                if isinstance(ann, type) and issubclass(ann, BaseModel):
+                    model = ann
+                elif part == "levers" or (model is DesignSpec and part not in model.model_fields):
+                    model = LeverSpec
+            options = list(model.model_fields)
+            lines.append(
+                f"{source}: unknown key '{key}'.{_suggest(loc[-1], options)} "
+                f"Allowed keys: {', '.join(options)}"
+            )
+            continue
+        msg = err["msg"].removeprefix("Value error, ")
+        lines.append(f"{source}: {key} = {err.get('input')!r}: {msg}")
+    return "\n".join(lines)
+
+
+def _lever_field(name: str, source: str) -> tuple[str, str, Any]:
+    """Section, key and pydantic field of a dotted lever name, or a SweepError."""
+    sections = _section_fields()
+    all_keys = [f"{s}.{k}" for s, keys in sections.items() for k in keys]
+    parts = name.split(".")
+    if len(parts) != 2 or parts[0] not in sections or parts[1] not in sections[parts[0]]:
+        raise SweepError(
+            f"{source}: design.levers: unknown lever '{name}'.{_suggest(name, all_keys)} "
+            "Use SECTION.KEY as listed by 'python run_simulation.py levers'."
+        )
+    section = Scenario.model_fields[parts[0]].annotation
+    return parts[0], parts[1], section.model_fields[parts[1]]
+
+
+def _resolve_scenario(ref: str, base: Path, source: str) -> Scenario:
+    candidates = [base / ref, ROOT / "scenarios" / f"{ref}.toml", ROOT / "scenarios" / ref]
+    for path in candidates:
+        if path.is_file():
+            return load_scenario(path)
+    names = sorted(p.stem for p in (ROOT / "scenarios").glob("*.toml"))
+    raise SweepError(
+        f"{source}: scenarios: {ref!r} is neither a file (relative to the sweep file) nor a "
+        f"scenario in scenarios/.{_suggest(ref, names)} Known scenarios: {', '.join(names)}"
+    )
+
+
+def load_sweep(path: str | Path) -> Sweep:
+    """Read and validate a sweep file; load its base scenarios; check its levers and ranges."""
+    path = Path(path)
+    source = str(path)
+    if not path.is_file():
+        raise SweepError(
+            f"{source}: sweep file not found" + (" (a folder)" if path.is_dir() else "")
+        )
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise SweepError(f"{source}: not valid TOML ({exc})") from None
+    except (UnicodeDecodeError, OSError) as exc:
+        raise SweepError(f"{source}: cannot be read as text ({exc})") from None
+    data.setdefault("name", path.stem)
+    return from_dict(data, source, base=path.parent)
+
+
+def from_dict(data: dict[str, Any], source: str = "<dict>", base: Path | None = None) -> Sweep:
+    """Validate a sweep given as a dictionary (as read from TOML)."""
+    try:
+        spec = SweepSpec.model_validate(data)
+    except ValidationError as exc:
+        raise SweepError(_explain(exc, source)) from None
+    base = base or Path.cwd()
+    scenarios = []
+    for ref in spec.scenarios:
+        scenario = _resolve_scenario(ref, base, source)
+        try:
+            scenario = scenario.with_overrides(spec.set, source=f"{source}: [set]")
+        except ScenarioError as exc:
+            raise SweepError(str(exc)) from None
+        scenarios.append(scenario)
+    names = [s.name for s in scenarios]
+    if len(set(names)) != len(names):
+        raise SweepError(f"{source}: scenarios: names must be unique; got {names}")
+    if spec.reference is not None and spec.reference not in names:
+        raise SweepError(
+            f"{source}: reference = {spec.reference!r}: not one of the scenarios {names}"
+        )
+    _check_design(spec, scenarios[0], source)
+    return Sweep(spec, source, tuple(scenarios), tuple(spec.design.levers))
+
+
+def _check_design(spec: SweepSpec, scenario: Scenario, source: str) -> None:
+    design = spec.design
+    sampled = design.method != "grid"
+    if sampled and not design.levers:
+        raise SweepError(f"{source}: design.levers: a {design.method} design needs levers")
+    if design.method == "sobol" and design.samples & (design.samples - 1):
+        raise SweepError(
+            f"{source}: design.samples = {design.samples}: Sobol sequences need a power of 2 "
+            "(e.g. 64, 128, 256)"
+        )
+    if design.method == "morris" and design.levels % 2:
+        raise SweepError(f"{source}: design.levels = {design.levels}: must be even for morris")
+    for name, lever in design.levers.items():
+        field = _lever_field(name, source)[2]
+        where = f"{source}: design.levers.{name}"
+        if not sampled:
+            if lever.values is None or lever.low is not None or lever.high is not None:
+                raise SweepError(f"{where}: a grid lever needs values = [...] (and no low/high)")
+            if not lever.values:
+                raise SweepError(f"{where}: values = []: give at least one value")
+            probes = lever.values
+        else:
+            if lever.values is not None or lever.low is None or lever.high is None:
+                raise SweepError(
+                    f"{where}: a {design.method} lever needs low = ... and high = ... (no values)"
+                )
+            if field.annotation not in (int, float):
+                raise SweepError(
+                    f"{where}: a {design.method} design needs a numeric lever; this one is "
+                    f"{getattr(field.annotation, '__name__', field.annotation)} (use a grid)"
+                )
+            if not lever.low < lever.high:
+                raise SweepError(f"{where}: low = {lever.low} must be below high = {lever.high}")
+            probes = [lever.low, lever.high]
+            if field.annotation is int:
+                probes = [math.floor(lever.low), math.floor(lever.high)]
+        for value in probes:
+            try:
+                scenario.with_overrides({name: value}, source=where)
+            except ScenarioError as exc:
+                raise SweepError(str(exc)) from None
+
+
+# ----------------------------------------------------------------------------- designs
+def salib_problem(spec: SweepSpec) -> dict[str, Any]:
+    """The SALib problem of a sampled design (names and bounds in the file's order)."""
+    levers = spec.design.levers
+    bounds = []
+    for name, lever in levers.items():
+        is_int = _lever_field(name, "<design>")[2].annotation is int
+        bounds.append([lever.low, lever.high + 1 if is_int else lever.high])
+    return {"num_vars": len(levers), "names": list(levers), "bounds": bounds}
+
+
+def _raw_sample(spec: SweepSpec) -> np.ndarray:
+    from SALib.sample import latin, morris, sobol
+
+    design = spec.design
+    seed = spec.seed if design.seed is None else design.seed
+    problem = salib_problem(spec)
+    if design.method == "lhs":
+        return latin.sample(problem, design.samples, seed=seed)
+    if design.method == "sobol":
+        return sobol.sample(
+            problem, design.samples, calc_second_order=design.second_order, seed=seed
+        )
+    return morris.sample(problem, design.samples, num_levels=design.levels, seed=seed)
+
+
+def design_matrix(spec: SweepSpec, raw: bool = False) -> pd.DataFrame:
+    """The design points: a ``point`` column and one column per varied lever (applied values).
+
+    Grid designs are the full factorial of the listed values, the first lever slowest. Sampled
+    designs come from SALib in the order its analysers expect. An integer lever with range
+    ``[low, high]`` is sampled on ``[low, high + 1]`` and rounded down (``high + 1`` itself,
+    which Morris grids reach, maps to ``high``), so every integer in the range is equally
+    likely. With ``raw=True`` the unrounded sample is returned as well, in
+    ``sample:<lever>`` columns (what SALib's analysers take as ``X``).
+    """
+    levers = spec.design.levers
+    if not levers:
+        return pd.DataFrame({"point": [0]})
+    names = list(levers)
+    if spec.design.method == "grid":
+        rows = list(itertools.product(*(lever.values for lever in levers.values())))
+        frame = pd.DataFrame(rows, columns=names)
+        frame.insert(0, "point", np.arange(len(frame)))
+        return frame
+    sample = _raw_sample(spec)
+    frame = pd.DataFrame({"point": np.arange(len(sample))})
+    for j, name in enumerate(names):
+        annotation = _lever_field(name, "<design>")[2].annotation
+        column = sample[:, j]
+        if annotation is int:
+            high = levers[name].high
+            column = np.minimum(np.floor(column), math.floor(high)).astype(np.int64)
+        frame[name] = column
+    if raw:
+        for j, name in enumerate(names):
+            frame[f"sample:{name}"] = sample[:, j]
+    return frame
+
+
+# ----------------------------------------------------------------------------- runs
+def model_sources() -> list[Path]:
+    """``sim/model.py`` and every ``sim`` module it imports, directly or not (read statically)."""
+    import ast
+
+    package = ROOT / "sim"
+    seen: set[str] = set()
+    todo = ["model"]
+    while todo:
+        name = todo.pop()
+        if name in seen or not (package / f"{name}.py").is_file():
+            continue
+        seen.add(name)
+        tree = ast.parse((package / f"{name}.py").read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module == "sim":
+                todo.extend(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("sim."):
+                todo.append(node.module.split(".")[1])
+            elif isinstance(node, ast.Import):
+                todo.extend(a.name.split(".")[1] for a in node.names if a.name.startswith("sim."))
+    return sorted(package / f"{name}.py" for name in seen)
+
+
+@cache
+def code_version() -> str:
+    """The package version plus a hash of the model's sources and its key libraries.
+
+    A change to the model or any module it imports, or to Mesa, numpy or networkx, changes
+    every run id, so a results folder never mixes runs made by different model code. Changes
+    to the sweep tooling, the analysis or the command line leave run ids alone.
+    """
+    digest = hashlib.sha256()
+    for path in model_sources():
+        digest.update(path.relative_to(ROOT).as_posix().encode())
+        digest.update(path.read_bytes())
+    for pkg in ("mesa", "numpy", "networkx"):
+        digest.update(f"{pkg}={metadata.version(pkg)}".encode())
+    try:
+        version = metadata.version("kemitraan")
+    except metadata.PackageNotFoundError:
+        version = "unknown"
+    return f"{version}+src.{digest.hexdigest()[:12]}"
+
+
+@dataclass(frozen=True)
+class RunTask:
+    """Everything one run needs; small and picklable (it travels to pool and Dask workers)."""
+
+    run_id: str
+    config: dict[str, Any]
+    scenario: str
+    point: int
+    replicate: int
+    seed: int
+    steps: int
+    levers: dict[str, Any]
+    outcomes: tuple[str, ...]
+    recorded_steps: tuple[int, ...]
+
+
+def _run_id(payload: dict[str, Any]) -> str:
+    text = json.dumps(payload, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def plan(sweep: Sweep, design: pd.DataFrame | None = None) -> Iterator[RunTask]:
+    """Every run of the sweep, lazily: scenario by scenario, point by point, replicate last.
+
+    Generated on demand so that even 10^5 runs never sit in memory as a list of configs.
+    """
+    spec = sweep.spec
+    design = design_matrix(spec) if design is None else design
+    seeds = replicate_seeds(spec.seed, spec.replications)
+    steps = sweep.steps
+    recorded = tuple(int(s) for s in spec.recorded_steps(steps))
+    version = code_version()
+    names = list(sweep.levers)
+    for scenario in sweep.scenarios:
+        points = design["point"].to_numpy()
+        columns = [design[name].to_numpy() for name in names]
+        for i, point in enumerate(points):
+            values = {name: _plain(col[i]) for name, col in zip(names, columns, strict=True)}
+            config = scenario.with_overrides(values, source=sweep.source).to_dict()
+            # The validated values (0 in a list of floats becomes 0.0), so every run's part
+            # file has the same column types.
+            values = {name: config[name.split(".")[0]][name.split(".")[1]] for name in names}
+            for replicate, seed in enumerate(seeds):
+                run_id = _run_id(
+                    {
+                        "config": config,
+                        "point": int(point),
+                        "replicate": replicate,
+                        "seed": seed,
+                        "steps": steps,
+                        "recorded": recorded,
+                        "outcomes": spec.outcomes,
+                        "code": version,
+                    }
+                )
+                yield RunTask(
+                    run_id,
+                    config,
+                    scenario.name,
+                    int(point),
+                    replicate,
+                    seed,
+                    steps,
+                    values,
+                    tuple(spec.outcomes),
+                    recorded,
+                )
+
+
+def count_runs(sweep: Sweep, design: pd.DataFrame) -> int:
+    """Number of runs the sweep makes."""
+    return len(sweep.scenarios) * len(design) * sweep.spec.replications
+
+
+def fingerprint(sweep: Sweep) -> str:
+    """Identifies a sweep's runs: its resolved scenarios, design, seeds, steps and code."""
+    spec = sweep.spec.model_dump(mode="json")
+    spec.pop("description", None)
+    spec.pop("reference", None)
+    return _run_id(
+        {
+            "spec": spec,
+            "scenarios": [s.to_dict() for s in sweep.scenarios],
+            "code": code_version(),
+        }
+    )
+
+
+# ----------------------------------------------------------------------------- running
+@dataclass
+class SweepOutcome:
+    """What one invocation did."""
+
+    out: Path
+    total: int
+    skipped: int
+    done: int
+    failed: int
+    seconds: float
+
+
+def run_sweep(
+    sweep: Sweep,
+    out: Path,
+    *,
+    engine: str = "local",
+    workers: int | None = None,
+    scheduler: str | None = None,
+    retry_failed: bool = False,
+    progress: bool = True,
+    sweep_text: str | None = None,
+    command: list[str] | None = None,
+    window: int | None = None,
+) -> SweepOutcome:
+    """Run the sweep's missing runs into ``out``, resuming whatever an earlier call finished.
+
+    Runs already stored are skipped; runs recorded as failed are skipped too unless
+    ``retry_failed``. Each result is written to disk as it arrives, then dropped; at most
+    ``window`` runs are in flight (default: 4 per worker).
+    """
+    import sys
+    import time
+
+    from sim import engines, experiments
+    from sim.store import SweepStore
+
+    start = time.perf_counter()
+    design = design_matrix(sweep.spec, raw=True)
+    fp = fingerprint(sweep)
+    store = SweepStore.open(out, fp, sweep_text)
+    store.write_design(design)
+    info = experiments.manifest(
+        list(sweep.scenarios),
+        replications=sweep.spec.replications,
+        steps=sweep.steps,
+        root_seed=sweep.spec.seed,
+        command=command,
+    )
+    total = count_runs(sweep, design)
+    info.update(
+        complete=False,
+        sweep=sweep.spec.model_dump(mode="json"),
+        sweep_file=sweep.source,
+        sweep_fingerprint=fp,
+        code_version=code_version(),
+        levers=list(sweep.levers),
+        runs_total=total,
+        files=["sweep.toml", "design.parquet", "runs/", "failed/"],
+    )
+    store.write_manifest(info)
+
+    finished = store.finished()
+    skip = finished if retry_failed else finished | store.failed_ids()
+    skipped = sum(1 for _ in _ids(sweep, design) if _ in skip)
+    del finished
+    todo = (t for t in plan(sweep, design) if t.run_id not in skip)
+    bar = _bar(total - skipped, progress)
+    done = failed = 0
+    try:
+        for result in engines.run_tasks(todo, engine, workers, scheduler, window):
+            if result.ok:
+                store.write_run(result.task.run_id, result.payload)
+                done += 1
+            else:
+                store.write_failure(_failure_record(result))
+                failed += 1
+                bar.set_postfix(failed=failed, refresh=False)
+            bar.update(1)
+    finally:
+        bar.close()
+    n_done, n_failed = len(store.finished()), len(store.failed_ids())
+    info.update(
+        complete=n_done == total,
+        runs_done=n_done,
+        runs_failed=n_failed,
+        finished=experiments._dt.datetime.now(experiments._dt.UTC).isoformat(timespec="seconds"),
+    )
+    store.write_manifest(info)
+    print(
+        f"{sweep.spec.name}: {n_done}/{total} runs stored, {n_failed} failed "
+        f"({done} done and {failed} failed now, {skipped} already there) in "
+        f"{time.perf_counter() - start:.1f} s",
+        file=sys.stderr,
+    )
+    return SweepOutcome(Path(out), total, skipped, done, failed, time.perf_counter() - start)
+
+
+def _ids(sweep: Sweep, design: pd.DataFrame) -> Iterator[str]:
+    return (t.run_id for t in plan(sweep, design))
+
+
+def _failure_record(result: Any) -> dict[str, Any]:
+    task = result.task
+    return {
+        "run_id": task.run_id,
+        "scenario": task.scenario,
+        "point": task.point,
+        "replicate": task.replicate,
+        "seed": task.seed,
+        "levers": task.levers,
+        "error": result.error,
+        "traceback": result.traceback,
+        "seconds": result.seconds,
+    }
+
+
+def _bar(total: int, enabled: bool):
+    import sys
+
+    from tqdm.auto import tqdm
+
+    return tqdm(
+        total=total,
+        desc="runs",
+        unit="run",
+        disable=not enabled,
+        file=sys.stderr,
+        dynamic_ncols=True,
+        postfix={"failed": 0},
+    )
+
+
+# ----------------------------------------------------------------------------- command line
+def command(argv: list[str]) -> int:
+    """``python run_simulation.py sweep FILE [--engine ...] [--out DIR] ...``."""
+    import argparse
+    import sys
+
+    from sim.cli import _Parser, _positive_int
+
+    p = _Parser(
+        prog="run_simulation.py sweep",
+        description=(
+            "Run a sweep file (base scenarios x design x replications) into a resumable "
+            "results folder: one Parquet file per run. Re-running the same command resumes, "
+            "computing only the missing runs. See docs/sweeps.md."
+        ),
+        epilog="Then: python run_simulation.py analyze DIR",
+    )
+    p.add_argument("file", type=Path, metavar="FILE", help="sweep file (TOML), e.g. sweeps/*.toml")
+    p.add_argument(
+        "--engine",
+        choices=("local", "dask", "serial"),
+        default="local",
+        help="local process pool (default), Dask distributed, or serial in this process",
+    )
+    p.add_argument("--workers", type=_positive_int, help="worker processes (default: all cores)")
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="Dask scheduler address, e.g. tcp://10.0.0.1:8786 (implies --engine dask)",
+    )
+    p.add_argument("--out", type=Path, help="results folder (default: results/<sweep name>/)")
+    p.add_argument("--retry-failed", action="store_true", help="rerun runs that failed before")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    args: argparse.Namespace = p.parse_args(argv)
+    sweep = load_sweep(args.file)
+    out = args.out or ROOT / "results" / sweep.spec.name
+    run_sweep(
+        sweep,
+        out,
+        engine="dask" if args.scheduler else args.engine,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        retry_failed=args.retry_failed,
+        progress=not args.no_progress,
+        sweep_text=args.file.read_text(),
+        command=[sys.argv[0], "sweep", *argv],
+    )
+    print(f"results: {out}\nanalyze: python run_simulation.py analyze {out}")
+    return 0
