@@ -594,8 +594,14 @@ class PartnershipModel(mesa.Model):
         # What members see of each other without direct observation: output against plan.
         expected = planned * (1.0 - leak)
         p.signal = min(1.0, float(value.sum()) / expected) if expected > 0 else 1.0
-        # Unfairness: members compare how well the delivered mix serves their wishes.
-        p.unfairness = dynamics.unfairness(dynamics.satisfaction(prefs, value))
+        # Unfairness: members compare how well the delivered mix serves their wishes
+        # (distributive), and how much say they had in choosing it (procedural).
+        p.unfairness = np.clip(
+            dynamics.unfairness(dynamics.satisfaction(prefs, value))
+            + d.procedural_weight * dynamics.procedural_unfairness(weights),
+            0.0,
+            1.0,
+        )
         # Net benefit: what a unit pooled delivers, valued by each member, against what a unit
         # would deliver if the same members ran their own programmes.
         per_unit = value / self._pooled if self._pooled > 0 else np.zeros(len(SERVICES))

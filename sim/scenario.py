@@ -300,6 +300,13 @@ class DynamicsSection(_Section):
             raise ValueError(f"weights must be finite and non-negative; got {list(value)}")
         return value
 
+    procedural_weight: float = _lever(
+        0.25,
+        "weight of procedural unfairness (a say below an equal share) in perceived unfairness",
+        "Thibaut & Walker 1975; Lind & Tyler 1988 (voice effect); Ansell & Gash 2008",
+        ge=0,
+        le=1,
+    )
     realign_rate: float = _lever(0.5, "how far evaluation re-aligns goal anchors", ge=0, le=1)
     learning_rate: float = _lever(
         0.3, "how far evaluation shifts effort toward what worked", ge=0, le=1
