@@ -179,7 +179,11 @@ def _cmd_levers(argv: list[str]) -> int:
     return 0
 
 
-COMMANDS = {"run": _cmd_run, "levers": _cmd_levers}
+COMMANDS = {
+    "run": _cmd_run,
+    "levers": _cmd_levers,
+    "validate": lambda argv: __import__("sim.validation", fromlist=["command"]).command(argv),
+}
 """Subcommands; ``run`` is the default when the first argument is not a command."""
 
 

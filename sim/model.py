@@ -35,6 +35,7 @@ from sim.partnership import (
     Partnership,
     allocation,
     capability_coverage,
+    coordination_cost,
     grassroots_monitoring,
     leakage_share,
     member_nodes,
@@ -564,7 +565,10 @@ class PartnershipModel(mesa.Model):
         share = share / share.sum()
         d = self.scenario.dynamics
         n = len(self.hh)
-        coordination = self.scenario.partnership.meeting_cost * n * self._talked_pairs
+        ps = self.scenario.partnership
+        coordination = coordination_cost(
+            n, p.size, self._talked_pairs, ps.meeting_cost, ps.miscoordination_cost
+        )
         leak = self._leakage(monitoring)
         understanding_factor = (
             d.understanding_floor + (1 - d.understanding_floor) * self.understanding

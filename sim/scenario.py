@@ -157,6 +157,14 @@ class PartnershipSection(_Section):
         "2008, JPART 18:229)",
         ge=0,
     )
+    miscoordination_cost: float = _lever(
+        0.001,
+        "resources a pair of members that did not meet loses per step, per household "
+        "(duplication and gaps of uncoordinated work)",
+        "calibration assumption: half the meeting it replaces (Bryson, Crosby & Stone 2006; "
+        "Provan & Kenis 2008)",
+        ge=0,
+    )
     funding_horizon: int = _lever(
         0, "step after which external programme funding ends (0 = never)", ge=0
     )

@@ -225,6 +225,19 @@ class Runner:
         self.progress = progress
         self.seeds = replicate_seeds(size.root_seed, size.replications)
         self._cache: dict[str, pd.DataFrame] = {}
+        self._pool: ProcessPoolExecutor | None = None
+
+    def close(self) -> None:
+        """Shut down the worker processes, if any."""
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+
+    def __enter__(self) -> Runner:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def run(self, arms: Sequence[Arm]) -> dict[str, pd.DataFrame]:
         """One tidy frame per arm label (every replicate, every step)."""
@@ -241,8 +254,9 @@ class Runner:
                 keys.append(k)
         frames: list[pd.DataFrame]
         if self.workers > 1 and len(tasks) > 1:
-            with ProcessPoolExecutor(max_workers=self.workers) as pool:
-                frames = list(pool.map(_run_task, tasks, chunksize=4))
+            if self._pool is None:
+                self._pool = ProcessPoolExecutor(max_workers=self.workers)
+            frames = list(self._pool.map(_run_task, tasks, chunksize=4))
         else:
             frames = [_run_task(t) for t in tasks]
         for k in todo:
@@ -445,9 +459,9 @@ def pattern_2(r: Runner) -> PatternResult:
 
 def pattern_3(r: Runner) -> PatternResult:
     # Survival is compared among demanding partners (FRAGILE), where it is in doubt.
-    levels = (0.2, 0.3, 0.7)
+    levels = (0.3, 0.4, 0.7)
     prehistory = [arm(f"trust {t}", "msp", factors__trust=t, **FRAGILE) for t in levels]
-    context = {"factors__trust": 0.3, **FRAGILE}
+    context = {"factors__trust": 0.4, **FRAGILE}
     early = [
         arm("setback", "msp", shocks=[ContributionShock(("*",), 1, 6, 0.5)], **context),
         arm("early wins", "msp", shocks=[ContributionShock(("*",), 1, 6, 1.0, "floor")],
@@ -456,14 +470,14 @@ def pattern_3(r: Runner) -> PatternResult:
     out = r.run(prehistory + early)
     ret = {k: per_run(v, retention) for k, v in out.items()}
     effects = [
-        paired_effect("prehistory: retention, trust 0.3 − trust 0.2", ret["trust 0.3"],
-                      ret["trust 0.2"], +1),
-        paired_effect("prehistory: retention, trust 0.7 − trust 0.3", ret["trust 0.7"],
+        paired_effect("prehistory: retention, trust 0.4 − trust 0.3", ret["trust 0.4"],
                       ret["trust 0.3"], +1),
-        paired_effect("early wins − no shock (trust 0.3): retention", ret["early wins"],
-                      ret["trust 0.3"], +1),
-        paired_effect("setback − no shock (trust 0.3): retention", ret["setback"],
-                      ret["trust 0.3"], -1),
+        paired_effect("prehistory: retention, trust 0.7 − trust 0.4", ret["trust 0.7"],
+                      ret["trust 0.4"], +1),
+        paired_effect("early wins − no shock (trust 0.4): retention", ret["early wins"],
+                      ret["trust 0.4"], +1),
+        paired_effect("setback − no shock (trust 0.4): retention", ret["setback"],
+                      ret["trust 0.4"], -1),
     ]
     notes = [
         f"`{k}`: active at the horizon in {per_run(v, survived).mean():.0%} of runs, member "
@@ -479,7 +493,7 @@ def pattern_3(r: Runner) -> PatternResult:
         "Ansell & Gash 2008 (prehistory of cooperation or conflict; small wins); Vangen & "
         "Huxham 2003",
         "`msp` among demanding partners (exit threshold 0.4) with initial trust (prehistory) "
-        "0.2, 0.3 and 0.7. Then, at trust 0.3: every member delivers at least its full "
+        "0.3, 0.4 and 0.7. Then, at trust 0.4: every member delivers at least its full "
         "promise in months 1–6 (early wins) or at most half of it (an early setback), against "
         "no shock. Outcome: member retention (share of member-months kept to the horizon).",
         "The 95% interval of each paired difference lies on the predicted side of zero.",
@@ -601,32 +615,31 @@ def pattern_5(r: Runner) -> PatternResult:
     )
 
 
-def _half_time(run: pd.DataFrame, outcome: str) -> float:
-    x = run[outcome].to_numpy()
-    gain = x - x[0]
-    if gain[-1] <= 0:
-        return float(len(x))
-    return float(np.argmax(gain >= 0.5 * gain[-1]))
+def _gap_closed(outcome: str, step: int | None = None) -> Callable[[pd.DataFrame], float]:
+    """Share of the initial gap to 1 closed by ``step`` (default: the horizon)."""
 
-
-def _gap_closed(outcome: str) -> Callable[[pd.DataFrame], float]:
     def f(run: pd.DataFrame) -> float:
         x = run[outcome].to_numpy()
-        return float((x[-1] - x[0]) / (1.0 - x[0]))
+        at = x[-1] if step is None else x[min(step, x.size - 1)]
+        return float((at - x[0]) / (1.0 - x[0]))
 
     return f
+
+
+EARLY = 24
+"""Months after which "sooner" is judged (two years, before Casey et al.'s four)."""
 
 
 def pattern_6(r: Runner) -> PatternResult:
     out = r.run([arm("msp", "msp")])
     df = out["msp"]
     effects = [
-        paired_effect("share of gap closed: access − empowerment",
+        paired_effect(f"gap closed by month {EARLY}: access − empowerment",
+                      per_run(df, _gap_closed("access_mean", EARLY)),
+                      per_run(df, _gap_closed("empowerment_mean", EARLY)), +1),
+        paired_effect("gap closed by the horizon: access − empowerment",
                       per_run(df, _gap_closed("access_mean")),
                       per_run(df, _gap_closed("empowerment_mean")), +1),
-        paired_effect("months to half the gain: empowerment − access",
-                      per_run(df, lambda x: _half_time(x, "empowerment_mean")),
-                      per_run(df, lambda x: _half_time(x, "access_mean")), +1, "months"),
     ]
     return PatternResult(
         6,
@@ -634,10 +647,10 @@ def pattern_6(r: Runner) -> PatternResult:
         "Access improves sooner and more than empowerment.",
         "Casey, Glennerster & Miguel 2012; Mansuri & Rao 2013",
         "`msp` (the partnership that delivers participation as well as access). Per run: the "
-        "share of the initial gap to 1 closed by the horizon, and the months until half of "
-        "the horizon gain is reached, for access and for empowerment.",
-        "Access closes a larger share of its gap, and reaches half its gain sooner (95% "
-        "intervals of the paired differences above zero).",
+        "share of the initial gap to 1 closed, for access and for empowerment, after two "
+        "years (sooner) and at the horizon (more).",
+        "Access closes a larger share of its gap than empowerment both after two years and "
+        "at the horizon (95% intervals of the paired differences above zero).",
         effects,
         figure=lambda: _fig_bands(out, ["access_mean", "empowerment_mean"],
                                   "P6: access and empowerment under msp"),
@@ -645,17 +658,34 @@ def pattern_6(r: Runner) -> PatternResult:
 
 
 def pattern_7(r: Runner) -> PatternResult:
-    out = r.run([arm("msp", "msp"), arm("msp_power_imbalance", "msp_power_imbalance")])
+    out = r.run([
+        arm("msp", "msp"),
+        arm("msp_power_imbalance", "msp_power_imbalance"),
+        arm("imbalance, no capture", "msp_power_imbalance",
+            accountability__capture_propensity=0.0),
+    ])
     q1 = per_run(out["msp_power_imbalance"], horizon("welfare_q1")) - per_run(
         out["msp"], horizon("welfare_q1"))
     mean = per_run(out["msp_power_imbalance"], horizon("welfare_mean")) - per_run(
         out["msp"], horizon("welfare_mean"))
     base = per_run(out["msp"], horizon("welfare_mean"))
+    # Capture alone: the same imbalance with and without status-steered targeting.
+    cap_q1 = per_run(out["msp_power_imbalance"], horizon("welfare_q1")) - per_run(
+        out["imbalance, no capture"], horizon("welfare_q1"))
+    cap_mean = per_run(out["msp_power_imbalance"], horizon("welfare_mean")) - per_run(
+        out["imbalance, no capture"], horizon("welfare_mean"))
     effects = [
         paired_effect("poorest quintile: imbalance − msp", q1, 0.0, -1),
         paired_effect("poorest quintile loss − mean loss", q1, mean, -1),
+        paired_effect("capture alone: poorest quintile loss − mean loss", cap_q1, cap_mean, -1),
     ]
-    notes = [f"aggregate cost of capture: {(-mean / base).mean():.1%} of mean welfare"]
+    notes = [
+        f"cost of the imbalance to mean welfare: {(-mean / base).mean():.1%} (capture, weaker "
+        "community voice and the lower contributions of partners without a say together)",
+        f"aggregate cost of capture alone: {(-cap_mean / base).mean():.1%} of mean welfare, "
+        f"against {(-cap_q1).mean():.4f} for the poorest quintile "
+        f"({(-cap_q1 / per_run(out['msp'], horizon('welfare_q1'))).mean():.1%} of its welfare)",
+    ]
     return PatternResult(
         7,
         "Power shapes who gains",
@@ -663,10 +693,13 @@ def pattern_7(r: Runner) -> PatternResult:
         "(elite capture) even where mean welfare holds up; the aggregate cost of capture is "
         "modest.",
         "Alatas et al. 2013; Mansuri & Rao 2004; Platteau 2004",
-        "`msp` against `msp_power_imbalance` (decisions follow raw power). Outcomes at the "
-        "horizon: welfare of the poorest 20% by initial income, and mean welfare.",
+        "`msp` against `msp_power_imbalance` (decisions follow raw power); and, to isolate "
+        "elite capture, `msp_power_imbalance` with and without status-steered targeting "
+        "(`capture_propensity` 0.5 vs 0). Outcomes at the horizon: welfare of the poorest 20% "
+        "by initial income, and mean welfare.",
         "The poorest quintile's welfare is lower under the imbalance, and its loss is larger "
-        "than the loss in mean welfare (95% intervals below zero).",
+        "than the loss in mean welfare, both for the imbalance as a whole and for capture "
+        "alone (95% intervals below zero).",
         effects,
         figure=lambda: _fig_bands(out, ["welfare_mean", "welfare_q1"], "P7: who gains"),
         notes=notes,
@@ -791,12 +824,12 @@ def run_suite(
 ) -> list[PatternResult]:
     """Run every pattern (sharing runs between them) and return the results in order."""
     s = SIZES[size] if isinstance(size, str) else size
-    runner = Runner(s, workers=workers, progress=progress)
     results = []
-    for number in patterns or PATTERNS:
-        if progress:
-            print(f"pattern {number} ...", file=sys.stderr)
-        results.append(PATTERNS[number](runner))
+    with Runner(s, workers=workers, progress=progress) as runner:
+        for number in patterns or PATTERNS:
+            if progress:
+                print(f"pattern {number} ...", file=sys.stderr)
+            results.append(PATTERNS[number](runner))
     return results
 
 
@@ -886,3 +919,254 @@ def _fig_breach(out: dict[str, pd.DataFrame]):
     ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig
+
+
+# ----------------------------------------------------------------------------- plausibility
+def plausibility(runner: Runner, results: dict[int, PatternResult]) -> list[str]:
+    """Markdown lines: defaults against behavioural evidence, measured in the model."""
+    from sim.scenario import Scenario as _S
+
+    d = _S().dynamics
+    lines = ["## Parameter plausibility", ""]
+    # Conditional cooperation.
+    lines += [
+        "**Conditional cooperation.** Fischbacher, Gächter & Fehr (2001) found about half of "
+        "their subjects to be conditional cooperators, about a third free riders and about "
+        "a seventh hump-shaped; the average contribution schedule rises with others' "
+        "contributions with a slope below one. The model gives every partner one schedule, "
+        f"k = ρ·b + (1 − ρ)·m with ρ = `conditional_slope` = {d.conditional_slope}. A mix of "
+        "half perfect conditional cooperators (slope 1), a third free riders (slope 0) and a "
+        "seventh hump-shaped (about 0.5) has an average slope of about 0.5 + 0.07 ≈ 0.57; the "
+        f"default {d.conditional_slope} lies above it, as suits organizations that have "
+        "promised a contribution, but it is an assumption, not an estimate. Measured in the "
+        "model: without communication, evaluation or audits, contributions fall from "
+        f"{_fmt_first_late(results)} (pattern 5), the decay the experiments report.",
+        "",
+    ]
+    p5 = results.get(5)
+    if p5 is not None:
+        comm = next(e for e in p5.effects if e.label.startswith("communication"))
+        lines += [
+            "**Communication's effect.** Balliet (2010) found a large effect of communication "
+            "on cooperation in social dilemmas (d ≈ 1.0). In public-goods experiments the "
+            "standard deviation of contributions is about a third of the endowment, so d ≈ 1 "
+            "is about 30 percentage points of the endowment (an approximate conversion). "
+            f"Measured in the model: good channels raise contributions in months 19–24 by "
+            f"{100 * comm.estimate:.0f} points of the promise (95% interval "
+            f"{100 * comm.low:.0f} to {100 * comm.high:.0f}) against no channel (pattern 5), "
+            "the same order of magnitude; the model's effect runs through meetings (dialogue "
+            "in motivation), observation of conduct, and trust.",
+            "",
+        ]
+    p4 = results.get(4)
+    if p4 is not None:
+        lines += [
+            "**Trust asymmetry.** Slovic (1993) found negative events weigh more than "
+            "positive ones in trust; Poortinga & Pidgeon (2004) confirmed the asymmetry and "
+            "that prior trust colours how new information is read. The defaults set the loss "
+            f"rate γ⁻ = {d.trust_loss} four times the gain rate γ⁺ = {d.trust_gain} (half the "
+            "distance to a worse experience in about 3 months, to a better one in about 13.5). "
+            f"Measured in the model after a breach (pattern 4): {p4.notes[0]}.",
+            "",
+        ]
+    lines += [
+        "**Audits.** Olken (2007): raising the audit probability from 4% to 100% cut missing "
+        "expenditures by about 8 points from about 28%. `audit_deterrence` = 0.3 was set "
+        f"from it; measured in the model: {results[8].notes[0] if 8 in results else 'n/a'}.",
+        "",
+        "**Defaults that are assumptions.** These levers have no behavioural or field "
+        "estimate behind them (their source in the schema is 'calibration assumption'); "
+        "the patterns above are conditional on them:",
+        "",
+    ]
+    rows = [r for r in lever_table() if r["source"] in ("", "calibration assumption")]
+    lines += [f"- `{r['section']}.{r['key']}` = {r['default']!r}: {r['meaning']}" for r in rows]
+    lines.append("")
+    return lines
+
+
+def _fmt_first_late(results: dict[int, PatternResult]) -> str:
+    p5 = results.get(5)
+    if p5 is None:
+        return "n/a"
+    e = p5.effects[0]
+    return f"the first month by {-e.estimate:.2f} of the promise by months 19–24"
+
+
+# ----------------------------------------------------------------------------- report
+REPORT = ROOT / "docs" / "validation.md"
+FIGURES = ROOT / "docs" / "img" / "validation"
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.4f}" if abs(x) < 10 else f"{x:.1f}"
+
+
+def write_report(
+    results: list[PatternResult], runner: Runner, out: Path = REPORT, figures: Path = FIGURES
+) -> Path:
+    """Write the Markdown report and one PNG per pattern (atomically)."""
+    figures.mkdir(parents=True, exist_ok=True)
+    size = runner.size
+    passed = sum(r.passed for r in results)
+    lines = [
+        "# Kemitraan: pattern-oriented validation",
+        "",
+        "Generated by `python run_simulation.py validate` (`sim/validation.py`); do not edit "
+        "by hand. Following pattern-oriented modelling (Grimm et al. 2005, Science "
+        "310:987), the model is judged by whether it reproduces several patterns from the "
+        "literature at once. None of them is written into the code (docs/ODD.md, section "
+        "1.2).",
+        "",
+        f"**Size `{size.name}`:** {size.households} households in {size.villages} villages, "
+        f"{size.steps} monthly steps, {size.replications} replications per arm; replicate "
+        f"seeds from `SeedSequence({size.root_seed}).spawn({size.replications})`, the same "
+        "for every arm (common random numbers). Every effect is a paired difference by "
+        "replicate seed with a 95% t-interval; a pattern passes when every interval lies on "
+        "the predicted side of zero. Intervals are not corrected for multiple comparisons.",
+        "",
+        f"**Result: {passed} of {len(results)} patterns pass.**",
+        "",
+        "| # | pattern | verdict |",
+        "| --- | --- | --- |",
+    ]
+    lines += [
+        f"| {r.number} | {r.title} | {'pass' if r.passed else '**FAIL**'} |" for r in results
+    ]
+    lines.append("")
+    for r in results:
+        fig_name = f"pattern_{r.number:02d}.png"
+        if r.figure is not None:
+            fig = r.figure()
+            write_atomic(
+                figures / fig_name,
+                lambda p, f=fig: f.savefig(p, dpi=110, bbox_inches="tight", format="png"),
+            )
+            _plt().close(fig)
+        lines += [
+            f"## Pattern {r.number}: {r.title} — {'pass' if r.passed else 'FAIL'}",
+            "",
+            f"**Claim.** {r.claim}",
+            "",
+            f"**Sources.** {r.sources}.",
+            "",
+            f"**Experiment.** {r.experiment}",
+            "",
+            f"**Criterion.** {r.criterion}",
+            "",
+            "| effect | estimate | 95% interval | n | predicted | as predicted |",
+            "| --- | ---: | --- | ---: | --- | --- |",
+        ]
+        lines += [
+            f"| {e.label} | {_fmt(e.estimate)} | [{_fmt(e.low)}, {_fmt(e.high)}] | {e.n} | "
+            f"{'> 0' if e.direction > 0 else '< 0'} | {'yes' if e.passed else '**no**'} |"
+            for e in r.effects
+        ]
+        lines.append("")
+        if r.notes:
+            lines += [f"- {n}" for n in r.notes] + [""]
+        if r.figure is not None:
+            rel = Path(figures).relative_to(Path(out).parent) if Path(figures).is_relative_to(
+                Path(out).parent) else figures
+            lines += [f"![Pattern {r.number}]({rel.as_posix()}/{fig_name})", ""]
+    lines += plausibility(runner, {r.number: r for r in results})
+    lines += MECHANISM_NOTES
+    text = "\n".join(lines).rstrip() + "\n"
+    write_atomic(Path(out), lambda p: p.write_text(text, encoding="utf-8"))
+    return Path(out)
+
+
+MECHANISM_NOTES = [
+    "## Mechanism changes made for validation",
+    "",
+    "- **Procedural unfairness** (`dynamics.procedural_unfairness`, lever "
+    "`dynamics.procedural_weight` = 0.25). Before it, a community whose decision weight fell "
+    "to a third of an equal share under `msp_power_imbalance` perceived almost no "
+    "unfairness (the distributive term compares satisfaction with the delivered mix, which "
+    "barely moves), so power imbalance never cost the partnership a member, even among "
+    "demanding partners (pattern 2 failed on survival for power balance). People judge a "
+    "process by the say it gives them, apart from its outcome (the voice effect: Thibaut & "
+    "Walker 1975; Lind & Tyler 1988), and stakeholders without a meaningful say withdraw "
+    "(Ansell & Gash 2008). Each member now adds `procedural_weight · max(0, 1 − m·w_i)` to "
+    "its perceived unfairness. The rule is general: it applies to every member of every "
+    "type, depends only on decision weights, and has no scenario-specific constant. Its "
+    "weight is a calibration assumption. It lowers welfare in every partnership whose "
+    "weights are unequal (all of them, a little, at the shipped power balance 0.7).",
+    "",
+    "## Where the model and the literature or essay part ways",
+    "",
+    "- **Survival at the shipped exit threshold.** With partners leaving only when their "
+    "mean trust stays below 0.3 for a year, the all-good `msp` and four of the five "
+    "degraded variants keep every member for ten years; only the loss of evaluation "
+    "dissolves partnerships. The essay and Ansell & Gash (2008) treat every factor as a "
+    "condition of success; in the model a weak factor costs welfare everywhere but "
+    "threatens survival only where partners are demanding or trust starts low. Patterns 2 "
+    "and 3 therefore judge survival among demanding partners (exit threshold 0.4 in both "
+    "arms).",
+    "",
+]
+
+
+# ----------------------------------------------------------------------------- command line
+class ValidationError(UserError):
+    """A bad argument to ``validate``."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    from sim.cli import _Parser, _positive_int
+
+    p = _Parser(
+        prog="run_simulation.py validate",
+        description=(
+            "Run the pattern-oriented validation suite (the ten patterns of docs/ODD.md 1.2) "
+            "and write docs/validation.md with one figure per pattern in "
+            "docs/img/validation/."
+        ),
+    )
+    p.add_argument("--size", choices=sorted(SIZES), default="full",
+                   help="full (the report, default) or ci (small and fast)")
+    p.add_argument("--replications", type=_positive_int,
+                   help="replications per arm (default: the size's)")
+    p.add_argument("--patterns", type=str, default=None,
+                   help="comma-separated pattern numbers (default: all ten)")
+    p.add_argument("--workers", type=_positive_int, default=1,
+                   help="processes to use (results are identical)")
+    p.add_argument("--out", type=Path, default=REPORT, help="report path (default: %(default)s)")
+    p.add_argument("--figures", type=Path, default=None,
+                   help="figure folder (default: img/validation next to the report)")
+    return p
+
+
+def command(argv: list[str]) -> int:
+    """``python run_simulation.py validate [--size ci] [--workers N] ...``"""
+    import dataclasses
+
+    args = _parser().parse_args(argv)
+    size = SIZES[args.size]
+    if args.replications:
+        size = dataclasses.replace(size, replications=args.replications)
+    numbers = list(PATTERNS)
+    if args.patterns:
+        try:
+            numbers = [int(x) for x in args.patterns.split(",")]
+        except ValueError:
+            raise ValidationError(
+                f"--patterns {args.patterns!r}: expected numbers 1-10 separated by commas"
+            ) from None
+        bad = [n for n in numbers if n not in PATTERNS]
+        if bad:
+            raise ValidationError(f"--patterns: unknown pattern(s) {bad}; choose from 1-10")
+    out = Path(args.out)
+    if not out.parent.is_dir():
+        raise ValidationError(f"--out {out}: folder {out.parent} does not exist")
+    figures = args.figures or out.parent / "img" / "validation"
+    results = []
+    with Runner(size, workers=args.workers, progress=True) as runner:
+        for n in numbers:
+            print(f"pattern {n} ...", file=sys.stderr)
+            results.append(PATTERNS[n](runner))
+        write_report(results, runner, out, figures)
+    for r in results:
+        print(f"P{r.number:<2} {'pass' if r.passed else 'FAIL'}  {r.title}")
+    print(f"\nreport: {out}")
+    return 0
