@@ -39,7 +39,6 @@ from scipy import stats
 from sim.errors import UserError
 from sim.experiments import _release, replicate_seeds, write_atomic
 from sim.model import PartnershipModel
-from sim.partnership import COMMUNITY
 from sim.scenario import Scenario, lever_table, load_scenario
 
 __all__ = [
@@ -132,6 +131,7 @@ class ShockedModel(PartnershipModel):
         self._probe_values.append(self._trust_in_probe())
 
     def contribute(self) -> None:
+        """Phase 3 as in the model, then the active shocks cap or floor contributions."""
         super().contribute()
         p = self.active_partnership
         if p is None or not self.shocks:
@@ -144,12 +144,15 @@ class ShockedModel(PartnershipModel):
                 if shock.members != ("*",) and node not in shock.members:
                     continue
                 k = p.contribution[i]
-                p.contribution[i] = min(k, shock.level) if shock.kind == "cap" else max(k, shock.level)
+                p.contribution[i] = (
+                    min(k, shock.level) if shock.kind == "cap" else max(k, shock.level)
+                )
                 changed = True
         if changed:
             self._pooled = float((p.contribution * p.promised * self._resources_now).sum())
 
     def step(self) -> None:
+        """One step of the model, then the trust probe is recorded."""
         super().step()
         self._probe_values.append(self._trust_in_probe())
 
@@ -163,6 +166,7 @@ class ShockedModel(PartnershipModel):
         return float(t[others, j].mean())
 
     def results(self) -> pd.DataFrame:
+        """The model's tidy table, with ``trust_in_probe`` if a probe is set."""
         df = super().results()
         if self.probe is not None:
             df["trust_in_probe"] = self._probe_values[: len(df)]
@@ -193,8 +197,11 @@ class Arm:
     def key(self, size: Size) -> str:
         shocks = [s.__dict__ for s in self.shocks]
         return json.dumps(
-            [self.build(size).model_dump(mode="json", exclude={"name", "description"}), shocks,
-             self.probe],
+            [
+                self.build(size).model_dump(mode="json", exclude={"name", "description"}),
+                shocks,
+                self.probe,
+            ],
             sort_keys=True,
         )
 
@@ -260,7 +267,7 @@ class Runner:
         else:
             frames = [_run_task(t) for t in tasks]
         for k in todo:
-            self._cache[k] = pd.concat([f for kk, f in zip(keys, frames) if kk == k])
+            self._cache[k] = pd.concat([f for kk, f in zip(keys, frames, strict=True) if kk == k])
         if self.progress and todo:
             print(f"  ran {len(tasks)} runs", file=sys.stderr)
         return {a.label: self._cache[a.key(self.size)].assign(scenario=a.label) for a in arms}
@@ -307,11 +314,13 @@ class Effect:
 
     @property
     def passed(self) -> bool:
+        """Whether the interval lies wholly on the predicted side of zero."""
         if not np.isfinite(self.low) or not np.isfinite(self.high):
             return False
         return self.low > 0 if self.direction > 0 else self.high < 0
 
     def row(self) -> dict[str, Any]:
+        """The effect as a table row."""
         return {
             "effect": self.label,
             "estimate": self.estimate,
@@ -361,9 +370,11 @@ class PatternResult:
 
     @property
     def passed(self) -> bool:
+        """Whether every effect is as predicted."""
         return bool(self.effects) and all(e.passed for e in self.effects)
 
     def table(self) -> pd.DataFrame:
+        """The effects as a table."""
         return pd.DataFrame([e.row() for e in self.effects])
 
 
@@ -417,8 +428,7 @@ def pattern_2(r: Runner) -> PatternResult:
         for factor, s in FACTOR_SCENARIOS.items()
     ]
     fragile = r.run(
-        [arm("msp", "msp", **FRAGILE)]
-        + [arm(s, s, **FRAGILE) for s in FACTOR_SCENARIOS.values()]
+        [arm("msp", "msp", **FRAGILE)] + [arm(s, s, **FRAGILE) for s in FACTOR_SCENARIOS.values()]
     )
     ref_s = per_run(fragile["msp"], retention)
     effects += [
@@ -464,20 +474,23 @@ def pattern_3(r: Runner) -> PatternResult:
     context = {"factors__trust": 0.4, **FRAGILE}
     early = [
         arm("setback", "msp", shocks=[ContributionShock(("*",), 1, 6, 0.5)], **context),
-        arm("early wins", "msp", shocks=[ContributionShock(("*",), 1, 6, 1.0, "floor")],
-            **context),
+        arm("early wins", "msp", shocks=[ContributionShock(("*",), 1, 6, 1.0, "floor")], **context),
     ]
     out = r.run(prehistory + early)
     ret = {k: per_run(v, retention) for k, v in out.items()}
     effects = [
-        paired_effect("prehistory: retention, trust 0.4 − trust 0.3", ret["trust 0.4"],
-                      ret["trust 0.3"], +1),
-        paired_effect("prehistory: retention, trust 0.7 − trust 0.4", ret["trust 0.7"],
-                      ret["trust 0.4"], +1),
-        paired_effect("early wins − no shock (trust 0.4): retention", ret["early wins"],
-                      ret["trust 0.4"], +1),
-        paired_effect("setback − no shock (trust 0.4): retention", ret["setback"],
-                      ret["trust 0.4"], -1),
+        paired_effect(
+            "prehistory: retention, trust 0.4 − trust 0.3", ret["trust 0.4"], ret["trust 0.3"], +1
+        ),
+        paired_effect(
+            "prehistory: retention, trust 0.7 − trust 0.4", ret["trust 0.7"], ret["trust 0.4"], +1
+        ),
+        paired_effect(
+            "early wins − no shock (trust 0.4): retention", ret["early wins"], ret["trust 0.4"], +1
+        ),
+        paired_effect(
+            "setback − no shock (trust 0.4): retention", ret["setback"], ret["trust 0.4"], -1
+        ),
     ]
     notes = [
         f"`{k}`: active at the horizon in {per_run(v, survived).mean():.0%} of runs, member "
@@ -573,8 +586,11 @@ def pattern_4(r: Runner) -> PatternResult:
 
 
 def pattern_5(r: Runner) -> PatternResult:
-    silent = {"factors__communication": 0.0, "factors__evaluation_interval": 0,
-              "accountability__audit_probability": 0.0}
+    silent = {
+        "factors__communication": 0.0,
+        "factors__evaluation_interval": 0,
+        "accountability__audit_probability": 0.0,
+    }
     arms = [
         arm("neither", "msp", **silent),
         arm("communication", "msp", **{**silent, "factors__communication": 0.8}),
@@ -586,8 +602,12 @@ def pattern_5(r: Runner) -> PatternResult:
     late = lambda run: float(run["contribution_rate"].iloc[1:25].iloc[-6:].mean())  # noqa: E731
     none_late = per_run(out["neither"], late)
     effects = [
-        paired_effect("decay without either: late − first month", none_late,
-                      per_run(out["neither"], early), -1),
+        paired_effect(
+            "decay without either: late − first month",
+            none_late,
+            per_run(out["neither"], early),
+            -1,
+        ),
     ]
     effects += [
         paired_effect(f"{k} − neither (months 19–24)", per_run(out[k], late), none_late, +1)
@@ -634,12 +654,18 @@ def pattern_6(r: Runner) -> PatternResult:
     out = r.run([arm("msp", "msp")])
     df = out["msp"]
     effects = [
-        paired_effect(f"gap closed by month {EARLY}: access − empowerment",
-                      per_run(df, _gap_closed("access_mean", EARLY)),
-                      per_run(df, _gap_closed("empowerment_mean", EARLY)), +1),
-        paired_effect("gap closed by the horizon: access − empowerment",
-                      per_run(df, _gap_closed("access_mean")),
-                      per_run(df, _gap_closed("empowerment_mean")), +1),
+        paired_effect(
+            f"gap closed by month {EARLY}: access − empowerment",
+            per_run(df, _gap_closed("access_mean", EARLY)),
+            per_run(df, _gap_closed("empowerment_mean", EARLY)),
+            +1,
+        ),
+        paired_effect(
+            "gap closed by the horizon: access − empowerment",
+            per_run(df, _gap_closed("access_mean")),
+            per_run(df, _gap_closed("empowerment_mean")),
+            +1,
+        ),
     ]
     return PatternResult(
         6,
@@ -652,28 +678,38 @@ def pattern_6(r: Runner) -> PatternResult:
         "Access closes a larger share of its gap than empowerment both after two years and "
         "at the horizon (95% intervals of the paired differences above zero).",
         effects,
-        figure=lambda: _fig_bands(out, ["access_mean", "empowerment_mean"],
-                                  "P6: access and empowerment under msp"),
+        figure=lambda: _fig_bands(
+            out, ["access_mean", "empowerment_mean"], "P6: access and empowerment under msp"
+        ),
     )
 
 
 def pattern_7(r: Runner) -> PatternResult:
-    out = r.run([
-        arm("msp", "msp"),
-        arm("msp_power_imbalance", "msp_power_imbalance"),
-        arm("imbalance, no capture", "msp_power_imbalance",
-            accountability__capture_propensity=0.0),
-    ])
+    out = r.run(
+        [
+            arm("msp", "msp"),
+            arm("msp_power_imbalance", "msp_power_imbalance"),
+            arm(
+                "imbalance, no capture",
+                "msp_power_imbalance",
+                accountability__capture_propensity=0.0,
+            ),
+        ]
+    )
     q1 = per_run(out["msp_power_imbalance"], horizon("welfare_q1")) - per_run(
-        out["msp"], horizon("welfare_q1"))
+        out["msp"], horizon("welfare_q1")
+    )
     mean = per_run(out["msp_power_imbalance"], horizon("welfare_mean")) - per_run(
-        out["msp"], horizon("welfare_mean"))
+        out["msp"], horizon("welfare_mean")
+    )
     base = per_run(out["msp"], horizon("welfare_mean"))
     # Capture alone: the same imbalance with and without status-steered targeting.
     cap_q1 = per_run(out["msp_power_imbalance"], horizon("welfare_q1")) - per_run(
-        out["imbalance, no capture"], horizon("welfare_q1"))
+        out["imbalance, no capture"], horizon("welfare_q1")
+    )
     cap_mean = per_run(out["msp_power_imbalance"], horizon("welfare_mean")) - per_run(
-        out["imbalance, no capture"], horizon("welfare_mean"))
+        out["imbalance, no capture"], horizon("welfare_mean")
+    )
     effects = [
         paired_effect("poorest quintile: imbalance − msp", q1, 0.0, -1),
         paired_effect("poorest quintile loss − mean loss", q1, mean, -1),
@@ -711,8 +747,12 @@ def pattern_8(r: Runner) -> PatternResult:
         arm("status quo", "msp"),
         arm("audits", "msp", accountability__audit_probability=1.0),
         arm("grassroots", "msp", accountability__grassroots_effect=1.0),
-        arm("grassroots, no free-riding", "msp", accountability__grassroots_effect=1.0,
-            accountability__free_riding_size=1e9),
+        arm(
+            "grassroots, no free-riding",
+            "msp",
+            accountability__grassroots_effect=1.0,
+            accountability__free_riding_size=1e9,
+        ),
     ]
     out = r.run(arms)
     leak = lambda run: float(run["leakage"].iloc[1:].mean())  # noqa: E731
@@ -720,8 +760,12 @@ def pattern_8(r: Runner) -> PatternResult:
     effects = [
         paired_effect("leakage: grassroots − audits", v["grassroots"], v["audits"], +1),
         paired_effect("audits − status quo", v["audits"], v["status quo"], -1),
-        paired_effect("grassroots cut: free-riding − none", v["status quo"] - v["grassroots"],
-                      v["status quo"] - v["grassroots, no free-riding"], -1),
+        paired_effect(
+            "grassroots cut: free-riding − none",
+            v["status quo"] - v["grassroots"],
+            v["status quo"] - v["grassroots, no free-riding"],
+            -1,
+        ),
     ]
     cut = (v["status quo"] - v["audits"]).mean()
     notes = [
@@ -744,8 +788,11 @@ def pattern_8(r: Runner) -> PatternResult:
         "the status quo; free-riding shrinks what grassroots monitoring achieves (95% "
         "intervals).",
         effects,
-        figure=lambda: _fig_bars({k: x for k, x in v.items()}, "Mean leakage share",
-                                 "P8: leakage under audits and grassroots monitoring"),
+        figure=lambda: _fig_bars(
+            {k: x for k, x in v.items()},
+            "Mean leakage share",
+            "P8: leakage under audits and grassroots monitoring",
+        ),
         notes=notes,
     )
 
@@ -757,10 +804,13 @@ def pattern_9(r: Runner) -> PatternResult:
     out = r.run(arms)
     w = {k: per_run(v, horizon("welfare_mean")) for k, v in out.items()}
     loss = {t: w[f"{t} poor comm."] - w[t] for t in TYPES}
-    effects = [paired_effect(f"msp − {t} (good communication)", w["msp"], w[t], +1)
-               for t in TYPES[:3]]
-    effects += [paired_effect(f"loss from poor communication: msp − {t}", loss["msp"], loss[t], -1)
-                for t in TYPES[:3]]
+    effects = [
+        paired_effect(f"msp − {t} (good communication)", w["msp"], w[t], +1) for t in TYPES[:3]
+    ]
+    effects += [
+        paired_effect(f"loss from poor communication: msp − {t}", loss["msp"], loss[t], -1)
+        for t in TYPES[:3]
+    ]
     return PatternResult(
         9,
         "Multi-stakeholder partnerships: highest potential, highest coordination cost",
@@ -781,8 +831,9 @@ def pattern_10(r: Runner) -> PatternResult:
     out = r.run([arm(t, t) for t in TYPES])
     ref = per_run(out["ppp"], horizon("empowerment_mean"))
     effects = [
-        paired_effect(f"empowerment: {t} − ppp", per_run(out[t], horizon("empowerment_mean")),
-                      ref, +1)
+        paired_effect(
+            f"empowerment: {t} − ppp", per_run(out[t], horizon("empowerment_mean")), ref, +1
+        )
         for t in ("psp", "pmg", "msp")
     ]
     return PatternResult(
@@ -812,14 +863,18 @@ PATTERNS: dict[int, Callable[[Runner], PatternResult]] = {
 }
 
 
-def run_pattern(number: int, size: str | Size = "ci", runner: Runner | None = None) -> PatternResult:
+def run_pattern(
+    number: int, size: str | Size = "ci", runner: Runner | None = None
+) -> PatternResult:
     """Run one pattern's experiment at ``size`` and judge it."""
     s = SIZES[size] if isinstance(size, str) else size
     return PATTERNS[number](runner or Runner(s))
 
 
 def run_suite(
-    size: str | Size = "full", workers: int = 1, patterns: Sequence[int] | None = None,
+    size: str | Size = "full",
+    workers: int = 1,
+    patterns: Sequence[int] | None = None,
     progress: bool = False,
 ) -> list[PatternResult]:
     """Run every pattern (sharing runs between them) and return the results in order."""
@@ -875,10 +930,14 @@ def _fig_bars(values: dict[str, pd.Series], xlabel: str, title: str):
     fig, ax = plt.subplots(figsize=(6.5, 0.45 * len(values) + 1.2))
     names = list(values)
     mean = np.array([values[k].mean() for k in names])
-    half = np.array([
-        stats.t.ppf(0.975, max(1, values[k].size - 1)) * values[k].std(ddof=1) / np.sqrt(values[k].size)
-        for k in names
-    ])
+    half = np.array(
+        [
+            stats.t.ppf(0.975, max(1, values[k].size - 1))
+            * values[k].std(ddof=1)
+            / np.sqrt(values[k].size)
+            for k in names
+        ]
+    )
     ax.barh(np.arange(len(names)), mean, xerr=np.nan_to_num(half), color="#4C78A8", capsize=3)
     ax.set_yticks(np.arange(len(names)), names)
     ax.invert_yaxis()
@@ -1030,9 +1089,7 @@ def write_report(
         "| # | pattern | verdict |",
         "| --- | --- | --- |",
     ]
-    lines += [
-        f"| {r.number} | {r.title} | {'pass' if r.passed else '**FAIL**'} |" for r in results
-    ]
+    lines += [f"| {r.number} | {r.title} | {'pass' if r.passed else '**FAIL**'} |" for r in results]
     lines.append("")
     for r in results:
         fig_name = f"pattern_{r.number:02d}.png"
@@ -1066,8 +1123,11 @@ def write_report(
         if r.notes:
             lines += [f"- {n}" for n in r.notes] + [""]
         if r.figure is not None:
-            rel = Path(figures).relative_to(Path(out).parent) if Path(figures).is_relative_to(
-                Path(out).parent) else figures
+            rel = (
+                Path(figures).relative_to(Path(out).parent)
+                if Path(figures).is_relative_to(Path(out).parent)
+                else figures
+            )
             lines += [f"![Pattern {r.number}]({rel.as_posix()}/{fig_name})", ""]
     lines += plausibility(runner, {r.number: r for r in results})
     lines += MECHANISM_NOTES
@@ -1123,22 +1183,36 @@ def _parser() -> argparse.ArgumentParser:
             "docs/img/validation/."
         ),
     )
-    p.add_argument("--size", choices=sorted(SIZES), default="full",
-                   help="full (the report, default) or ci (small and fast)")
-    p.add_argument("--replications", type=_positive_int,
-                   help="replications per arm (default: the size's)")
-    p.add_argument("--patterns", type=str, default=None,
-                   help="comma-separated pattern numbers (default: all ten)")
-    p.add_argument("--workers", type=_positive_int, default=1,
-                   help="processes to use (results are identical)")
+    p.add_argument(
+        "--size",
+        choices=sorted(SIZES),
+        default="full",
+        help="full (the report, default) or ci (small and fast)",
+    )
+    p.add_argument(
+        "--replications", type=_positive_int, help="replications per arm (default: the size's)"
+    )
+    p.add_argument(
+        "--patterns",
+        type=str,
+        default=None,
+        help="comma-separated pattern numbers (default: all ten)",
+    )
+    p.add_argument(
+        "--workers", type=_positive_int, default=1, help="processes to use (results are identical)"
+    )
     p.add_argument("--out", type=Path, default=REPORT, help="report path (default: %(default)s)")
-    p.add_argument("--figures", type=Path, default=None,
-                   help="figure folder (default: img/validation next to the report)")
+    p.add_argument(
+        "--figures",
+        type=Path,
+        default=None,
+        help="figure folder (default: img/validation next to the report)",
+    )
     return p
 
 
 def command(argv: list[str]) -> int:
-    """``python run_simulation.py validate [--size ci] [--workers N] ...``"""
+    """Run ``python run_simulation.py validate [--size ci] [--workers N] ...``."""
     import dataclasses
 
     args = _parser().parse_args(argv)

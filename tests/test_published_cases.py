@@ -96,8 +96,9 @@ def test_alkire_foster_m0_and_h_are_population_weighted_sums(data, sizes, d, k) 
     n = sum(sizes)
     h, _, m0 = alkire_foster(np.vstack(groups), w, k)
     parts = [alkire_foster(g, w, k) for g in groups]
-    assert m0 == pytest.approx(sum(len(g) / n * p[2] for g, p in zip(groups, parts)), abs=1e-12)
-    assert h == pytest.approx(sum(len(g) / n * p[0] for g, p in zip(groups, parts)), abs=1e-12)
+    shares = [len(g) / n for g in groups]
+    assert m0 == pytest.approx(sum(s * p[2] for s, p in zip(shares, parts, strict=True)), abs=1e-12)
+    assert h == pytest.approx(sum(s * p[0] for s, p in zip(shares, parts, strict=True)), abs=1e-12)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -40,8 +40,14 @@ def test_every_pattern_has_claim_source_and_effects(results) -> None:
     for r in results.values():
         assert r.claim and r.sources and r.experiment and r.criterion
         assert len(r.effects) >= 1
-        assert all(e.n == v.SIZES["ci"].replications for e in r.effects if "retention" not in
-                   e.label and "months" not in e.label) or r.number == 4
+        assert (
+            all(
+                e.n == v.SIZES["ci"].replications
+                for e in r.effects
+                if "retention" not in e.label and "months" not in e.label
+            )
+            or r.number == 4
+        )
 
 
 def test_breach_recovery_is_several_times_the_fall(results) -> None:
@@ -110,8 +116,10 @@ def test_validate_command_writes_report_and_figure(tmp_path, capsys, monkeypatch
     text = out.read_text()
     assert "## Pattern 10: Community inclusion builds empowerment" in text
     assert "| empowerment: msp − ppp |" in text
-    assert "## Parameter plausibility" in text and "calibration assumption" not in text.split(
-        "Defaults that are assumptions")[0][-10:]
+    assert (
+        "## Parameter plausibility" in text
+        and "calibration assumption" not in text.split("Defaults that are assumptions")[0][-10:]
+    )
     assert (tmp_path / "img" / "validation" / "pattern_10.png").stat().st_size > 1000
     assert "report:" in capsys.readouterr().out
 
