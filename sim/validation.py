@@ -908,8 +908,29 @@ def _fig_bands(out: dict[str, pd.DataFrame], outcomes: list[str], title: str):
 
 
 def _fig_effects(effects: list[Effect], title: str):
+    """One panel per unit of measure: effects whose labels share a word before ':'."""
+    groups: dict[str, list[Effect]] = {}
+    for e in effects:
+        key = e.label.split(":")[1].split("(")[0].strip() if ":" in e.label else ""
+        groups.setdefault(key, []).append(e)
+    if len(groups) > 1 and all(len(g) > 1 for g in groups.values()):
+        plt = _plt()
+        fig, axes = plt.subplots(
+            len(groups), 1, figsize=(7.5, 0.42 * len(effects) + 1.3 * len(groups)), squeeze=False
+        )
+        for ax, (key, group) in zip(axes.flat, groups.items(), strict=True):
+            _effect_bars(ax, group, key)
+        fig.suptitle(title, fontsize=10)
+        fig.tight_layout()
+        return fig
     plt = _plt()
     fig, ax = plt.subplots(figsize=(7.5, 0.42 * len(effects) + 1.3))
+    _effect_bars(ax, effects, title)
+    fig.tight_layout()
+    return fig
+
+
+def _effect_bars(ax, effects: list[Effect], title: str) -> None:
     y = np.arange(len(effects))
     est = np.array([e.estimate for e in effects])
     err = np.vstack([est - [e.low for e in effects], [e.high for e in effects] - est])
@@ -921,8 +942,6 @@ def _fig_effects(effects: list[Effect], title: str):
     ax.set_xlabel("paired difference, 95% interval (blue: as predicted)")
     ax.set_title(title, fontsize=10)
     ax.grid(axis="x", alpha=0.3)
-    fig.tight_layout()
-    return fig
 
 
 def _fig_bars(values: dict[str, pd.Series], xlabel: str, title: str):
