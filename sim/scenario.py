@@ -158,11 +158,11 @@ class PartnershipSection(_Section):
         ge=0,
     )
     miscoordination_cost: float = _lever(
-        0.001,
+        0.00075,
         "resources a pair of members that did not meet loses per step, per household "
         "(duplication and gaps of uncoordinated work)",
-        "calibration assumption: half the meeting it replaces (Bryson, Crosby & Stone 2006; "
-        "Provan & Kenis 2008)",
+        "calibration assumption: well below the meeting it replaces (Bryson, Crosby & Stone "
+        "2006; Provan & Kenis 2008)",
         ge=0,
     )
     funding_horizon: int = _lever(
