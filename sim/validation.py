@@ -16,9 +16,11 @@ steps, as a partner that defaults (or over-delivers) would. What happens to trus
 contributions, membership and welfare afterwards is left to the model.
 
 Example:
-    >>> res = run_pattern(10, "ci")  # doctest: +SKIP
-    >>> res.passed  # doctest: +SKIP
-    True
+    >>> import dataclasses
+    >>> tiny = dataclasses.replace(SIZES["ci"], households=60, steps=12, replications=3)
+    >>> res = run_pattern(10, tiny)
+    >>> res.title, [e.label for e in res.effects][:1]
+    ('Community inclusion builds empowerment', ['empowerment: psp − ppp'])
 """
 
 from __future__ import annotations
@@ -317,7 +319,7 @@ class Effect:
         """Whether the interval lies wholly on the predicted side of zero."""
         if not np.isfinite(self.low) or not np.isfinite(self.high):
             return False
-        return self.low > 0 if self.direction > 0 else self.high < 0
+        return bool(self.low > 0 if self.direction > 0 else self.high < 0)
 
     def row(self) -> dict[str, Any]:
         """The effect as a table row."""
