@@ -218,6 +218,7 @@ COMMANDS = {
     "animate": _lazy("sim.animation"),
     "sweep": _lazy("sim.sweep"),
     "analyze": _lazy("sim.analysis"),
+    "validate": _lazy("sim.validation"),
 }
 """Subcommands; ``run`` is the default when the first argument is not a command."""
 

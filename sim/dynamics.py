@@ -23,6 +23,7 @@ __all__ = [
     "friedkin_johnsen_step",
     "motivation",
     "partner_experience",
+    "procedural_unfairness",
     "realign_anchors",
     "satisfaction",
     "shared_understanding",
@@ -172,6 +173,32 @@ def unfairness(payoffs: np.ndarray) -> np.ndarray:
         return np.zeros(m)
     gaps = np.maximum(payoffs[None, :] - payoffs[:, None], 0.0)
     return gaps.sum(axis=1) / (m - 1)
+
+
+def procedural_unfairness(decision_weights: np.ndarray) -> np.ndarray:
+    """Procedural unfairness: how far each party's say falls short of an equal share.
+
+    ``V_i = max(0, 1 − m·w_i / Σw)``: 0 for a party with at least an equal share of the
+    decision weight, approaching 1 for a party with no say. People judge a process by the
+    voice it gives them, apart from what it delivers (the "voice effect": Thibaut & Walker
+    1975; Lind & Tyler 1988, *The Social Psychology of Procedural Justice*); in collaborative
+    governance, stakeholders without a meaningful say lose trust and commitment (Ansell &
+    Gash 2008, JPART 18:543, on power imbalances; Purdy 2012, PAR 72:409).
+
+    Args:
+        decision_weights: (m,) non-negative decision weights, not all zero.
+
+    Returns:
+        (m,) procedural unfairness in [0, 1].
+
+    Example:
+        >>> procedural_unfairness(np.array([0.5, 0.3, 0.2]))
+        array([0. , 0.1, 0.4])
+    """
+    w = np.asarray(decision_weights, dtype=float)
+    deficit = 1.0 - w.size * w / w.sum()
+    # Equal weights can miss an equal share by a rounding error; that is not unfairness.
+    return np.where(deficit > 1e-12, np.minimum(deficit, 1.0), 0.0)
 
 
 def motivation(

@@ -35,6 +35,7 @@ from sim.partnership import (
     Partnership,
     allocation,
     capability_coverage,
+    coordination_cost,
     grassroots_monitoring,
     leakage_share,
     member_nodes,
@@ -636,7 +637,10 @@ class PartnershipModel(mesa.Model):
         share = share / share.sum()
         d = self.scenario.dynamics
         n = len(self.hh)
-        coordination = self.scenario.partnership.meeting_cost * n * self._talked_pairs
+        ps = self.scenario.partnership
+        coordination = coordination_cost(
+            n, p.size, self._talked_pairs, ps.meeting_cost, ps.miscoordination_cost
+        )
         leak = self._leakage(monitoring)
         understanding_factor = (
             d.understanding_floor + (1 - d.understanding_floor) * self.understanding
@@ -671,8 +675,14 @@ class PartnershipModel(mesa.Model):
         # What members see of each other without direct observation: output against plan.
         expected = planned * (1.0 - leak)
         p.signal = min(1.0, float(value.sum()) / expected) if expected > 0 else 1.0
-        # Unfairness: members compare how well the delivered mix serves their wishes.
-        p.unfairness = dynamics.unfairness(dynamics.satisfaction(prefs, value))
+        # Unfairness: members compare how well the delivered mix serves their wishes
+        # (distributive), and how much say they had in choosing it (procedural).
+        p.unfairness = np.clip(
+            dynamics.unfairness(dynamics.satisfaction(prefs, value))
+            + d.procedural_weight * dynamics.procedural_unfairness(weights),
+            0.0,
+            1.0,
+        )
         # Net benefit: what a unit pooled delivers, valued by each member, against what a unit
         # would deliver if the same members ran their own programmes.
         per_unit = value / self._pooled if self._pooled > 0 else np.zeros(len(SERVICES))

@@ -34,6 +34,7 @@ __all__ = [
     "Partnership",
     "allocation",
     "capability_coverage",
+    "coordination_cost",
     "grassroots_monitoring",
     "leakage_share",
     "member_nodes",
@@ -110,6 +111,40 @@ def allocation(preferences: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """
     a = weights @ preferences
     return a / a.sum()
+
+
+def coordination_cost(
+    households: int,
+    members: int,
+    met_pairs: int,
+    meeting_cost: float,
+    miscoordination_cost: float,
+) -> float:
+    """Resources a partnership spends (or loses) coordinating its members in one step.
+
+    ``C = n · (c_meet · met + c_miss · (m(m − 1)/2 − met))``: each of the ``m(m − 1)/2``
+    pairs of members is an interdependence that costs something every step, either the
+    meeting that coordinates it or, for a pair that did not meet, the duplication and gaps of
+    uncoordinated work. Transaction costs grow with the number of relationships to manage
+    (Williamson 1985; Provan & Kenis 2008, JPART 18:229), and poor communication turns
+    meeting costs into coordination failures rather than saving them (Bryson, Crosby &
+    Stone 2006, PAR 66:44).
+
+    Args:
+        households: n, the costs are per household.
+        members: m, the number of members.
+        met_pairs: pairs that met this step (at most m(m − 1)/2).
+        meeting_cost: cost of one pair's meeting, per household.
+        miscoordination_cost: cost of one pair's missing coordination, per household.
+
+    Example:
+        >>> coordination_cost(100, 3, 1, 0.002, 0.001)  # 100 · (0.002 + 2 · 0.001)
+        0.4
+    """
+    pairs = members * (members - 1) // 2
+    if not 0 <= met_pairs <= pairs:
+        raise ValueError(f"met_pairs must be in 0..{pairs} for {members} members; got {met_pairs}")
+    return households * (meeting_cost * met_pairs + miscoordination_cost * (pairs - met_pairs))
 
 
 def grassroots_monitoring(participation: float, village_size: float, half_size: float) -> float:

@@ -211,6 +211,15 @@ class PartnershipSection(_Section):
         ge=0,
         le=10,
     )
+    miscoordination_cost: float = _lever(
+        0.00075,
+        "resources a pair of members that did not meet loses per step, per household "
+        "(duplication and gaps of uncoordinated work)",
+        "calibration assumption: well below the meeting it replaces (Bryson, Crosby & Stone "
+        "2006; Provan & Kenis 2008)",
+        ge=0,
+        le=10,
+    )
     funding_horizon: int = _lever(
         0, "step after which external programme funding ends (0 = never)", ge=0, le=100_000
     )
@@ -356,6 +365,13 @@ class DynamicsSection(_Section):
             raise ValueError(f"weights must be numbers in [0, 100]; got {list(value)}")
         return value
 
+    procedural_weight: float = _lever(
+        0.25,
+        "weight of procedural unfairness (a say below an equal share) in perceived unfairness",
+        "Thibaut & Walker 1975; Lind & Tyler 1988 (voice effect); Ansell & Gash 2008",
+        ge=0,
+        le=1,
+    )
     realign_rate: float = _lever(0.5, "how far evaluation re-aligns goal anchors", ge=0, le=1)
     learning_rate: float = _lever(
         0.3, "how far evaluation shifts effort toward what worked", ge=0, le=1

@@ -17,6 +17,7 @@ from sim.partnership import (
     Partnership,
     allocation,
     capability_coverage,
+    coordination_cost,
     grassroots_monitoring,
     leakage_share,
     member_nodes,
@@ -492,3 +493,39 @@ def test_power_balance_rises_with_balance(seed):
     ]
     assert np.all(np.diff(balances) > 0)
     assert balances[-1] == 1.0
+
+
+# ---------------------------------------------------------------------------------------------
+# coordination_cost
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("n", "m", "met", "meet", "miss", "expected"),
+    [
+        (100, 3, 1, 0.002, 0.001, 0.4),  # 100 · (0.002·1 + 0.001·2)
+        (100, 3, 3, 0.002, 0.001, 0.6),  # every pair met
+        (100, 3, 0, 0.002, 0.001, 0.3),  # nobody met: three coordination failures
+        (500, 7, 0, 0.0, 0.001, 10.5),  # 21 pairs of seven members
+        (10, 2, 1, 0.5, 0.25, 5.0),
+        (10, 1, 0, 0.5, 0.25, 0.0),  # a single member has nobody to coordinate with
+    ],
+)
+def test_coordination_cost_hand_cases(n, m, met, meet, miss, expected):
+    assert coordination_cost(n, m, met, meet, miss) == pytest.approx(expected, abs=1e-12)
+
+
+@given(m=st.integers(2, 30), data=st.data())
+def test_coordination_cost_grows_with_pairs_and_with_miscoordination(m, data):
+    met = data.draw(st.integers(0, m * (m - 1) // 2))
+    # With equal unit costs, the cost is the number of pairs whatever the meetings.
+    assert coordination_cost(1, m, met, 1.0, 1.0) == m * (m - 1) // 2
+    # Fewer meetings save money only if miscoordination is cheaper than meeting.
+    if met > 0:
+        assert coordination_cost(1, m, met - 1, 1.0, 0.5) < coordination_cost(1, m, met, 1.0, 0.5)
+        assert coordination_cost(1, m, met - 1, 0.5, 1.0) > coordination_cost(1, m, met, 0.5, 1.0)
+
+
+def test_coordination_cost_rejects_impossible_meetings():
+    with pytest.raises(ValueError, match=r"met_pairs must be in 0..3 for 3 members; got 4"):
+        coordination_cost(10, 3, 4, 0.1, 0.1)

@@ -18,6 +18,7 @@ from sim.dynamics import (
     friedkin_johnsen_step,
     motivation,
     partner_experience,
+    procedural_unfairness,
     realign_anchors,
     satisfaction,
     shared_understanding,
@@ -428,3 +429,31 @@ def test_diffuse_columnwise():
         np.testing.assert_allclose(got[:, c], diffuse_on_ties(values[:, c], adj, 0.3), rtol=1e-15)
     # isolated nodes keep their value (up to the rounding of (1 − ω)·v + ω·v)
     np.testing.assert_allclose(got[4:], values[4:], rtol=1e-15, atol=0)
+
+
+# ---------------------------------------------------------------------------------------------
+# procedural_unfairness
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("weights", "expected"),
+    [
+        ([0.5, 0.3, 0.2], [0.0, 0.1, 0.4]),  # 1 − 3w: −0.5 → 0, 0.1, 0.4
+        ([0.25, 0.25, 0.25, 0.25], [0.0] * 4),  # an equal say is fair
+        ([1.0, 0.0], [0.0, 1.0]),  # no say at all
+        ([6.0, 2.0], [0.0, 0.5]),  # any scale: shares 3/4, 1/4
+    ],
+)
+def test_procedural_unfairness_hand_cases(weights, expected):
+    np.testing.assert_allclose(procedural_unfairness(np.array(weights)), expected, atol=1e-15)
+
+
+@settings(max_examples=100, deadline=None)
+@given(w=arrays(np.float64, st.integers(2, 8), elements=st.floats(0.01, 1.0)))
+def test_procedural_unfairness_bounded_and_falls_on_the_weak(w):
+    v = procedural_unfairness(w)
+    assert np.all((v >= 0.0) & (v <= 1.0))
+    assert v[np.argmax(w)] == 0.0  # the most powerful party always has at least a fair say
+    order = np.argsort(w)
+    assert np.all(np.diff(v[order]) <= 1e-12)  # less say, more unfairness
