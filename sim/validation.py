@@ -756,7 +756,7 @@ def pattern_8(r: Runner) -> PatternResult:
             "grassroots, no free-riding",
             "msp",
             accountability__grassroots_effect=1.0,
-            accountability__free_riding_size=1e9,
+            accountability__free_riding_size=1e6,  # the largest allowed: no free-riding
         ),
     ]
     out = r.run(arms)
