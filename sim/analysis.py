@@ -249,10 +249,7 @@ def plot_bands(summary: pd.DataFrame, outcome: str, labels: dict[Any, str] | Non
 
     ``summary`` is a :func:`summarize_steps` table.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from sim.plots import plt  # backend chosen there: inline in Jupyter, Agg elsewhere
 
     data = summary[summary["outcome"] == outcome]
     keys = [k for k in ("scenario", "point") if k in data.columns]
@@ -279,10 +276,7 @@ def plot_differences(diffs: pd.DataFrame, labels: dict[Any, str] | None = None):
 
     ``diffs`` is a :func:`paired_differences` table; one row per scenario and design point.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from sim.plots import plt  # backend chosen there: inline in Jupyter, Agg elsewhere
 
     at = diffs[diffs["step"] == diffs["step"].max()]
     outcomes = list(dict.fromkeys(at["outcome"]))
@@ -311,10 +305,7 @@ def plot_differences(diffs: pd.DataFrame, labels: dict[Any, str] | None = None):
 
 def plot_indices(indices: pd.DataFrame, scenario: str):
     """Tornado charts of the sensitivity indices: one panel per outcome, levers sorted."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from sim.plots import plt  # backend chosen there: inline in Jupyter, Agg elsewhere
 
     data = indices[indices["scenario"] == scenario]
     outcomes = list(dict.fromkeys(data["outcome"]))
