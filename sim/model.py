@@ -19,7 +19,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from sim import dynamics, interventions, maps, memory, metrics, network, power, welfare
+from sim import dynamics, interventions, maps, memory, network, power, welfare
 from sim.agents import (
     COMMUNITY_AUTHORITY,
     COMMUNITY_CAPABILITIES,
@@ -30,6 +30,7 @@ from sim.agents import (
     Household,
     Organization,
 )
+from sim.outcomes import HouseholdOutcomes
 from sim.partnership import (
     COMMUNITY,
     Partnership,
@@ -893,30 +894,17 @@ class PartnershipModel(mesa.Model):
 
     def _outcomes(self) -> dict[str, float]:
         hh = self.hh
-        w = hh.welfare()
-        h, a, m0 = metrics.alkire_foster(
-            welfare.deprivations(hh, self.scenario.welfare.deprivation_cutoff),
-            welfare.DEPRIVATION_WEIGHTS,
-            self.scenario.welfare.poverty_k,
+        # Household outcomes: the formulas of sim.metrics and sim.welfare on reused buffers.
+        household = self.__dict__.setdefault("_household_outcomes", HouseholdOutcomes())
+        out = household(
+            hh,
+            poorest=self._poorest,
+            tied_flat=self._tied_flat,
+            cutoff=self.scenario.welfare.deprivation_cutoff,
+            k=self.scenario.welfare.poverty_k,
         )
-        welfare_gini = metrics.gini(w)
         p = self.active_partnership
-        tied_trust = hh.trust.ravel().take(self._tied_flat)
-        out = {
-            "welfare_mean": float(w.mean()),
-            "welfare_q1": float(w.take(self._poorest).mean()),
-            "access_mean": float(hh.access.mean()),
-            "capacity_mean": float(hh.capacity.mean()),
-            "empowerment_mean": float(hh.empowerment.mean()),
-            "income_mean": float(hh.income.mean()),
-            "welfare_gini": welfare_gini,
-            "income_gini": metrics.gini(hh.income),
-            "welfare_atkinson": metrics.atkinson(w, 1.0),
-            "welfare_sen": metrics.sen_index(w, gini=welfare_gini),
-            "mpi_h": h,
-            "mpi_a": a,
-            "mpi_m0": m0,
-            "trust_community": float(tied_trust.mean()) if tied_trust.size else float("nan"),
+        out |= {
             "pooled_resources": self._pooled / len(hh),
             "delivered": self._delivered / len(hh),
             "leakage": self._leaked / self._spent if self._spent > 0 else 0.0,
