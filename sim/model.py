@@ -30,7 +30,7 @@ from sim.agents import (
     Household,
     Organization,
 )
-from sim.outcomes import HouseholdOutcomes
+from sim.outcomes import HouseholdOutcomes, mean_of
 from sim.partnership import (
     COMMUNITY,
     Partnership,
@@ -358,8 +358,8 @@ class PartnershipModel(mesa.Model):
         if p.includes_community:
             c = p.members.index(COMMUNITY)
             for i, col in zip(pos, cols, strict=True):
-                t[c, i] = self.hh.trust[self._rep_households[col], col].mean()
-                t[i, c] = self.rep_trust[col, self._rep_positions[col]].mean()
+                t[c, i] = mean_of(self.hh.trust[self._rep_households[col], col])
+                t[i, c] = mean_of(self.rep_trust[col, self._rep_positions[col]])
         np.fill_diagonal(t, 1.0)
         return t
 
