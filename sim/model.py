@@ -554,22 +554,22 @@ class PartnershipModel(mesa.Model):
     # 4 ---------------------------------------------------------------------------------------
     def deliver(self) -> None:
         """Joint and solo programmes deliver services; stocks respond with diminishing returns."""
-        dose = self._work("dose")
+        p = self.active_partnership
+        in_partnership = set(p.members) if p is not None else set()
+        solo_orgs = [o for o in self.organizations if o.node not in in_partnership]
+        # The dose of all programmes together is needed only when some organization works
+        # alone (or none works together); otherwise the joint dose is all there is.
+        dose = self._work("dose") if p is None or solo_orgs else None
         commitment = self.scenario.partnership.commitment
         monitoring = grassroots_monitoring(
             float(self.hh.empowerment.mean() * self.hh.voice.mean()),
             self.village_size,
             self.scenario.accountability.free_riding_size,
         )
-        p = self.active_partnership
-        in_partnership = set(p.members) if p is not None else set()
         if p is not None:
             self._deliver_jointly(p, dose, monitoring)
-        solo = False
-        for o in self.organizations:
-            if o.node in in_partnership:
-                continue
-            solo = True
+        solo = bool(solo_orgs)
+        for o in solo_orgs:
             budget = commitment * o.budget * self._funding_factor
             eff = service_effectiveness(capability_coverage(o.capabilities[None, :]))
             leak = self._leakage(monitoring, role_clarity=1.0)
@@ -591,9 +591,14 @@ class PartnershipModel(mesa.Model):
         if p is not None:
             # Evaluation credits the partnership only with what its own services achieved.
             joint = welfare.dose_response(
-                self.hh.stock, self._joint_dose, efficiency[None, :], out=self._work("response")
+                self.hh.stock,
+                self._joint_dose,
+                efficiency[None, :],
+                out=self._work("response", zero=False),
             )
-            p.gained += np.subtract(joint, self.hh.stock, out=self._work("gained")).sum(axis=0)
+            p.gained += np.subtract(joint, self.hh.stock, out=self._work("gained", zero=False)).sum(
+                axis=0
+            )
         if joint is None or solo:
             self.hh.stock[:] = welfare.dose_response(
                 self.hh.stock, dose, efficiency[None, :], out=dose
@@ -628,7 +633,7 @@ class PartnershipModel(mesa.Model):
             a.grassroots_effect,
         )
 
-    def _deliver_jointly(self, p: Partnership, dose: np.ndarray, monitoring: float) -> None:
+    def _deliver_jointly(self, p: Partnership, dose: np.ndarray | None, monitoring: float) -> None:
         caps = np.array([self._capabilities(m) for m in p.members])
         eff = service_effectiveness(capability_coverage(caps))
         prefs = np.array([self._preferences(m) for m in p.members])
@@ -663,7 +668,8 @@ class PartnershipModel(mesa.Model):
                 joint[:, 4] += self.scenario.welfare.participation_dose * voice
             else:
                 joint[area, 4] += self.scenario.welfare.participation_dose * voice
-        dose += joint
+        if dose is not None:
+            dose += joint
         self._joint_dose = joint
         self._received["partnership"] = received
         self._areas["partnership"] = area
@@ -848,7 +854,7 @@ class PartnershipModel(mesa.Model):
         """Incomes follow capacity and infrastructure; the step's outcomes are recorded."""
         w = self.scenario.welfare
         hh = self.hh
-        hh.income[:] = welfare.income_from_capital(
+        welfare.income_from_capital(
             hh.income0,
             hh.capacity,
             hh.stock0[:, 3],
@@ -856,6 +862,8 @@ class PartnershipModel(mesa.Model):
             hh.stock0[:, 2],
             w.return_capacity,
             w.return_infrastructure,
+            out=hh.income,
+            work=self._work("need", zero=False)[:, 0],  # scratch: targeting's need is spent
         )
         self._record()
 

@@ -227,21 +227,30 @@ def income_from_capital(
     infrastructure0: np.ndarray,
     return_capacity: float,
     return_infrastructure: float,
+    *,
+    out: np.ndarray | None = None,
+    work: np.ndarray | None = None,
 ) -> np.ndarray:
     """Income follows skills and infrastructure: a Mincer-style log-linear return.
 
     ``y = y0 · exp(β_c (c − c0) + β_i (r − r0))`` (Mincer 1974; returns to rural roads and
     infrastructure: Jacoby 2000, EJ 110:713).
 
+    ``out`` receives the result and ``work`` the infrastructure term (arrays like
+    ``income0``; ``out`` may be the current income); the operations are those of the formula.
+
     Example:
         >>> income_from_capital(np.array([1.0]), np.array([0.5]), np.array([0.0]),
         ...                     np.array([0.0]), np.array([0.0]), np.log(2.0) / 0.5, 0.0)
         array([2.])
     """
-    return income0 * np.exp(
-        return_capacity * (capacity - capacity0)
-        + return_infrastructure * (infrastructure - infrastructure0)
-    )
+    growth = np.subtract(capacity, capacity0, out=out)
+    np.multiply(return_capacity, growth, out=growth)
+    roads = np.subtract(infrastructure, infrastructure0, out=work)
+    np.multiply(return_infrastructure, roads, out=roads)
+    np.add(growth, roads, out=growth)
+    np.exp(growth, out=growth)
+    return np.multiply(income0, growth, out=growth)
 
 
 def income_score(income: np.ndarray, *, out: np.ndarray | None = None) -> np.ndarray:

@@ -225,3 +225,15 @@ def test_mean_of_equals_numpy_mean(rng):
     stock = np.asfortranarray(rng.random((1001, 5)))
     for x in (stock[:, :3], stock[:, 4], rng.random(7), stock[::3, 1]):
         assert mean_of(x) == x.mean()
+
+
+def test_income_into_buffers_equals_the_formula(rng):
+    income0, c, c0, r, r0 = (rng.random(301) for _ in range(5))
+    expected = income0 * np.exp(0.8 * (c - c0) + 0.3 * (r - r0))
+    out, work = income0.copy(), np.empty(301)
+    got = welfare.income_from_capital(income0, c, c0, r, r0, 0.8, 0.3, out=out, work=work)
+    assert got is out
+    np.testing.assert_array_equal(got, expected)
+    np.testing.assert_array_equal(
+        welfare.income_from_capital(income0, c, c0, r, r0, 0.8, 0.3), expected
+    )
