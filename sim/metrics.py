@@ -17,9 +17,13 @@ from numpy.typing import ArrayLike
 
 __all__ = [
     "alkire_foster",
+    "alkire_foster_of_counts",
     "atkinson",
+    "atkinson_of_valid",
     "gini",
+    "gini_of_sorted",
     "quintile_mask",
+    "scores_of_counts",
     "sen_index",
 ]
 
@@ -90,16 +94,34 @@ def gini(x: ArrayLike) -> float:
         >>> gini([1, 2, 3, 4])
         0.25
     """
-    a = _outcomes(x)
-    if a.min() == a.max():
-        return 0.0
-    n = a.size
-    s = np.sort(a)
-    g = float(np.dot(_rank_weights(n), s) / (n * s.sum()))
-    return min(max(g, 0.0), 1.0 - 1.0 / n)
+    return gini_of_sorted(np.sort(_outcomes(x)))
 
 
 _gini = gini
+
+
+def gini_of_sorted(s: np.ndarray) -> float:
+    """The Gini coefficient of values already sorted ascending (see :func:`gini`).
+
+    The formula of :func:`gini` without its sort, for callers that sort into a reused buffer.
+    ``s`` must be a sorted 1-D float array of finite, non-negative values: only its ends are
+    checked (a sort puts NaN last and the smallest value first).
+
+    Raises:
+        ValueError: if the smallest value is negative or the largest is not finite.
+
+    Example:
+        >>> gini_of_sorted(np.array([1.0, 2.0, 3.0, 4.0]))
+        0.25
+    """
+    lo, hi = s[0], s[-1]
+    if not (lo >= 0.0 and np.isfinite(hi)):
+        raise ValueError(f"values must be finite and non-negative; got {lo} .. {hi}")
+    if lo == hi:
+        return 0.0
+    n = s.size
+    g = float(np.dot(_rank_weights(n), s) / (n * s.sum()))
+    return min(max(g, 0.0), 1.0 - 1.0 / n)
 
 
 @functools.lru_cache(maxsize=4)
@@ -143,13 +165,32 @@ def atkinson(x: ArrayLike, epsilon: float) -> float:
     if not np.isfinite(eps) or eps < 0:
         raise ValueError(f"epsilon must be a finite number >= 0; got {epsilon}")
     a = _outcomes(x)
-    if a.min() == a.max():
+    return atkinson_of_valid(a, eps, a.min(), a.max(), a.mean())
+
+
+def atkinson_of_valid(
+    a: np.ndarray,
+    epsilon: float,
+    smallest: float,
+    largest: float,
+    mean: float,
+    *,
+    work: np.ndarray | None = None,
+) -> float:
+    """The Atkinson index of validated values whose extremes and mean are known.
+
+    The formula of :func:`atkinson` for callers that already hold ``a.min()``, ``a.max()``
+    and ``a.mean()`` (a sorted copy gives the extremes). ``work``, an array like ``a``, receives
+    the intermediate ``x / mean`` (spares a temporary). ``a`` must be finite and non-negative.
+    """
+    eps = float(epsilon)
+    if smallest == largest:
         return 0.0
-    if eps >= 1.0 and a.min() == 0.0:
+    if eps >= 1.0 and smallest == 0.0:
         return 1.0
-    y = a / a.mean()  # scale-free: EDE / mean computed on y = x / mean
+    y = np.divide(a, mean, out=work)  # scale-free: EDE / mean computed on y = x / mean
     if eps == 1.0:
-        ratio = float(np.exp(np.mean(np.log(y))))
+        ratio = float(np.exp(np.mean(np.log(y, out=y))))
     elif eps < 1.0:
         ratio = float(np.mean(y ** (1.0 - eps)) ** (1.0 / (1.0 - eps)))
     else:  # eps > 1 and y > 0: log-mean-exp so that y**(1-eps) cannot overflow
@@ -262,6 +303,64 @@ def alkire_foster(
     h = q / n
     a = float(np.compress(poor, c).mean()) if q else 0.0  # compress: c[poor], 5x faster
     return float(h), a, float(h * a)
+
+
+def alkire_foster_of_counts(
+    count: np.ndarray, score_of_count: np.ndarray, k: float
+) -> tuple[float, float, float]:
+    """Alkire-Foster (H, A, M0) from each member's number of deprivations, for equal weights.
+
+    With equal indicator weights a member's score depends only on how many indicators it is
+    deprived in, so ``c_i = score_of_count[count_i]``; the measures then follow exactly as in
+    :func:`alkire_foster`, whose scores equal ``score_of_count`` (see
+    :func:`scores_of_counts`). A count costs one byte per member where the (n, d) deprivation
+    matrix cost d and its product with the weights d floats.
+
+    Args:
+        count: (n,) unsigned integer number of deprivations per member, ``n >= 1``.
+        score_of_count: (d + 1,) the score of a member deprived in 0..d indicators.
+        k: poverty cutoff in (0, 1].
+
+    Example:
+        >>> scores = scores_of_counts(np.full(3, 1 / 3))
+        >>> [round(v, 12) for v in alkire_foster_of_counts(np.array([2, 1, 0, 3]), scores, 0.5)]
+        [0.5, 0.833333333333, 0.416666666667]
+    """
+    kf = float(k)
+    if not (0.0 < kf <= 1.0):
+        raise ValueError(f"k must be in (0, 1]; got {k}")
+    poor_counts = np.flatnonzero(score_of_count >= kf - _SCORE_TOL)
+    n = count.size
+    if poor_counts.size == 0:
+        return 0.0, 0.0, 0.0
+    # Scores rise with the count, so the poor are those with at least the smallest poor count.
+    poor = np.greater_equal(count, poor_counts[0])
+    q = int(np.count_nonzero(poor))
+    h = q / n
+    a = float(score_of_count.take(np.compress(poor, count)).mean()) if q else 0.0
+    return float(h), a, float(h * a)
+
+
+def scores_of_counts(weights: ArrayLike) -> np.ndarray:
+    """Deprivation score by number of deprivations, for equal weights (``d + 1`` values).
+
+    Each score is computed as :func:`alkire_foster` computes a member's score: the product of a
+    0/1 row (the first ``count`` indicators deprived) with the weights.
+
+    Raises:
+        ValueError: if the weights are not all equal (a score then depends on which
+            indicators, not how many).
+
+    Example:
+        >>> scores_of_counts([0.5, 0.5])
+        array([0. , 0.5, 1. ])
+    """
+    w = np.asarray(weights, dtype=float)
+    if w.ndim != 1 or w.size == 0 or not np.all(w == w[0]):
+        raise ValueError(f"weights must be a non-empty 1-D array of equal values; got {w}")
+    d = w.size
+    rows = np.arange(d)[None, :] < np.arange(d + 1)[:, None]
+    return np.dot(rows, w)
 
 
 def quintile_mask(x: ArrayLike, q: int = 1) -> np.ndarray:

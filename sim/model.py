@@ -19,7 +19,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from sim import dynamics, interventions, maps, memory, metrics, network, power, welfare
+from sim import dynamics, interventions, maps, memory, network, power, welfare
 from sim.agents import (
     COMMUNITY_AUTHORITY,
     COMMUNITY_CAPABILITIES,
@@ -30,6 +30,7 @@ from sim.agents import (
     Household,
     Organization,
 )
+from sim.outcomes import HouseholdOutcomes, mean_of
 from sim.partnership import (
     COMMUNITY,
     Partnership,
@@ -358,8 +359,8 @@ class PartnershipModel(mesa.Model):
         if p.includes_community:
             c = p.members.index(COMMUNITY)
             for i, col in zip(pos, cols, strict=True):
-                t[c, i] = self.hh.trust[self._rep_households[col], col].mean()
-                t[i, c] = self.rep_trust[col, self._rep_positions[col]].mean()
+                t[c, i] = mean_of(self.hh.trust[self._rep_households[col], col])
+                t[i, c] = mean_of(self.rep_trust[col, self._rep_positions[col]])
         np.fill_diagonal(t, 1.0)
         return t
 
@@ -554,22 +555,22 @@ class PartnershipModel(mesa.Model):
     # 4 ---------------------------------------------------------------------------------------
     def deliver(self) -> None:
         """Joint and solo programmes deliver services; stocks respond with diminishing returns."""
-        dose = self._work("dose")
+        p = self.active_partnership
+        in_partnership = set(p.members) if p is not None else set()
+        solo_orgs = [o for o in self.organizations if o.node not in in_partnership]
+        # The dose of all programmes together is needed only when some organization works
+        # alone (or none works together); otherwise the joint dose is all there is.
+        dose = self._work("dose") if p is None or solo_orgs else None
         commitment = self.scenario.partnership.commitment
         monitoring = grassroots_monitoring(
             float(self.hh.empowerment.mean() * self.hh.voice.mean()),
             self.village_size,
             self.scenario.accountability.free_riding_size,
         )
-        p = self.active_partnership
-        in_partnership = set(p.members) if p is not None else set()
         if p is not None:
             self._deliver_jointly(p, dose, monitoring)
-        solo = False
-        for o in self.organizations:
-            if o.node in in_partnership:
-                continue
-            solo = True
+        solo = bool(solo_orgs)
+        for o in solo_orgs:
             budget = commitment * o.budget * self._funding_factor
             eff = service_effectiveness(capability_coverage(o.capabilities[None, :]))
             leak = self._leakage(monitoring, role_clarity=1.0)
@@ -591,9 +592,14 @@ class PartnershipModel(mesa.Model):
         if p is not None:
             # Evaluation credits the partnership only with what its own services achieved.
             joint = welfare.dose_response(
-                self.hh.stock, self._joint_dose, efficiency[None, :], out=self._work("response")
+                self.hh.stock,
+                self._joint_dose,
+                efficiency[None, :],
+                out=self._work("response", zero=False),
             )
-            p.gained += np.subtract(joint, self.hh.stock, out=self._work("gained")).sum(axis=0)
+            p.gained += np.subtract(joint, self.hh.stock, out=self._work("gained", zero=False)).sum(
+                axis=0
+            )
         if joint is None or solo:
             self.hh.stock[:] = welfare.dose_response(
                 self.hh.stock, dose, efficiency[None, :], out=dose
@@ -628,7 +634,7 @@ class PartnershipModel(mesa.Model):
             a.grassroots_effect,
         )
 
-    def _deliver_jointly(self, p: Partnership, dose: np.ndarray, monitoring: float) -> None:
+    def _deliver_jointly(self, p: Partnership, dose: np.ndarray | None, monitoring: float) -> None:
         caps = np.array([self._capabilities(m) for m in p.members])
         eff = service_effectiveness(capability_coverage(caps))
         prefs = np.array([self._preferences(m) for m in p.members])
@@ -666,7 +672,8 @@ class PartnershipModel(mesa.Model):
                 joint[:, 4] += self.scenario.welfare.participation_dose * voice
             else:
                 joint[area, 4] += self.scenario.welfare.participation_dose * voice
-        dose += joint
+        if dose is not None:
+            dose += joint
         self._joint_dose = joint
         self._received["partnership"] = received
         self._areas["partnership"] = area
@@ -857,7 +864,7 @@ class PartnershipModel(mesa.Model):
         """Incomes follow capacity and infrastructure; the step's outcomes are recorded."""
         w = self.scenario.welfare
         hh = self.hh
-        hh.income[:] = welfare.income_from_capital(
+        welfare.income_from_capital(
             hh.income0,
             hh.capacity,
             hh.stock0[:, 3],
@@ -865,6 +872,8 @@ class PartnershipModel(mesa.Model):
             hh.stock0[:, 2],
             w.return_capacity,
             w.return_infrastructure,
+            out=hh.income,
+            work=self._work("need", zero=False)[:, 0],  # scratch: targeting's need is spent
         )
         self._record()
 
@@ -903,30 +912,17 @@ class PartnershipModel(mesa.Model):
 
     def _outcomes(self) -> dict[str, float]:
         hh = self.hh
-        w = hh.welfare()
-        h, a, m0 = metrics.alkire_foster(
-            welfare.deprivations(hh, self.scenario.welfare.deprivation_cutoff),
-            welfare.DEPRIVATION_WEIGHTS,
-            self.scenario.welfare.poverty_k,
+        # Household outcomes: the formulas of sim.metrics and sim.welfare on reused buffers.
+        household = self.__dict__.setdefault("_household_outcomes", HouseholdOutcomes())
+        out = household(
+            hh,
+            poorest=self._poorest,
+            tied_flat=self._tied_flat,
+            cutoff=self.scenario.welfare.deprivation_cutoff,
+            k=self.scenario.welfare.poverty_k,
         )
-        welfare_gini = metrics.gini(w)
         p = self.active_partnership
-        tied_trust = hh.trust.ravel().take(self._tied_flat)
-        out = {
-            "welfare_mean": float(w.mean()),
-            "welfare_q1": float(w.take(self._poorest).mean()),
-            "access_mean": float(hh.access.mean()),
-            "capacity_mean": float(hh.capacity.mean()),
-            "empowerment_mean": float(hh.empowerment.mean()),
-            "income_mean": float(hh.income.mean()),
-            "welfare_gini": welfare_gini,
-            "income_gini": metrics.gini(hh.income),
-            "welfare_atkinson": metrics.atkinson(w, 1.0),
-            "welfare_sen": metrics.sen_index(w, gini=welfare_gini),
-            "mpi_h": h,
-            "mpi_a": a,
-            "mpi_m0": m0,
-            "trust_community": float(tied_trust.mean()) if tied_trust.size else float("nan"),
+        out |= {
             "pooled_resources": self._pooled / len(hh),
             "delivered": self._delivered / len(hh),
             "leakage": self._leaked / self._spent if self._spent > 0 else 0.0,

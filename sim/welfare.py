@@ -16,6 +16,7 @@ __all__ = [
     "WELFARE_DIMENSIONS",
     "Households",
     "depreciate",
+    "deprivation_counts",
     "deprivations",
     "dose_response",
     "income_from_capital",
@@ -72,9 +73,13 @@ class Households:
         """(n,) empowerment: participation in decisions (a view of ``stock``)."""
         return self.stock[:, 4]
 
-    def welfare(self) -> np.ndarray:
-        """Welfare index of every household (see :func:`welfare_index`)."""
-        return welfare_index(self.access, self.capacity, self.empowerment, self.income)
+    def welfare(
+        self, *, out: np.ndarray | None = None, work: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Welfare index of every household (see :func:`welfare_index`; optional buffers)."""
+        return welfare_index(
+            self.access, self.capacity, self.empowerment, self.income, out=out, work=work
+        )
 
 
 def initial_households(
@@ -222,38 +227,76 @@ def income_from_capital(
     infrastructure0: np.ndarray,
     return_capacity: float,
     return_infrastructure: float,
+    *,
+    out: np.ndarray | None = None,
+    work: np.ndarray | None = None,
 ) -> np.ndarray:
     """Income follows skills and infrastructure: a Mincer-style log-linear return.
 
     ``y = y0 · exp(β_c (c − c0) + β_i (r − r0))`` (Mincer 1974; returns to rural roads and
     infrastructure: Jacoby 2000, EJ 110:713).
 
+    ``out`` receives the result and ``work`` the infrastructure term (arrays like
+    ``income0``; ``out`` may be the current income); the operations are those of the formula.
+
     Example:
         >>> income_from_capital(np.array([1.0]), np.array([0.5]), np.array([0.0]),
         ...                     np.array([0.0]), np.array([0.0]), np.log(2.0) / 0.5, 0.0)
         array([2.])
     """
-    return income0 * np.exp(
-        return_capacity * (capacity - capacity0)
-        + return_infrastructure * (infrastructure - infrastructure0)
-    )
+    growth = np.subtract(capacity, capacity0, out=out)
+    np.multiply(return_capacity, growth, out=growth)
+    roads = np.subtract(infrastructure, infrastructure0, out=work)
+    np.multiply(return_infrastructure, roads, out=roads)
+    np.add(growth, roads, out=growth)
+    np.exp(growth, out=growth)
+    return np.multiply(income0, growth, out=growth)
 
 
-def income_score(income: np.ndarray) -> np.ndarray:
-    """Income on [0, 1]: log scale between :data:`INCOME_SCORE_RANGE` (the poverty line = 1)."""
+def income_score(income: np.ndarray, *, out: np.ndarray | None = None) -> np.ndarray:
+    """Income on [0, 1]: log scale between :data:`INCOME_SCORE_RANGE` (the poverty line = 1).
+
+    ``out`` (an array like ``income``) receives the result, sparing three temporaries.
+    """
     lo, hi = INCOME_SCORE_RANGE
-    return np.clip(np.log(income / lo) / np.log(hi / lo), 0.0, 1.0)
+    score = np.divide(income, lo, out=out)
+    np.log(score, out=score)
+    np.divide(score, np.log(hi / lo), out=score)
+    return np.clip(score, 0.0, 1.0, out=score)
 
 
 def welfare_index(
-    access: np.ndarray, capacity: np.ndarray, empowerment: np.ndarray, income: np.ndarray
+    access: np.ndarray,
+    capacity: np.ndarray,
+    empowerment: np.ndarray,
+    income: np.ndarray,
+    *,
+    out: np.ndarray | None = None,
+    work: np.ndarray | None = None,
 ) -> np.ndarray:
     """Household welfare in [0, 1]: the equally weighted mean of the four dimensions.
 
     ``W = (mean(access) + capacity + empowerment + income_score) / 4``, in the spirit of the
     capability approach's multidimensional welfare (Sen 1999; Alkire & Foster 2011).
+
+    ``out`` receives the result and ``work`` the income score (arrays like ``capacity``);
+    data collection passes buffers kept between steps. The operations and their order are
+    those of the formula: the mean of access adds its columns left to right and divides by
+    their number, as ``access.mean(axis=1)`` does.
     """
-    return (access.mean(axis=1) + capacity + empowerment + income_score(income)) / 4.0
+    k = access.shape[1]
+    w = (
+        np.add(access[:, 0], access[:, 1], out=out)
+        if k > 1
+        else np.multiply(access[:, 0], 1.0, out=out)
+    )
+    for j in range(2, k):
+        np.add(w, access[:, j], out=w)
+    np.divide(w, k, out=w)
+    np.add(w, capacity, out=w)
+    np.add(w, empowerment, out=w)
+    np.add(w, income_score(income, out=work), out=w)
+    return np.divide(w, 4.0, out=w)
 
 
 def deprivations(hh: Households, cutoff: float) -> np.ndarray:
@@ -265,6 +308,24 @@ def deprivations(hh: Households, cutoff: float) -> np.ndarray:
     return np.column_stack(
         [hh.access < cutoff, hh.capacity < cutoff, hh.empowerment < cutoff, hh.income < 1.0]
     )
+
+
+def deprivation_counts(
+    hh: Households, cutoff: float, *, out: np.ndarray | None = None
+) -> np.ndarray:
+    """How many of the indicators of :func:`deprivations` each household is deprived in.
+
+    The row sums of the deprivation matrix as one byte per household (``out``, uint8, may be
+    a buffer kept between steps); with equal weights they determine the Alkire-Foster scores
+    (:func:`sim.metrics.alkire_foster_of_counts`).
+    """
+    count = np.empty(len(hh), dtype=np.uint8) if out is None else out
+    np.less(hh.stock[:, 0], cutoff, out=count.view(bool))  # 0 or 1 in each byte
+    below = np.empty(len(hh), dtype=bool)
+    for column in range(1, hh.stock.shape[1]):
+        np.add(count, np.less(hh.stock[:, column], cutoff, out=below).view(np.uint8), out=count)
+    np.add(count, np.less(hh.income, 1.0, out=below).view(np.uint8), out=count)
+    return count
 
 
 DEPRIVATION_WEIGHTS = np.full(6, 1.0 / 6.0)

@@ -99,3 +99,141 @@ def test_targeting_weights_by_column_equal_one_call_per_service(rng, capture):
             got[:, s], welfare.targeting_weights(need[:, s], status, capture)
         )
     np.testing.assert_allclose(got.mean(axis=0), 1.0, rtol=1e-12)  # mean 1 per service
+
+
+# ------------------------------------------------------------------ data collection
+def _plain_household_outcomes(model: PartnershipModel) -> dict[str, float]:
+    """The household outcomes as the plain formulas give them (the code before buffers)."""
+    hh = model.hh
+    cfg = model.scenario.welfare
+    w = (
+        hh.access.mean(axis=1) + hh.capacity + hh.empowerment + welfare.income_score(hh.income)
+    ) / 4.0
+    h, a, m0 = metrics.alkire_foster(
+        np.ascontiguousarray(welfare.deprivations(hh, cfg.deprivation_cutoff)),
+        welfare.DEPRIVATION_WEIGHTS,
+        cfg.poverty_k,
+    )
+    tied = hh.trust.ravel()[model._tied_flat]
+    return {
+        "welfare_mean": float(w.mean()),
+        "welfare_q1": float(w[model._poorest].mean()),
+        "access_mean": float(hh.access.mean()),
+        "capacity_mean": float(hh.capacity.mean()),
+        "empowerment_mean": float(hh.empowerment.mean()),
+        "income_mean": float(hh.income.mean()),
+        "welfare_gini": metrics.gini(w),
+        "income_gini": metrics.gini(hh.income),
+        "welfare_atkinson": metrics.atkinson(w, 1.0),
+        "welfare_sen": metrics.sen_index(w),
+        "mpi_h": h,
+        "mpi_a": a,
+        "mpi_m0": m0,
+        "trust_community": float(tied.mean()),
+    }
+
+
+@pytest.mark.parametrize(("scenario", "households"), [("msp", 400), ("ppp", 1001), ("baseline", 3)])
+def test_recorded_household_outcomes_equal_the_plain_formulas_bit_for_bit(scenario, households):
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "scenarios" / f"{scenario}.toml"
+    model = PartnershipModel.from_scenario(
+        path, seed=5, households=households, villages=min(8, households)
+    )
+    for _ in range(3):  # the buffers are reused across steps and must not carry anything over
+        model.run(4)
+        plain = _plain_household_outcomes(model)
+        recorded = {name: model.metrics[name] for name in plain}
+        assert recorded == plain  # exact, NaN-free
+        last = model.results().iloc[-1]
+        assert all(last[name] == value for name, value in plain.items())
+
+
+def test_welfare_index_into_buffers_equals_the_formula(rng):
+    stock = np.asfortranarray(rng.random((257, 5)))
+    income = rng.lognormal(0.3, 1.2, 257)  # some below 0.25 and above 8: the clip acts
+    expected = (
+        stock[:, :3].mean(axis=1)
+        + stock[:, 3]
+        + stock[:, 4]
+        + np.clip(np.log(income / 0.25) / np.log(8.0 / 0.25), 0.0, 1.0)
+    ) / 4.0
+    out, work = np.empty(257), np.empty(257)
+    got = welfare.welfare_index(stock[:, :3], stock[:, 3], stock[:, 4], income, out=out, work=work)
+    assert got is out
+    np.testing.assert_array_equal(got, expected)
+    np.testing.assert_array_equal(
+        welfare.welfare_index(stock[:, :3], stock[:, 3], stock[:, 4], income), expected
+    )
+
+
+def test_gini_of_a_sorted_buffer_equals_gini_and_checks_the_ends(rng):
+    for x in (rng.random(1), rng.random(999), rng.lognormal(0, 1, 4096), np.full(7, 2.5)):
+        assert metrics.gini_of_sorted(np.sort(x)) == metrics.gini(x)
+    assert metrics.gini_of_sorted(np.full(5, 3.0)) == 0.0
+    with pytest.raises(ValueError, match="finite and non-negative"):
+        metrics.gini_of_sorted(np.sort(np.array([1.0, np.nan, 2.0])))  # sort puts NaN last
+    with pytest.raises(ValueError, match="finite and non-negative"):
+        metrics.gini_of_sorted(np.array([-1.0, 2.0]))
+
+
+@pytest.mark.parametrize("epsilon", [0.0, 0.5, 1.0, 2.0])
+def test_atkinson_with_known_extremes_equals_atkinson(rng, epsilon):
+    for x in (rng.random(500) + 0.01, np.r_[0.0, rng.random(50)], np.full(4, 0.3)):
+        work = np.empty_like(x)
+        got = metrics.atkinson_of_valid(x, epsilon, x.min(), x.max(), x.mean(), work=work)
+        assert got == metrics.atkinson(x, epsilon)
+
+
+def test_deprivation_counts_are_the_row_sums_of_the_deprivation_matrix():
+    model = PartnershipModel(seed=2, households=300, villages=3).run(5)
+    g = welfare.deprivations(model.hh, 0.4)
+    counts = welfare.deprivation_counts(model.hh, 0.4)
+    assert counts.dtype == np.uint8
+    np.testing.assert_array_equal(counts, g.sum(axis=1))
+    assert 0 < counts.mean() < 6  # neither nobody nor everybody deprived: a real test
+
+
+@pytest.mark.parametrize("n", [1, 8, 37, 400, 5000])
+@pytest.mark.parametrize("k", [0.1, 1 / 3, 0.5, 1.0])
+def test_alkire_foster_from_counts_equals_alkire_foster(rng, n, k):
+    weights = welfare.DEPRIVATION_WEIGHTS
+    g = rng.random((n, weights.size)) < 0.45
+    scores = metrics.scores_of_counts(weights)
+    # alkire_foster scores a C-ordered matrix; on other layouts BLAS may round the
+    # all-deprived row's 6 x 1/6 to 1 - 2**-53 instead of 1 (one ulp), depending on n.
+    expected = metrics.alkire_foster(g, weights, k)
+    got = metrics.alkire_foster_of_counts(g.sum(axis=1).astype(np.uint8), scores, k)
+    assert got == expected
+
+
+def test_scores_by_count_equal_the_dot_product_of_every_pattern():
+    weights = welfare.DEPRIVATION_WEIGHTS
+    patterns = (np.arange(64)[:, None] >> np.arange(6)[None, :]) & 1 == 1
+    by_pattern = np.dot(patterns, weights)
+    scores = metrics.scores_of_counts(weights)
+    np.testing.assert_array_equal(by_pattern, scores[patterns.sum(axis=1)])
+    assert scores[0] == 0.0 and scores[-1] == 1.0
+    with pytest.raises(ValueError, match="equal values"):
+        metrics.scores_of_counts([0.5, 0.25, 0.25])
+
+
+def test_mean_of_equals_numpy_mean(rng):
+    from sim.outcomes import mean_of
+
+    stock = np.asfortranarray(rng.random((1001, 5)))
+    for x in (stock[:, :3], stock[:, 4], rng.random(7), stock[::3, 1]):
+        assert mean_of(x) == x.mean()
+
+
+def test_income_into_buffers_equals_the_formula(rng):
+    income0, c, c0, r, r0 = (rng.random(301) for _ in range(5))
+    expected = income0 * np.exp(0.8 * (c - c0) + 0.3 * (r - r0))
+    out, work = income0.copy(), np.empty(301)
+    got = welfare.income_from_capital(income0, c, c0, r, r0, 0.8, 0.3, out=out, work=work)
+    assert got is out
+    np.testing.assert_array_equal(got, expected)
+    np.testing.assert_array_equal(
+        welfare.income_from_capital(income0, c, c0, r, r0, 0.8, 0.3), expected
+    )
