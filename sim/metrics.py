@@ -120,7 +120,9 @@ def gini_of_sorted(s: np.ndarray) -> float:
     if lo == hi:
         return 0.0
     n = s.size
-    g = float(np.dot(_rank_weights(n), s) / (n * s.sum()))
+    # numpy's own pairwise sum, not ``np.dot``: OpenBLAS splits a long dot product across its
+    # threads, which made the last bits depend on the machine's thread count.
+    g = float(np.multiply(_rank_weights(n), s).sum() / (n * s.sum()))
     return min(max(g, 0.0), 1.0 - 1.0 / n)
 
 
