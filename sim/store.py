@@ -146,9 +146,15 @@ def read_manifest(out: Path) -> dict[str, Any]:
     if not path.is_file():
         raise StoreError(f"{out}: not a sweep folder (no manifest.json)")
     try:
-        return json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
+        info = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise StoreError(f"{path}: unreadable manifest ({exc})") from None
+    if not isinstance(info, dict) or not isinstance(info.get("sweep"), dict):
+        raise StoreError(
+            f"{out}: not a sweep folder (its manifest.json describes no sweep; folders from "
+            "'run' or 'compare' are read as they are, 'analyze' takes folders from 'sweep')"
+        )
+    return info
 
 
 def _part_files(out: Path) -> list[Path]:
