@@ -203,7 +203,9 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="scenario file (default: scenarios/msp.toml)",
     )
-    p.add_argument("--steps", type=_at_least(1), default=60, help="months to run (default 60)")
+    from sim.cli import _steps
+
+    p.add_argument("--steps", type=_steps, default=60, help="months to run (default 60)")
     p.add_argument("--out", type=Path, required=True, help="output file, .gif (or .mp4)")
     p.add_argument("--seed", type=_at_least(0), help="model seed (default: the scenario's)")
     p.add_argument("--every", type=_at_least(1), default=1, help="months per frame (default 1)")
@@ -228,6 +230,9 @@ def command(argv: list[str]) -> int:
 
     scenario = load_scenario(args.scenario, args.overrides)
     _check_out(args.out, args.overwrite)
+    from sim import memory
+
+    memory.check_fits([scenario], steps=args.steps, files=[args.scenario])
     from sim.model import PartnershipModel
 
     model = PartnershipModel(scenario, seed=args.seed)

@@ -576,7 +576,15 @@ def _events_html(events: pd.DataFrame) -> str:
 
 # ----------------------------------------------------------------------------- command line
 def _parser() -> argparse.ArgumentParser:
-    from sim.cli import _int_at_least, _Parser, _positive_int, _seed
+    from sim.cli import (
+        _int_at_least,
+        _Parser,
+        _positive_int,
+        _replications,
+        _seed,
+        _steps,
+        _workers,
+    )
 
     p = _Parser(
         prog="run_simulation.py compare",
@@ -595,13 +603,13 @@ def _parser() -> argparse.ArgumentParser:
         help="scenario files; the first is the status quo",
     )
     p.add_argument(
-        "--replications", type=_positive_int, help="paired replicates per design (default: 20)"
+        "--replications", type=_replications, help="paired replicates per design (default: 20)"
     )
-    p.add_argument("--steps", type=_positive_int, help="steps per run (default: status quo's)")
+    p.add_argument("--steps", type=_steps, help="steps per run (default: status quo's)")
     p.add_argument("--seed", type=_seed, help="root seed (default: the status quo's run.seed)")
     p.add_argument(
         "--workers",
-        type=_positive_int,
+        type=_workers,
         default=1,
         help="processes to use (results do not depend on it)",
     )
@@ -648,11 +656,14 @@ def command(argv: list[str]) -> int:
         raise CompareError(
             f"--funding-end {args.funding_end}: must be before the last step ({steps})"
         )
-    from sim import experiments
+    from sim import experiments, memory
     from sim.cli import ROOT
 
-    out = experiments.prepare_output_folder(args.out, ROOT / "results", args.overwrite)
     replications = args.replications or 20
+    memory.check_fits(
+        scenarios, replications=replications, steps=steps, workers=args.workers, files=args.designs
+    )
+    out = experiments.prepare_output_folder(args.out, ROOT / "results", args.overwrite)
     root_seed = scenarios[0].run.seed if args.seed is None else args.seed
     result = compare(
         scenarios,
@@ -687,15 +698,21 @@ FILES = (
 def write_report(
     out: Path, scenarios: list[Scenario], result: dict[str, Any], root_seed: int
 ) -> list[Path]:
-    """Write every file atomically, the manifest last (a folder without it is incomplete)."""
-    from sim.experiments import _json_default, manifest, write_atomic
+    """Write every file atomically, the manifest last (a folder without it is incomplete).
 
+    The manifest lists every file with its size and SHA-256, so
+    :func:`sim.experiments.is_complete` judges the folder; an old manifest (``--overwrite``)
+    is deleted before any file is replaced.
+    """
+    from sim.experiments import MANIFEST, _checksum, _json_default, manifest, write_atomic
+
+    (out / MANIFEST).unlink(missing_ok=True)
     info = manifest(
         scenarios,
         replications=result["replications"],
         steps=result["steps"],
         root_seed=root_seed,
-        files=[*FILES, "manifest.json"],
+        files=list(FILES),
     )
     info["comparison"] = {
         "status_quo": result["reference"],
@@ -733,8 +750,9 @@ def write_report(
     for name, text in texts.items():
         write_atomic(out / name, lambda p, t=text: p.write_text(t, encoding="utf-8"))
         written.append(out / name)
+    info = dict(info, complete=True, checksums={p.name: _checksum(p) for p in written})
     write_atomic(
-        out / "manifest.json",
+        out / MANIFEST,
         lambda p: p.write_text(json.dumps(info, indent=2, default=_json_default)),
     )
     written.append(out / "manifest.json")

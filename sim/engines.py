@@ -37,7 +37,15 @@ import numpy as np
 from sim.errors import UserError
 from sim.sweep import RunTask
 
-__all__ = ["ENGINES", "EngineError", "RunResult", "default_workers", "execute", "run_tasks"]
+__all__ = [
+    "ENGINES",
+    "EngineError",
+    "RunResult",
+    "check_scheduler",
+    "default_workers",
+    "execute",
+    "run_tasks",
+]
 
 ENGINES = ("local", "dask", "serial")
 
@@ -68,6 +76,38 @@ def default_workers() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # macOS, Windows
         return os.cpu_count() or 1
+
+
+def check_scheduler(address: str, timeout: float = 5.0) -> None:
+    """Refuse a Dask scheduler address that is malformed or where nothing listens, at once.
+
+    A TCP connection is tried before anything is written or any cluster client made, so a
+    typo or a stopped scheduler gives one message in seconds (``Client`` would retry for its
+    whole timeout). Schemes other than ``tcp://`` and ``tls://`` are left to ``distributed``.
+    """
+    scheme, sep, rest = address.partition("://")
+    if not sep:
+        scheme, rest = "tcp", address
+    if scheme not in ("tcp", "tls"):
+        return
+    host, colon, port = rest.rstrip("/").rpartition(":")
+    host = host.strip("[]")
+    if not colon or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise EngineError(
+            f"--scheduler {address!r}: not a scheduler address; expected tcp://HOST:PORT, "
+            "e.g. tcp://10.0.0.1:8786"
+        )
+    import socket
+
+    try:
+        with socket.create_connection((host, int(port)), timeout=timeout):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise EngineError(
+            f"--scheduler {address}: cannot connect ({reason}); is the scheduler running "
+            "and reachable from here? Start one with 'dask scheduler', or use --engine local"
+        ) from None
 
 
 _COLLECT_EVERY = 50

@@ -449,6 +449,10 @@ def is_complete(folder: str | Path) -> bool:
         return False
     if not isinstance(info, dict) or info.get("complete") is not True:
         return False
+    if "sweep" in info:  # a sweep folder: judged by its run parts (sim.store.is_complete)
+        from sim.store import is_complete as sweep_is_complete
+
+        return sweep_is_complete(folder)
     files, checksums = info.get("files"), info.get("checksums")
     if not isinstance(files, list) or not isinstance(checksums, dict):
         return False

@@ -209,7 +209,15 @@ def _read_csv(path: Path, required: bool = True) -> list[tuple[str, dict[str, st
                 )
             reader.fieldnames = header
             rows = []
+            most = _max_rows(path.name)
             for row in reader:
+                if len(rows) == most:
+                    # Bounded while reading: a 20 MB file of tiny rows would otherwise become
+                    # millions of dictionaries (gigabytes) before the counts are checked.
+                    raise MapError(
+                        f"{path} row {reader.line_num}: more than {most} rows; allowed: at "
+                        f"most {most} rows in {path.name} (see maps.LIMITS)"
+                    )
                 if None in row:
                     raise MapError(f"{path} row {reader.line_num}: more values than columns")
                 if all((v or "").strip() == "" for v in row.values()):
@@ -225,6 +233,15 @@ def _read_csv(path: Path, required: bool = True) -> list[tuple[str, dict[str, st
     except csv.Error as exc:
         raise MapError(f"{path}: not valid CSV ({exc})") from None
     return rows
+
+
+def _max_rows(name: str) -> int:
+    """The most data rows ``name`` may hold (the map's limits on villages, organizations, ties)."""
+    if name == "villages.csv":
+        return LIMITS["villages"]
+    if name == "nodes.csv":
+        return sum(LIMITS["organizations"].values())
+    return LIMITS["edges"]
 
 
 def _read_csv_folder(path: Path):

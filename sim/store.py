@@ -40,6 +40,7 @@ __all__ = [
     "dataset",
     "encode_run",
     "failures",
+    "is_complete",
     "read_manifest",
     "read_table",
 ]
@@ -146,9 +147,40 @@ def read_manifest(out: Path) -> dict[str, Any]:
     if not path.is_file():
         raise StoreError(f"{out}: not a sweep folder (no manifest.json)")
     try:
-        return json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
+        info = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise StoreError(f"{path}: unreadable manifest ({exc})") from None
+    if not isinstance(info, dict) or not isinstance(info.get("sweep"), dict):
+        raise StoreError(
+            f"{out}: not a sweep folder (its manifest.json describes no sweep; folders from "
+            "'run' or 'compare' are read as they are, 'analyze' takes folders from 'sweep')"
+        )
+    return info
+
+
+def is_complete(out: Path) -> bool:
+    """Whether a sweep folder holds every run of its sweep.
+
+    The manifest is rewritten with ``"complete": false`` when a sweep starts (or resumes) and
+    with ``true`` only after the last run is stored, so a sweep killed at any moment reads as
+    incomplete. True needs, besides ``"complete": true``, that ``runs/`` holds exactly
+    ``runs_total`` part files and that ``design.parquet`` is there (a deleted part, or a part
+    from elsewhere, makes the folder incomplete). Parts are whole or absent: each was written
+    to a temporary name and renamed.
+    """
+    out = Path(out)
+    try:
+        info = read_manifest(out)
+        parts = _part_files(out)
+    except StoreError:
+        return False
+    total = info.get("runs_total")
+    return (
+        info.get("complete") is True
+        and isinstance(total, int)
+        and len(parts) == total
+        and (out / "design.parquet").is_file()
+    )
 
 
 def _part_files(out: Path) -> list[Path]:

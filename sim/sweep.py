@@ -551,6 +551,16 @@ def run_sweep(
 
     start = time.perf_counter()
     design = design_matrix(sweep.spec, raw=True)
+    # Refusals come before the folder is made: an unknown engine, a scheduler nobody answers
+    # at, runs that cannot fit in memory.
+    if scheduler is not None:
+        engine = "dask"
+        engines.check_scheduler(scheduler)
+    if engine not in engines.ENGINES:
+        raise engines.EngineError(
+            f"--engine {engine!r}: unknown; choose one of {', '.join(engines.ENGINES)}"
+        )
+    check_fits(sweep, design, workers or engines.default_workers())
     fp = fingerprint(sweep)
     store = SweepStore.open(out, fp, sweep_text)
     store.write_design(design)
@@ -610,6 +620,35 @@ def run_sweep(
     return SweepOutcome(Path(out), total, skipped, done, failed, time.perf_counter() - start)
 
 
+SIZE_SECTIONS = ("population", "organizations", "run")
+"""Sections whose levers change how much memory one run needs."""
+
+
+def check_fits(sweep: Sweep, design: pd.DataFrame, workers: int) -> int:
+    """Refuse a sweep whose largest run, ``workers`` at once, would not fit in memory.
+
+    Results go to disk run by run, so what must fit is ``workers`` of the largest model (and
+    each one's own results), not the whole table. Design levers that change a run's size
+    (``population.*``, ``organizations.*``, ``run.*``) are applied at each distinct value
+    combination to find the largest run. Returns the estimated bytes; raises
+    :class:`sim.memory.MemoryLimitError` naming the sweep file otherwise.
+    """
+    from sim import memory
+
+    sized = [n for n in sweep.levers if n.split(".")[0] in SIZE_SECTIONS]
+    combos = design[sized].drop_duplicates().to_dict("records") if sized else [{}]
+    variants = [
+        s.with_overrides({k: _plain(v) for k, v in combo.items()}, source=sweep.source)
+        for s in sweep.scenarios
+        for combo in combos
+    ]
+    biggest = max(variants, key=lambda s: memory.model_bytes(s, sweep.steps))
+    parallel = max(1, min(workers, count_runs(sweep, design)))
+    return memory.check_fits(
+        [biggest], replications=parallel, steps=sweep.steps, workers=parallel, files=[sweep.source]
+    )
+
+
 def _ids(sweep: Sweep, design: pd.DataFrame) -> Iterator[str]:
     return (t.run_id for t in plan(sweep, design))
 
@@ -651,7 +690,7 @@ def command(argv: list[str]) -> int:
     import argparse
     import sys
 
-    from sim.cli import _Parser, _positive_int
+    from sim.cli import _Parser, _workers
 
     p = _Parser(
         prog="run_simulation.py sweep",
@@ -669,7 +708,7 @@ def command(argv: list[str]) -> int:
         default="local",
         help="local process pool (default), Dask distributed, or serial in this process",
     )
-    p.add_argument("--workers", type=_positive_int, help="worker processes (default: all cores)")
+    p.add_argument("--workers", type=_workers, help="worker processes (default: all cores)")
     p.add_argument(
         "--scheduler",
         metavar="ADDRESS",

@@ -255,6 +255,464 @@ CASES: list[Case] = [
 ]
 
 
+# ----------------------------------------------------------------------------- sweep files
+# A valid, tiny sweep; each case changes one thing. ``--out`` is always under {tmp}, so a case
+# wrongly accepted would write there (and fail the snapshot), never into results/.
+SWEEP = """scenarios = ["baseline"]
+replications = 1
+steps = 2
+{top}
+[set]
+"population.households" = 30
+"population.villages" = 3
+{set}
+[design]
+method = "{method}"
+{design}
+[design.levers]
+{levers}
+"""
+GRID_LEVER = '"factors.trust" = { values = [0.2] }'
+
+
+def sweep_text(top="", set="", method="grid", design="", levers=GRID_LEVER) -> str:
+    return SWEEP.format(top=top, set=set, method=method, design=design, levers=levers)
+
+
+def sweep_case(name: str, text: str, *fragments: str, argv=(), **kw) -> Case:
+    """A sweep file ``{tmp}/<name>.toml`` run with ``sweep``; the message must name the file."""
+    path = f"{{tmp}}/{name}.toml"
+    return Case(
+        f"sweep {name}",
+        (path, "--engine", "serial", "--no-progress", "--out", "{tmp}/out", *argv),
+        (path, *fragments) if not kw.pop("unnamed", False) else fragments,
+        files={f"{name}.toml": text, **kw.pop("files", {})},
+        command="sweep",
+        **kw,
+    )
+
+
+# A scenario on a stakeholder map ``{tmp}/m`` (relative to the scenario file); each map case
+# replaces one of its files.
+MAP = {
+    "villages.csv": "id,households\nv1,30\nv2,20\n",
+    "nodes.csv": "id,type\ngov,government\nfirm,firm\nngo,ngo\n",
+    "edges.csv": "source,target,trust\ngov,firm,0.5\nfirm,v1,\n",
+}
+
+
+def map_case(name: str, fragments: tuple[str, ...], **files: str | bytes) -> Case:
+    content = {f"m/{k}": v for k, v in MAP.items()}
+    content.update({f"m/{k.replace('_csv', '.csv')}": v for k, v in files.items()})
+    return Case(
+        f"map {name}",
+        ("--scenario", "{tmp}/s.toml"),
+        fragments,
+        files={"s.toml": "[population]\nmap = 'm'\n", **content},
+    )
+
+
+def intervention(name: str, item: str, *fragments: str, steps: int = 12) -> Case:
+    """A scenario ``{tmp}/<name>.toml`` with one ``[[interventions]]`` table."""
+    text = f"[run]\nsteps = {steps}\n[[interventions]]\nname = 'x'\n{item}\n"
+    path = f"{{tmp}}/{name}.toml"
+    return Case(
+        f"intervention {name}",
+        ("--scenario", path, "--steps", str(steps)),
+        (path, "interventions[1]", *fragments),
+        files={f"{name}.toml": text},
+    )
+
+
+MSP = str(SCENARIOS / "msp.toml")
+
+CASES += [
+    # ---- sweep files
+    Case(
+        "sweep file missing",
+        ("{tmp}/nope.toml", "--out", "{tmp}/out"),
+        ("{tmp}/nope.toml", "sweep file not found"),
+        command="sweep",
+    ),
+    sweep_case("not_toml", "scenarios = [\n", "not valid TOML"),
+    sweep_case(
+        "unknown_lever",
+        sweep_text(levers='"factors.trsut" = { values = [0.2] }'),
+        "unknown lever 'factors.trsut'",
+        "Did you mean 'factors.trust'",
+    ),
+    sweep_case(
+        "unknown_key",
+        sweep_text(top="replicatons = 3"),
+        "unknown key 'replicatons'",
+        "Did you mean 'replications'",
+    ),
+    sweep_case(
+        "low_above_high",
+        sweep_text(method="lhs", levers='"factors.trust" = { low = 0.8, high = 0.2 }'),
+        "design.levers.factors.trust",
+        "low = 0.8 must be below high = 0.2",
+    ),
+    sweep_case(
+        "range_outside_lever",
+        sweep_text(method="lhs", levers='"factors.trust" = { low = 0.2, high = 3.0 }'),
+        "factors.trust = 3.0",
+        "<= 1.0",
+    ),
+    sweep_case(
+        "unknown_design",
+        sweep_text(method="factorial"),
+        "design.method = 'factorial'",
+        "'grid', 'lhs', 'sobol' or 'morris'",
+    ),
+    sweep_case(
+        "sobol_not_power_of_two",
+        sweep_text(
+            method="sobol", design="samples = 10", levers='"factors.trust" = {low=0.1, high=0.9}'
+        ),
+        "design.samples = 10",
+        "power of 2",
+    ),
+    sweep_case(
+        "zero_replications",
+        sweep_text().replace("replications = 1", "replications = 0"),
+        "replications = 0",
+        "greater than or equal to 1",
+    ),
+    sweep_case(
+        "unknown_outcome",
+        sweep_text(top='outcomes = ["welfare_men"]'),
+        "outcomes",
+        "unknown outcome 'welfare_men'",
+        "Did you mean 'welfare_mean'",
+    ),
+    sweep_case("record_zero", sweep_text(top="record = 0"), "record = 0", "at least 1"),
+    sweep_case(
+        "record_unknown", sweep_text(top="record = 'weekly'"), "record", "'every_step'", "horizon"
+    ),
+    sweep_case(
+        "unknown_engine",
+        sweep_text(),
+        "--engine",
+        "invalid choice: 'ray'",
+        "'local', 'dask', 'serial'",
+        argv=("--engine", "ray"),
+        unnamed=True,
+    ),
+    sweep_case(
+        "zero_workers",
+        sweep_text(),
+        "--workers",
+        "at least 1",
+        argv=("--workers", "0"),
+        unnamed=True,
+    ),
+    sweep_case(
+        "too_many_workers",
+        sweep_text(),
+        "--workers",
+        "at most",
+        argv=("--workers", "100000"),
+        unnamed=True,
+    ),
+    # Nothing listens on port 9 (discard) of this computer: refused at once, before --out exists.
+    sweep_case(
+        "unreachable_scheduler",
+        sweep_text(),
+        "--scheduler tcp://127.0.0.1:9",
+        "cannot connect",
+        argv=("--scheduler", "tcp://127.0.0.1:9"),
+        unnamed=True,
+    ),
+    sweep_case(
+        "scheduler_not_an_address",
+        sweep_text(),
+        "--scheduler 'tcp://'",
+        "HOST:PORT",
+        argv=("--scheduler", "tcp://"),
+        unnamed=True,
+    ),
+    sweep_case(
+        "too_big_for_memory",
+        sweep_text(set='"population.ties_across" = 10').replace("= 30", "= 20000000"),
+        "population.households = 20000000",
+        "would need about",
+        "GB",
+    ),
+    sweep_case(
+        "out_holds_another_sweep",
+        sweep_text(),
+        "--out {tmp}/out",
+        "holds a different sweep",
+        "choose a new --out",
+        files={"out/manifest.json": '{"sweep": {}, "sweep_fingerprint": "0123"}'},
+        unnamed=True,
+    ),
+    sweep_case(
+        "out_holds_a_run",
+        sweep_text(),
+        "{tmp}/out",
+        "not a sweep folder",
+        files={"out/manifest.json": '{"complete": true}', "out/timeseries.csv": "step\n0\n"},
+        unnamed=True,
+    ),
+    sweep_case(
+        "out_not_a_sweep_folder",
+        sweep_text(),
+        "--out {tmp}/out",
+        "holds no sweep",
+        files={"out/notes.txt": "mine"},
+        unnamed=True,
+    ),
+    sweep_case(
+        "out_is_a_file",
+        sweep_text(),
+        "--out {tmp}/out",
+        "is a file",
+        files={"out": "keep me"},
+        unnamed=True,
+    ),
+    # ---- analyze
+    Case(
+        "analyze a missing folder",
+        ("{tmp}/nowhere",),
+        ("{tmp}/nowhere", "not a sweep folder"),
+        command="analyze",
+    ),
+    Case(
+        "analyze an empty folder",
+        ("{tmp}/empty",),
+        ("{tmp}/empty", "not a sweep folder (no manifest.json)"),
+        folders=("empty",),
+        command="analyze",
+    ),
+    Case(
+        "analyze a run folder, not a sweep",
+        ("{tmp}/run",),
+        ("{tmp}/run", "not a sweep folder"),
+        files={"run/timeseries.csv": "step\n0\n", "run/manifest.json": '{"complete": true}'},
+        command="analyze",
+    ),
+    Case(
+        "analyze a folder with an unreadable manifest",
+        ("{tmp}/bad",),
+        ("{tmp}/bad/manifest.json", "unreadable manifest"),
+        files={"bad/manifest.json": "{not json", "bad/runs/.keep": ""},
+        command="analyze",
+    ),
+    # ---- interventions in scenario files
+    intervention("beyond_horizon", "at = 13\naction = 'dissolve'", "at = 13", "run.steps = 12"),
+    intervention("unknown_action", "at = 2\naction = 'dissolv'", "action", "'form'"),
+    intervention(
+        "unknown_lever",
+        "at = 2\naction = 'set'\nlever = 'audit_probabilty'\nvalue = 0.5",
+        "audit_probabilty",
+        "Did you mean 'accountability.audit_probability'",
+    ),
+    intervention(
+        "unknown_metric",
+        "when = 'trust_partner < 0.3'\naction = 'dissolve'",
+        "trust_partner",
+        "Did you mean 'trust_partners'",
+    ),
+    intervention(
+        "malformed_condition",
+        "when = 'trust_partners about 0.3'\naction = 'dissolve'",
+        "trust_partners about 0.3",
+        "METRIC OP NUMBER",
+    ),
+    intervention(
+        "negative_cooldown",
+        "when = 'leakage > 0.1'\ncooldown = -1\naction = 'dissolve'",
+        "cooldown = -1",
+        "greater than or equal to 1",
+    ),
+    intervention(
+        "unknown_member",
+        "at = 2\naction = 'add_member'\nmember = 'firm_7'",
+        "member 'firm_7'",
+        "Did you mean 'firm_2'",
+        "Allowed: government_0",
+    ),
+    # ---- stakeholder maps (a folder of CSVs beside the scenario)
+    map_case(
+        "dangling edge",
+        ("{tmp}/m/edges.csv row 2", "target = 'firn'", "Did you mean 'firm'"),
+        edges_csv="source,target\ngov,firn\n",
+    ),
+    map_case(
+        "duplicate id",
+        ("{tmp}/m/nodes.csv row 3", "id = 'gov' is a duplicate"),
+        nodes_csv="id,type\ngov,government\ngov,firm\n",
+    ),
+    map_case(
+        "trust above one",
+        ("{tmp}/m/edges.csv row 2", "trust = '1.5'", "from 0.0 to 1.0"),
+        edges_csv="source,target,trust\ngov,firm,1.5\n",
+    ),
+    map_case(
+        "nan trust",
+        ("{tmp}/m/edges.csv row 2", "trust = 'nan'", "from 0.0 to 1.0"),
+        edges_csv="source,target,trust\ngov,firm,nan\n",
+    ),
+    map_case(
+        "unknown type",
+        ("{tmp}/m/nodes.csv row 2", "type = 'goverment'", "Did you mean 'government'"),
+        nodes_csv="id,type\ngov,goverment\n",
+    ),
+    map_case("empty file", ("{tmp}/m/villages.csv", "empty file", "households"), villages_csv=""),
+    map_case(
+        "oversized file",
+        ("{tmp}/m/edges.csv", "too large for a stakeholder map", "at most 20000000 bytes"),
+        edges_csv="source,target\n" + "gov,firm\n" * 2_300_000,
+    ),
+    map_case(
+        "too many rows",
+        ("{tmp}/m/villages.csv row 10002", "more than 10000 rows", "at most 10000"),
+        villages_csv="id,households\n" + "".join(f"v{i},2\n" for i in range(12_000)),
+    ),
+    Case(
+        "map graphml not readable",
+        ("--scenario", "{tmp}/s.toml"),
+        ("{tmp}/m.graphml", "not a readable GraphML file"),
+        files={"s.toml": "[population]\nmap = 'm.graphml'\n", "m.graphml": "<graphml><oops"},
+    ),
+    Case(
+        "map not found",
+        ("--scenario", "{tmp}/s.toml"),
+        ("{tmp}/gone", "stakeholder map not found"),
+        files={"s.toml": "[population]\nmap = 'gone'\n"},
+    ),
+    # ---- compare
+    Case(
+        "compare one file", (MSP, "--out", "{tmp}/out"), ("at least one design",), command="compare"
+    ),
+    Case(
+        "compare duplicate names",
+        (MSP, "{tmp}/msp.toml", "--out", "{tmp}/out"),
+        ("design names must be unique", "'msp', 'msp'"),
+        files={"msp.toml": "[factors]\ntrust = 0.1\n"},
+        command="compare",
+    ),
+    Case(
+        "compare zero workers",
+        (MSP, MSP, "--workers", "0", "--out", "{tmp}/out"),
+        ("--workers", "at least 1"),
+        command="compare",
+    ),
+    Case(
+        "compare too many workers",
+        (MSP, str(SCENARIOS / "pmg.toml"), "--workers", "100000", "--out", "{tmp}/out"),
+        ("--workers", "at most"),
+        command="compare",
+    ),
+    Case(
+        "compare too many steps",
+        (MSP, str(SCENARIOS / "pmg.toml"), "--steps", "99999999999", "--out", "{tmp}/out"),
+        ("--steps", "at most 100000"),
+        command="compare",
+    ),
+    Case(
+        "compare too big for memory",
+        (
+            MSP,
+            str(SCENARIOS / "pmg.toml"),
+            "--set",
+            "population.households=20000000",
+            "--out",
+            "{tmp}/out",
+        ),
+        ("population.households = 20000000", "would need about", "GB"),
+        command="compare",
+    ),
+    Case(
+        "compare into a non-empty folder",
+        (MSP, str(SCENARIOS / "pmg.toml"), "--out", "{tmp}/res"),
+        ("--out {tmp}/res", "not empty", "--overwrite"),
+        files={"res/report.html": "<p>old</p>"},
+        command="compare",
+    ),
+    Case(
+        "compare funding end after the horizon",
+        (
+            MSP,
+            str(SCENARIOS / "pmg.toml"),
+            "--steps",
+            "10",
+            "--funding-end",
+            "10",
+            "--out",
+            "{tmp}/out",
+        ),
+        ("--funding-end 10", "before the last step"),
+        command="compare",
+    ),
+    # ---- animate
+    Case(
+        "animate every zero",
+        ("--every", "0", "--out", "{tmp}/a.gif"),
+        ("--every", "at least 1", "got 0"),
+        command="animate",
+    ),
+    Case(
+        "animate fps not a number",
+        ("--fps", "fast", "--out", "{tmp}/a.gif"),
+        ("--fps", "whole number", "'fast'"),
+        command="animate",
+    ),
+    Case(
+        "animate too many steps",
+        ("--steps", "99999999999", "--out", "{tmp}/a.gif"),
+        ("--steps", "at most 100000"),
+        command="animate",
+    ),
+    Case(
+        "animate unknown format",
+        ("--out", "{tmp}/a.avi"),
+        ("--out {tmp}/a.avi", "unknown format '.avi'", ".gif"),
+        command="animate",
+    ),
+    Case(
+        "animate into a missing folder",
+        ("--out", "{tmp}/no/a.gif"),
+        ("--out {tmp}/no/a.gif", "does not exist"),
+        command="animate",
+    ),
+    Case(
+        "animate over an existing file",
+        ("--out", "{tmp}/a.gif"),
+        ("--out {tmp}/a.gif", "exists", "--overwrite"),
+        files={"a.gif": b"GIF89a old"},
+        command="animate",
+    ),
+    Case(
+        "animate too big for memory",
+        ("--set", "population.households=20000000", "--out", "{tmp}/a.gif"),
+        ("population.households = 20000000", "would need about", "GB"),
+        command="animate",
+    ),
+    # ---- dashboard (refusals only: nothing is served)
+    Case(
+        "dashboard port zero",
+        ("--port", "0"),
+        ("--port", "between 1 and 65535"),
+        command="dashboard",
+    ),
+    Case(
+        "dashboard port too high",
+        ("--port", "70000"),
+        ("--port", "between 1 and 65535", "70000"),
+        command="dashboard",
+    ),
+    Case(
+        "dashboard host not of this computer",
+        ("--host", "no.such.host.invalid"),
+        ("--host 'no.such.host.invalid'", "not an address of this computer"),
+        command="dashboard",
+    ),
+]
+
+
 def _expand(text: str, tmp: Path) -> str:
     return text.replace("{tmp}", str(tmp))
 

@@ -18,6 +18,7 @@ from sim.compare import (
     paired_table,
     per_replicate,
 )
+from sim.experiments import is_complete
 from sim.model import OUTCOMES
 from sim.scenario import load_scenario
 
@@ -129,7 +130,8 @@ def test_compare_end_to_end_writes_a_self_contained_report(tmp_path):
     assert result.returncode == 0, result.stderr
     files = {p.name for p in out.iterdir()}
     manifest = json.loads((out / "manifest.json").read_text())
-    assert set(manifest["files"]) == files
+    assert set(manifest["files"]) == files - {"manifest.json"} == set(manifest["checksums"])
+    assert is_complete(out)  # the manifest, written last, lists every file with its checksum
     assert manifest["comparison"] == {
         "status_quo": "status_quo",
         "funding_end": 36,

@@ -139,7 +139,7 @@ def test_bad_maps_are_refused_naming_file_row_and_value(tmp_path, files, where, 
 def test_size_limits(tmp_path, monkeypatch):
     d = _map(tmp_path)
     monkeypatch.setitem(maps.LIMITS, "villages", 1)
-    with pytest.raises(MapError, match="2 villages; allowed: at most 1"):
+    with pytest.raises(MapError, match=r"villages.csv row 3: more than 1 rows; allowed: at most 1"):
         load_map(d)
     monkeypatch.setitem(maps.LIMITS, "file_bytes", 10)
     with pytest.raises(MapError, match=r"villages.csv: \d+ bytes is too large"):

@@ -150,3 +150,57 @@ def test_runs_started_in_the_same_second_never_share_a_default_folder(tmp_path):
         folders = list(pool.map(claim, range(16)))
     assert len(set(folders)) == 16
     assert all(f.is_dir() and not any(f.iterdir()) for f in folders)
+
+
+# ------------------------------------------------------------------ compare and sweep folders
+def test_a_compare_folder_is_judged_by_is_complete(tmp_path, capsys):
+    """compare writes its manifest last with every file's size and SHA-256."""
+    from sim.cli import main
+
+    out = tmp_path / "cmp"
+    argv = ["compare", str(SCENARIOS / "baseline.toml"), str(SCENARIOS / "msp.toml")]
+    argv += ["--steps", "6", "--replications", "2", "--no-progress", "--out", str(out)]
+    argv += ["--set", "population.households=20", "--set", "population.villages=2"]
+    assert main(argv) == 0, capsys.readouterr().err
+    info = json.loads((out / MANIFEST).read_text())
+    assert "manifest.json" not in info["files"]
+    assert (
+        set(info["files"])
+        == set(info["checksums"])
+        == {p.name for p in out.iterdir() if p.name != MANIFEST}
+    )
+    assert is_complete(out)
+    report = out / "report.html"
+    report.write_text(report.read_text() + " ")  # one byte more
+    assert not is_complete(out)
+    # a refused --overwrite (bad --funding-end) leaves the folder exactly as it was
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert main([*argv, "--overwrite", "--funding-end", "99"]) == 2
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_a_sweep_folder_is_complete_only_with_every_run(tmp_path):
+    """A sweep's manifest says complete only after its last run; is_complete also counts the
+    run parts (a killed sweep is tested in tests/test_sweep.py with a real SIGKILL)."""
+    from sim import store, sweep
+
+    data = {
+        "scenarios": ["baseline"],
+        "replications": 2,
+        "steps": 2,
+        "set": {"population.households": 20, "population.villages": 2},
+        "design": {"method": "grid", "levers": {"factors.trust": {"values": [0.2, 0.8]}}},
+    }
+    out = tmp_path / "sw"
+    sweep.run_sweep(sweep.from_dict(data, "s.toml"), out, engine="serial", progress=False)
+    assert is_complete(out) and store.is_complete(out)
+    parts = sorted((out / "runs").glob("*.parquet"))
+    assert len(parts) == 4
+    moved = parts[0].rename(tmp_path / parts[0].name)
+    assert not is_complete(out)  # a run missing
+    moved.rename(parts[0])
+    assert is_complete(out)
+    info = json.loads((out / MANIFEST).read_text())
+    (out / MANIFEST).write_text(json.dumps(dict(info, complete=False)))  # as while running
+    assert not is_complete(out)
+    assert not is_complete(tmp_path / "nowhere")

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from .conftest import ROOT
 
 FORBIDDEN = {
@@ -60,3 +62,50 @@ def test_scenarios_are_read_as_toml_data_only():
     source = (ROOT / "sim" / "scenario.py").read_text()
     assert "tomllib.load" in source
     assert not re.search(r"\b(import|from) (yaml|pickle|dill|cloudpickle)\b", source)
+
+
+def test_the_dashboard_command_listens_on_localhost_unless_told(monkeypatch, capsys):
+    """The command as run (not only its parser): the solara command line it starts."""
+    from sim import dashboard
+    from sim.cli import main
+
+    started = []
+    monkeypatch.setattr(dashboard, "_check_port", lambda host, port: None)
+    monkeypatch.setattr(dashboard.subprocess, "call", lambda cmd, env: started.append(cmd) or 0)
+    assert main(["dashboard", "--no-open"]) == 0
+    assert main(["dashboard", "--no-open", "--host", "0.0.0.0", "--port", "9000"]) == 0
+    default, explicit = started
+    assert default[default.index("--host") + 1] == "127.0.0.1"
+    assert "--no-open" in default and "--open" not in default
+    assert explicit[explicit.index("--host") + 1] == "0.0.0.0"
+    assert explicit[explicit.index("--port") + 1] == "9000"
+    assert "http://127.0.0.1:8765/" in capsys.readouterr().out
+
+
+def test_the_map_importer_bounds_bytes_and_rows_before_reading_everything(tmp_path, monkeypatch):
+    """A map file over the byte limit is refused before it is parsed; rows are counted while
+    reading, so a file of many tiny rows stops at the limit (it used to become one dictionary
+    per row first: a 20 MB file of 2.8 million rows took over a gigabyte). The limits are
+    lowered here to keep the test fast; the mechanism is the same."""
+    import tracemalloc
+
+    from sim import maps
+
+    monkeypatch.setitem(maps.LIMITS, "edges", 1000)
+    folder = tmp_path / "m"
+    folder.mkdir()
+    (folder / "villages.csv").write_text("id,households\nv1,10\nv2,10\n")
+    (folder / "nodes.csv").write_text("id,type\ngov,government\n")
+    (folder / "edges.csv").write_text("source,target\n" + "gov,v1\n" * 300_000)  # 2.1 MB
+    tracemalloc.start()
+    try:
+        with pytest.raises(maps.MapError, match=r"edges.csv row 1002: more than 1000 rows"):
+            maps.load_map(folder)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 20e6, peak  # 1 000 rows read, not 300 000 (about 130 MB)
+    monkeypatch.setitem(maps.LIMITS, "file_bytes", 1_000_000)
+    maps._load_cached.cache_clear()
+    with pytest.raises(maps.MapError, match="too large for a stakeholder map; allowed: at most"):
+        maps.load_map(folder)

@@ -18,7 +18,7 @@ import pytest
 
 from sim import cli, engines, sweep
 from sim.errors import UserError
-from sim.experiments import replicate_seeds
+from sim.experiments import is_complete, replicate_seeds
 from sim.model import PartnershipModel
 from sim.store import StoreError, compact, dataset, read_manifest, read_table
 
@@ -424,6 +424,7 @@ def test_resume_after_a_real_sigkill_mid_sweep(tmp_path):
     before = {p.name: p.stat().st_mtime_ns for p in (out / "runs").glob("*.parquet")}
     assert 5 <= len(before) < 48, len(before)
     assert not read_manifest(out)["complete"]
+    assert not is_complete(out)  # a killed sweep is never taken for a complete one
 
     resumed = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
     assert resumed.returncode == 0, resumed.stderr
@@ -433,6 +434,7 @@ def test_resume_after_a_real_sigkill_mid_sweep(tmp_path):
     after = {p.name: p.stat().st_mtime_ns for p in (out / "runs").glob("*.parquet")}
     assert len(after) == 48 and all(after[k] == v for k, v in before.items())
     assert read_manifest(out)["complete"]
+    assert is_complete(out)
 
     uninterrupted = tmp_path / "uninterrupted"
     sweep.run_sweep(sweep.load_sweep(path), uninterrupted, engine="serial", progress=False)
