@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -167,26 +166,9 @@ def animate(
     return out
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:
-        self.print_usage(sys.stderr)
-        raise AnimationError(f"{self.prog}: {message}")
-
-
-def _at_least(minimum: int):
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
-        return value
-
-    return parse
-
-
 def _parser() -> argparse.ArgumentParser:
+    from sim.cli import _int_at_least, _Parser, _steps
+
     p = _Parser(
         prog="run_simulation.py animate",
         description=(
@@ -203,14 +185,22 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="scenario file (default: scenarios/msp.toml)",
     )
-    from sim.cli import _steps
-
     p.add_argument("--steps", type=_steps, default=60, help="months to run (default 60)")
     p.add_argument("--out", type=Path, required=True, help="output file, .gif (or .mp4)")
-    p.add_argument("--seed", type=_at_least(0), help="model seed (default: the scenario's)")
-    p.add_argument("--every", type=_at_least(1), default=1, help="months per frame (default 1)")
-    p.add_argument("--fps", type=_at_least(1), default=6, help="frames per second (default 6)")
-    p.add_argument("--dpi", type=_at_least(10), default=80, help="resolution (default 80)")
+    p.add_argument("--seed", type=_int_at_least(0), help="model seed (default: the scenario's)")
+    p.add_argument(
+        "--every",
+        type=_int_at_least(1),
+        default=1,
+        help="months per frame (default 1)",
+    )
+    p.add_argument(
+        "--fps",
+        type=_int_at_least(1),
+        default=6,
+        help="frames per second (default 6)",
+    )
+    p.add_argument("--dpi", type=_int_at_least(10), default=80, help="resolution (default 80)")
     p.add_argument(
         "--set",
         dest="overrides",

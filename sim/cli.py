@@ -39,8 +39,12 @@ class _Parser(argparse.ArgumentParser):
         raise UserError(f"{self.prog}: {message}")
 
 
-def _int_at_least(minimum: int, what: str, maximum: int | None = None):
-    """An argparse type: a whole number of at least ``minimum`` (and at most ``maximum``)."""
+def _int_at_least(minimum: int, what: str | None = None, maximum: int | None = None):
+    """An argparse type: a whole number of at least ``minimum`` (and at most ``maximum``).
+
+    ``what`` words the rule in the error message (default: "at least ``minimum``").
+    """
+    what = what or f"at least {minimum}"
 
     def parse(text: str) -> int:
         try:
@@ -56,11 +60,11 @@ def _int_at_least(minimum: int, what: str, maximum: int | None = None):
     return parse
 
 
-_positive_int = _int_at_least(1, "at least 1")
+_positive_int = _int_at_least(1)
 _LIMITS = {(r["section"], r["key"]): r["bounds"].get("le") for r in lever_table()}
-_steps = _int_at_least(1, "at least 1", _LIMITS["run", "steps"])
-_replications = _int_at_least(1, "at least 1", _LIMITS["run", "replications"])
-_workers = _int_at_least(1, "at least 1", 4 * (os.cpu_count() or 1))  # more only slows a run
+_steps = _int_at_least(1, maximum=_LIMITS["run", "steps"])
+_replications = _int_at_least(1, maximum=_LIMITS["run", "replications"])
+_workers = _int_at_least(1, maximum=4 * (os.cpu_count() or 1))  # more only slows a run
 _seed = _int_at_least(0, "0 or more")
 
 

@@ -29,12 +29,6 @@ class DashboardError(UserError):
     """The dashboard cannot start: a bad option, a busy port or a missing dependency."""
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:
-        self.print_usage(sys.stderr)
-        raise DashboardError(f"{self.prog}: {message}")
-
-
 def _port(text: str) -> int:
     try:
         value = int(text)
@@ -46,6 +40,8 @@ def _port(text: str) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
+    from sim.cli import _Parser  # usage + one error line, exit code 2
+
     p = _Parser(
         prog="run_simulation.py dashboard",
         description=(

@@ -34,7 +34,6 @@ Example:
 
 from __future__ import annotations
 
-import difflib
 import math
 import operator
 import re
@@ -44,7 +43,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from sim.errors import UserError
+from sim.errors import UserError, did_you_mean
 
 if TYPE_CHECKING:
     from sim.model import PartnershipModel
@@ -210,8 +209,7 @@ def _resolve_lever(name: str, scenario: Scenario) -> str:
             "Use form/dissolve for the partnership type and add_member/remove_member for the "
             f"community's seat. Settable levers: {', '.join(settable)}"
         )
-    close = difflib.get_close_matches(name, settable, n=1, cutoff=0.6)
-    hint = f" Did you mean '{close[0]}'?" if close else ""
+    hint = did_you_mean(name, settable)
     raise ValueError(f"unknown lever '{name}'.{hint} Settable levers: {', '.join(settable)}")
 
 
@@ -272,8 +270,7 @@ def check_interventions(scenario: Scenario, source: str) -> Scenario:
 
             metric = parse_condition(item.when)[0]
             if metric not in OUTCOMES:
-                close = difflib.get_close_matches(metric, OUTCOMES, n=1, cutoff=0.6)
-                hint = f" Did you mean '{close[0]}'?" if close else ""
+                hint = did_you_mean(metric, OUTCOMES)
                 raise InterventionError(
                     f"{where}: when = {item.when!r}: unknown metric '{metric}'.{hint} "
                     f"Allowed: {', '.join(OUTCOMES)}"
@@ -290,8 +287,7 @@ def check_interventions(scenario: Scenario, source: str) -> Scenario:
             parties = parties if parties is not None else party_ids(scenario)
             for name in names:
                 if name not in parties:
-                    close = difflib.get_close_matches(name, parties, n=1, cutoff=0.6)
-                    hint = f" Did you mean '{close[0]}'?" if close else ""
+                    hint = did_you_mean(name, parties)
                     raise InterventionError(
                         f"{where}: member {name!r} is not a party of this scenario.{hint} "
                         f"Allowed: {', '.join(parties)}"

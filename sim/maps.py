@@ -38,7 +38,6 @@ Example:
 from __future__ import annotations
 
 import csv
-import difflib
 import hashlib
 import math
 import re
@@ -51,7 +50,7 @@ import networkx as nx
 import numpy as np
 
 from sim import network
-from sim.errors import UserError
+from sim.errors import UserError, did_you_mean
 
 if TYPE_CHECKING:
     from sim.model import PartnershipModel
@@ -202,7 +201,7 @@ def _read_csv(path: Path, required: bool = True) -> list[tuple[str, dict[str, st
                 )
             unknown = [h for h in header if h not in need | optional]
             if unknown:
-                hint = _hint(unknown[0], sorted(need | optional))
+                hint = did_you_mean(unknown[0], sorted(need | optional))
                 raise MapError(
                     f"{path}: unknown column '{unknown[0]}'.{hint} Allowed: "
                     f"{', '.join(sorted(need | optional))}"
@@ -293,14 +292,9 @@ def _only(where: str, row: dict[str, str], columns: tuple[set[str], set[str]]) -
     for key in row:
         if key not in allowed and key not in ("id", "source", "target"):
             raise MapError(
-                f"{where}: unknown attribute '{key}'.{_hint(key, sorted(allowed))} "
+                f"{where}: unknown attribute '{key}'.{did_you_mean(key, sorted(allowed))} "
                 f"Allowed: {', '.join(sorted(allowed))}"
             )
-
-
-def _hint(word: str, options: list[str]) -> str:
-    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
-    return f" Did you mean '{close[0]}'?" if close else ""
 
 
 # ---------------------------------------------------------------------------- validation
@@ -371,7 +365,7 @@ def _validate(path: Path, nodes, villages, edges) -> StakeholderMap:
         kind = row.get("type", "")
         if kind not in ORGANIZATION_TYPES:
             raise MapError(
-                f"{where}: type = {kind!r} is unknown.{_hint(kind, list(ORGANIZATION_TYPES))}"
+                f"{where}: type = {kind!r} is unknown.{did_you_mean(kind, ORGANIZATION_TYPES)}"
                 f" Allowed: {', '.join(ORGANIZATION_TYPES)}"
             )
         budget = _number(where, "budget", row.get("budget", ""), lo=0.0, hi=1e6)
@@ -392,7 +386,7 @@ def _validate(path: Path, nodes, villages, edges) -> StakeholderMap:
                 options = sorted(org_ids | set(village_index))
                 raise MapError(
                     f"{where}: {key} = {end!r} is not an organization or village of "
-                    f"the map.{_hint(end, options)} Known ids: {', '.join(options[:30])}"
+                    f"the map.{did_you_mean(end, options)} Known ids: {', '.join(options[:30])}"
                     + (" ..." if len(options) > 30 else "")
                 )
         if a == b:

@@ -189,6 +189,21 @@ def leakage_share(
     )
 
 
+MEMBER_ARRAYS = (
+    "views",
+    "anchors",
+    "belief",
+    "contribution",
+    "promised",
+    "low_trust_steps",
+    "loss_steps",
+    "weights",
+    "unfairness",
+    "net_benefit",
+)
+"""The :class:`Partnership` arrays with one entry per member (in ``members`` order)."""
+
+
 @dataclass
 class Partnership:
     """A partnership's own state, one entry per member (aligned with ``members``).
@@ -294,18 +309,7 @@ class Partnership:
         """A member leaves; the partnership ends when fewer than two remain."""
         i = self.members.index(node)
         self.members.pop(i)
-        for name in (
-            "views",
-            "anchors",
-            "belief",
-            "contribution",
-            "promised",
-            "low_trust_steps",
-            "loss_steps",
-            "weights",
-            "unfairness",
-            "net_benefit",
-        ):
+        for name in MEMBER_ARRAYS:
             setattr(self, name, np.delete(getattr(self, name), i))
         if self.weights.sum() > 0:
             self.weights = self.weights / self.weights.sum()

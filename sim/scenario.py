@@ -30,7 +30,7 @@ from pydantic import (
     model_validator,
 )
 
-from sim.errors import UserError
+from sim.errors import UserError, did_you_mean
 from sim.interventions import Intervention, check_interventions
 
 __all__ = [
@@ -505,11 +505,6 @@ def _section_fields() -> dict[str, list[str]]:
     }
 
 
-def _suggest(word: str, options: list[str]) -> str:
-    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
-    return f" Did you mean '{close[0]}'?" if close else ""
-
-
 _SHOWN = reprlib.Repr()
 _SHOWN.maxlevel, _SHOWN.maxstring, _SHOWN.maxother, _SHOWN.maxlist = 3, 80, 80, 8
 
@@ -550,7 +545,7 @@ def _explain(exc: ValidationError, source: str, data: Any = None) -> str:
             parent = loc[0] if len(loc) > 1 else None
             options = sections.get(parent, []) if parent else list(Scenario.model_fields)
             lines.append(
-                f"{source}: unknown key '{key}'.{_suggest(loc[-1], options)} "
+                f"{source}: unknown key '{key}'.{did_you_mean(loc[-1], options)} "
                 f"Allowed keys{' in [' + parent + ']' if parent else ''}: {', '.join(options)}"
             )
             continue
@@ -568,7 +563,7 @@ def _explain_intervention(err: dict[str, Any], loc: list[str], source: str) -> s
     if err["type"] == "extra_forbidden":
         options = list(Intervention.model_fields)
         return (
-            f"{where}: unknown key '{key}'.{_suggest(key, options)} Allowed keys: "
+            f"{where}: unknown key '{key}'.{did_you_mean(key, options)} Allowed keys: "
             f"{', '.join(options)}"
         )
     field = Intervention.model_fields.get(loc[2])
@@ -607,7 +602,7 @@ def _set_dotted(data: dict[str, Any], key: str, value: Any, source: str) -> None
         if parts[1] not in sections[parts[0]]:
             options = [f"{parts[0]}.{k}" for k in sections[parts[0]]]
             raise ScenarioError(
-                f"{source}: unknown key '{key}'.{_suggest(key, options)} "
+                f"{source}: unknown key '{key}'.{did_you_mean(key, options)} "
                 f"Allowed keys in [{parts[0]}]: {', '.join(sections[parts[0]])}"
             )
         data.setdefault(parts[0], {})[parts[1]] = value
@@ -620,7 +615,7 @@ def _set_dotted(data: dict[str, Any], key: str, value: Any, source: str) -> None
             close = difflib.get_close_matches(key, list(bare), n=1, cutoff=0.6)
             hint = f" Did you mean '{bare[close[0]]}'?" if close else ""
         else:
-            hint = _suggest(key, all_keys)
+            hint = did_you_mean(key, all_keys)
         raise ScenarioError(
             f"{source}: unknown key '{key}'.{hint} Use SECTION.KEY, e.g. factors.communication=0.3."
         )

@@ -38,14 +38,13 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from sim.errors import UserError
+from sim.errors import UserError, did_you_mean
 from sim.experiments import replicate_seeds
 from sim.model import OUTCOMES
 from sim.scenario import (
     Scenario,
     ScenarioError,
     _section_fields,
-    _suggest,
     load_scenario,
 )
 
@@ -137,7 +136,7 @@ class SweepSpec(_Strict):
         for name in value:
             if name not in OUTCOMES:
                 raise ValueError(
-                    f"unknown outcome {name!r}.{_suggest(name, list(OUTCOMES))} "
+                    f"unknown outcome {name!r}.{did_you_mean(name, list(OUTCOMES))} "
                     f"Allowed: {', '.join(OUTCOMES)}"
                 )
         if len(set(value)) != len(value) or not value:
@@ -192,7 +191,7 @@ def _explain(exc: ValidationError, source: str) -> str:
                     model = LeverSpec
             options = list(model.model_fields)
             lines.append(
-                f"{source}: unknown key '{key}'.{_suggest(loc[-1], options)} "
+                f"{source}: unknown key '{key}'.{did_you_mean(loc[-1], options)} "
                 f"Allowed keys: {', '.join(options)}"
             )
             continue
@@ -208,7 +207,7 @@ def _lever_field(name: str, source: str) -> tuple[str, str, Any]:
     parts = name.split(".")
     if len(parts) != 2 or parts[0] not in sections or parts[1] not in sections[parts[0]]:
         raise SweepError(
-            f"{source}: design.levers: unknown lever '{name}'.{_suggest(name, all_keys)} "
+            f"{source}: design.levers: unknown lever '{name}'.{did_you_mean(name, all_keys)} "
             "Use SECTION.KEY as listed by 'python run_simulation.py levers'."
         )
     section = Scenario.model_fields[parts[0]].annotation
@@ -223,7 +222,7 @@ def _resolve_scenario(ref: str, base: Path, source: str) -> Scenario:
     names = sorted(p.stem for p in (ROOT / "scenarios").glob("*.toml"))
     raise SweepError(
         f"{source}: scenarios: {ref!r} is neither a file (relative to the sweep file) nor a "
-        f"scenario in scenarios/.{_suggest(ref, names)} Known scenarios: {', '.join(names)}"
+        f"scenario in scenarios/.{did_you_mean(ref, names)} Known scenarios: {', '.join(names)}"
     )
 
 
