@@ -214,7 +214,7 @@ class PartnershipModel(mesa.Model):
         self._reset_step_records()
         self._poorest = np.flatnonzero(self.hh.poorest_quintile)  # fixed: ranked by income0
         self.metrics: dict[str, float] = {}
-        self.datacollector = mesa.DataCollector(
+        self.datacollector = _OutcomeCollector(
             model_reporters={name: _reporter(name) for name in OUTCOMES}
         )
         self._record()
@@ -308,7 +308,10 @@ class PartnershipModel(mesa.Model):
             tied[self.service_areas[o.node], self.org_index[o.node]] = True
         self.tied = tied
         self.village_size = n / max(1, int(self.hh.village.max()) + 1)
-        self._tied_flat = np.flatnonzero(tied)  # positions of the tied entries of hh.trust
+        # The ties as 0/1 weights over hh.trust: which trust a programme's benefits update,
+        # and over which the community's mean trust is taken (data collection).
+        self._tied_weight = tied.astype(float)
+        self._tied_count = int(np.count_nonzero(tied))
         # Per organization, the representatives tied to it: positions in ``representatives``
         # (columns of ``rep_trust``) and household indices.
         reps = self.representatives
@@ -483,6 +486,7 @@ class PartnershipModel(mesa.Model):
 
     def _reset_step_records(self) -> None:
         self._observed = None
+        self._partner_trust: np.ndarray | None = None  # after review_membership, for the record
         self._talked_pairs = 0
         self._pooled = 0.0
         self._delivered = 0.0
@@ -607,16 +611,18 @@ class PartnershipModel(mesa.Model):
         else:  # no solo programme: dose is the joint dose, whose response is already known
             self.hh.stock[:] = joint
 
-    def _work(self, name: str, zero: bool = True) -> np.ndarray:
-        """A zeroed (n, services) work array, kept between steps (scratch, not state).
+    def _work(self, name: str, zero: bool = True, like: np.ndarray | None = None) -> np.ndarray:
+        """A zeroed work array shaped like ``like`` (default: the stock), kept between steps.
 
-        Reusing it spares allocating fresh megabytes every step, whose page faults cost more
-        than the arithmetic at large sizes.
+        Scratch, not state. Reusing it spares allocating fresh megabytes every step, whose
+        page faults cost more than the arithmetic at large sizes. With ``zero=False`` it holds
+        leftovers.
         """
+        like = self.hh.stock if like is None else like
         buffers = self.__dict__.setdefault("_buffers", {})
         buf = buffers.get(name)
-        if buf is None or buf.shape != self.hh.stock.shape:
-            buf = buffers[name] = np.zeros_like(self.hh.stock)
+        if buf is None or buf.shape != like.shape:
+            buf = buffers[name] = np.zeros_like(like)
         elif zero:
             buf.fill(0.0)
         return buf
@@ -780,6 +786,9 @@ class PartnershipModel(mesa.Model):
                 if programme == "partnership"
                 else [programme]
             )
+            if len(orgs) > 1 and area.size == len(self.hh):
+                self._update_household_trust(experience, [self.org_index[o] for o in orgs])
+                continue
             for org in orgs:
                 col = self.org_index[org]
                 idx, seen = self._tied_in(area, experience, org)
@@ -793,6 +802,37 @@ class PartnershipModel(mesa.Model):
                 d.household_diffusion,
                 degree=self._social_degree,
                 out=self.hh.trust,
+            )
+
+    def _update_household_trust(self, experience: np.ndarray, cols: list[int]) -> None:
+        """Households' trust in several organizations after one programme served everyone.
+
+        ``experience`` (n,) is each household's; only households tied to an organization
+        update their trust in it (its ties are the mask). The arithmetic per entry is that of
+        one organization at a time, in one pass over the columns ``cols`` of ``hh.trust``.
+        """
+        d = self.scenario.dynamics
+        trust = self.hh.trust
+        if cols == list(range(trust.shape[1])):  # every organization: no gather, no scatter
+            dynamics.trust_update(
+                trust,
+                experience[:, None],
+                d.trust_gain,
+                d.trust_loss,
+                observed=self._tied_weight,
+                out=trust,
+                work=(
+                    self._work("trust_a", zero=False, like=trust),
+                    self._work("trust_b", zero=False, like=trust),
+                ),
+            )
+        else:
+            trust[:, cols] = dynamics.trust_update(
+                trust[:, cols],
+                experience[:, None],
+                d.trust_gain,
+                d.trust_loss,
+                observed=self._tied_weight[:, cols],
             )
 
     def _tied_in(
@@ -858,6 +898,8 @@ class PartnershipModel(mesa.Model):
         for node in leaving:
             if p.active:
                 p.remove_member(node)
+        # Trust does not change again this step: data collection reuses the matrix.
+        self._partner_trust = None if leaving else trust
 
     # 9 ---------------------------------------------------------------------------------------
     def update_welfare(self) -> None:
@@ -917,7 +959,8 @@ class PartnershipModel(mesa.Model):
         out = household(
             hh,
             poorest=self._poorest,
-            tied_flat=self._tied_flat,
+            tied_weight=self._tied_weight,
+            tied_count=self._tied_count,
             cutoff=self.scenario.welfare.deprivation_cutoff,
             k=self.scenario.welfare.poverty_k,
         )
@@ -931,10 +974,11 @@ class PartnershipModel(mesa.Model):
             "spent": self._spent / len(hh),
         }
         if p is not None:
-            trust = self.trust_matrix()
-            off = ~np.eye(p.size, dtype=bool)
+            trust = self._partner_trust if self._partner_trust is not None else self.trust_matrix()
+            m = p.size
             out.update(
-                trust_partners=float(trust[off].mean()),
+                # The mean off the diagonal, whose entries are exactly 1.
+                trust_partners=float((trust.sum() - m) / (m * m - m)),
                 shared_understanding=self.understanding,
                 power_balance=power.power_balance(p.weights),
                 community_voice=self.community_voice,
@@ -977,6 +1021,22 @@ class PartnershipModel(mesa.Model):
         df = pd.DataFrame(frame)
         df.insert(0, "step", int(self.steps))
         return df
+
+
+class _OutcomeCollector(mesa.DataCollector):
+    """Mesa's DataCollector for the model's outcomes, without a deep copy of each value.
+
+    Mesa deep-copies every reported value so that a mutable one cannot change after it was
+    recorded; the outcomes are floats, which cannot change, and the copies cost a quarter of
+    data collection at 1,000 households. Everything else (reporters, tables) is Mesa's.
+    """
+
+    def collect(self, model: mesa.Model) -> None:
+        if self.agent_reporters or self.agenttype_reporters:
+            super().collect(model)
+            return
+        for name, reporter in self.model_reporters.items():
+            self.model_vars[name].append(reporter(model))
 
 
 def _reporter(name: str):

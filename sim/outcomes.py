@@ -1,21 +1,28 @@
 """The household outcomes recorded every step, computed into buffers kept between steps.
 
-Data collection evaluates the same formulas as :mod:`sim.metrics` and :mod:`sim.welfare`
-(welfare index, Gini, Atkinson, Sen, Alkire-Foster, means), in the same order of operations,
-so every value equals the plain call bit for bit (``tests/test_fast_paths.py``). What it saves
-is work around the formulas:
+Data collection evaluates the formulas of :mod:`sim.metrics` and :mod:`sim.welfare` (welfare
+index, Gini, Atkinson, Sen, Alkire-Foster, means) with as few passes over the households as it
+can. Each value equals the plain call to within a few units in the last place (the sums run
+in a different order; ``tests/test_fast_paths.py`` holds them to a relative 1e-12). What it
+saves:
 
 * every intermediate lands in an array kept between steps instead of a fresh temporary;
-* the welfare values are sorted once into a buffer, and the sorted copy gives the Gini, the
-  extremes that the Gini and Atkinson need, and the validation (a sort puts NaN last);
-* the welfare mean is computed once and shared by the mean, Atkinson and Sen;
-* the Alkire-Foster scores come from one byte per household (how many indicators it is
-  deprived in; the weights are equal) instead of an (n, 6) matrix and a float product.
+* the welfare values are sorted in place once they have given the mean and the poorest fifth's
+  mean; the sorted copy gives the Gini, the extremes (a sort puts NaN last, so they validate
+  every value) and the Atkinson index, which does not depend on the order;
+* the sums are shared: the welfare mean serves the Gini, Atkinson and Sen; the income mean
+  serves the income Gini;
+* the sorts run on the values' bit patterns as 64-bit integers, which order non-negative
+  floats as the floats are ordered and sort about 8% faster;
+* the Alkire-Foster measures come from one byte per household (how many indicators it is
+  deprived in; the weights are equal) and the number of households at each count;
+* the community's trust is one dot product of the trust matrix with the 0/1 matrix of ties.
 
-The Gini coefficients still need a full sort of welfare and of income every step. Reusing
-the previous step's order does not help: after one step about half of the adjacent pairs of
-the previously sorted households are out of order, and numpy's SIMD quicksort gains nothing
-on such input (measured at 100,000 households; see benchmarks/README.md).
+The two Gini coefficients still need a full sort of welfare and of income every step (about
+0.3 ms each at 100,000 households with numpy's AVX-512 sort), which is the floor of this
+module's cost. Reusing the previous step's order does not help: after one step the sorted
+households are displaced by 76 (income) to 160 (welfare) places on average and numpy's sorts
+gain nothing on such input (measured at 100,000 households; see benchmarks/README.md).
 """
 
 from __future__ import annotations
@@ -34,7 +41,8 @@ class HouseholdOutcomes:
         >>> from sim import PartnershipModel
         >>> model = PartnershipModel(seed=1, households=100)
         >>> out = HouseholdOutcomes()(model.hh, poorest=model._poorest,
-        ...                           tied_flat=model._tied_flat, cutoff=0.4, k=1 / 3)
+        ...                           tied_weight=model._tied_weight,
+        ...                           tied_count=model._tied_count, cutoff=0.4, k=1 / 3)
         >>> out["welfare_mean"] == float(model.hh.welfare().mean())
         True
     """
@@ -53,7 +61,8 @@ class HouseholdOutcomes:
         hh: welfare.Households,
         *,
         poorest: np.ndarray,
-        tied_flat: np.ndarray,
+        tied_weight: np.ndarray,
+        tied_count: int,
         cutoff: float,
         k: float,
         weights: np.ndarray = welfare.DEPRIVATION_WEIGHTS,
@@ -63,8 +72,9 @@ class HouseholdOutcomes:
         Args:
             hh: the household arrays.
             poorest: indices of the poorest quintile (``welfare_q1``).
-            tied_flat: flat positions of the tied entries of ``hh.trust``
-                (``trust_community``).
+            tied_weight: 1.0 where a household is tied to an organization, else 0.0, shaped
+                like ``hh.trust`` (``trust_community``: the mean trust over the ties).
+            tied_count: the number of ties (the sum of ``tied_weight``).
             cutoff: deprivation cutoff of the services (:func:`sim.welfare.deprivations`).
             k: Alkire-Foster poverty cutoff.
             weights: the deprivation weights.
@@ -72,38 +82,36 @@ class HouseholdOutcomes:
         n = len(hh)
         w = hh.welfare(out=self._buffer("welfare", n), work=self._buffer("work", n))
         w_mean = mean_of(w)
-        # One sorted copy: Gini, extremes for Atkinson, validation of every welfare value.
-        w_sorted = self._buffer("sorted", n)
-        np.copyto(w_sorted, w)
-        w_sorted.sort()
-        welfare_gini = metrics.gini_of_sorted(w_sorted)
+        welfare_q1 = mean_of(w.take(poorest))
+        # Sorted in place from here on: Gini, extremes, Atkinson (order-free).
+        w_sorted = _sort_non_negative(w)
+        w_total = w_mean * n
+        welfare_gini = metrics.gini_of_sorted(w_sorted, total=w_total)
         atkinson = metrics.atkinson_of_valid(
-            w, 1.0, w_sorted[0], w_sorted[-1], w_mean, work=self._buffer("work", n)
+            w_sorted, 1.0, w_sorted[0], w_sorted[-1], w_mean, work=self._buffer("work", n)
         )
-        np.copyto(w_sorted, hh.income)
-        w_sorted.sort()
-        income_gini = metrics.gini_of_sorted(w_sorted)
+        income_mean = mean_of(hh.income)
+        income_sorted = self._buffer("income", n)
+        np.copyto(income_sorted, hh.income)
+        income_gini = metrics.gini_of_sorted(
+            _sort_non_negative(income_sorted), total=income_mean * n
+        )
         if np.all(weights == weights[0]):
             count = welfare.deprivation_counts(hh, cutoff, out=self._buffer("count", n, np.uint8))
             h, a, m0 = metrics.alkire_foster_of_counts(count, _scores(weights), k)
         else:
             h, a, m0 = metrics.alkire_foster(welfare.deprivations(hh, cutoff), weights, k)
-        if tied_flat.size:
-            # mode="wrap" lets take write into the buffer directly (mode="raise" copies it);
-            # the positions come from np.flatnonzero, so none wraps.
-            tied = hh.trust.ravel().take(
-                tied_flat, out=self._buffer("tied", tied_flat.size), mode="wrap"
-            )
-            trust_community = float(mean_of(tied))
+        if tied_weight.size and tied_count:
+            trust_community = float(_sum_of_products(hh.trust, tied_weight) / tied_count)
         else:
             trust_community = float("nan")
         return {
             "welfare_mean": float(w_mean),
-            "welfare_q1": float(mean_of(w.take(poorest))),
+            "welfare_q1": float(welfare_q1),
             "access_mean": float(mean_of(hh.access)),
             "capacity_mean": float(mean_of(hh.capacity)),
             "empowerment_mean": float(mean_of(hh.empowerment)),
-            "income_mean": float(mean_of(hh.income)),
+            "income_mean": float(income_mean),
             "welfare_gini": welfare_gini,
             "income_gini": income_gini,
             "welfare_atkinson": atkinson,
@@ -114,6 +122,32 @@ class HouseholdOutcomes:
             "mpi_m0": m0,
             "trust_community": trust_community,
         }
+
+
+def _sort_non_negative(x: np.ndarray) -> np.ndarray:
+    """Sort ``x`` in place through its bit patterns as int64 and return it.
+
+    For non-negative floats (and +inf, and NaN with the sign bit clear, which sort last) the
+    integer order of the bit patterns is the order of the values, and numpy sorts 64-bit
+    integers faster than floats. A negative value sorts first, so the ends still validate
+    the values (:func:`sim.metrics.gini_of_sorted`). ``-0.0`` is the one valid value with the
+    sign bit set: it sorts first, where a zero belongs.
+
+    Example:
+        >>> _sort_non_negative(np.array([2.5, 0.0, np.inf, 1e-300, -0.0]))
+        array([-0.0e+000,  0.0e+000,  1.0e-300,  2.5e+000,       inf])
+    """
+    x.view(np.int64).sort()
+    return x
+
+
+def _sum_of_products(a: np.ndarray, b: np.ndarray) -> np.float64:
+    """``(a * b).sum()`` in one pass, without the temporary (numpy's einsum, not BLAS).
+
+    ``np.dot`` would call BLAS, whose threads split long sums and so change the last bits
+    with the machine's thread count; einsum's loop is numpy's own.
+    """
+    return np.einsum("ij,ij->", a, b)
 
 
 def mean_of(x: np.ndarray) -> np.float64:
