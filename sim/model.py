@@ -600,13 +600,18 @@ class PartnershipModel(mesa.Model):
                 self._joint_dose,
                 efficiency[None, :],
                 out=self._work("response", zero=False),
+                work=self._work("gained", zero=False),
             )
             p.gained += np.subtract(joint, self.hh.stock, out=self._work("gained", zero=False)).sum(
                 axis=0
             )
         if joint is None or solo:
             self.hh.stock[:] = welfare.dose_response(
-                self.hh.stock, dose, efficiency[None, :], out=dose
+                self.hh.stock,
+                dose,
+                efficiency[None, :],
+                out=dose,
+                work=self._work("gained", zero=False),
             )
         else:  # no solo programme: dose is the joint dose, whose response is already known
             self.hh.stock[:] = joint
@@ -729,7 +734,7 @@ class PartnershipModel(mesa.Model):
         per_household = value / area.size
         if full:  # every service at once, over the columns of the stock
             need = np.subtract(1.0, stock, out=self._work("need", zero=False))
-            amount = welfare.targeting_weights(need, income, capture)
+            amount = welfare.targeting_weights(need, income, capture, out=need)
             amount *= per_household  # a service with nothing to share adds exact zeros
             dose += amount
             received = amount[:, 0].copy()

@@ -153,7 +153,12 @@ def _block_sizes(n: int, blocks: int) -> np.ndarray:
 
 
 def dose_response(
-    stock: np.ndarray, dose: np.ndarray, efficiency: float, *, out: np.ndarray | None = None
+    stock: np.ndarray,
+    dose: np.ndarray,
+    efficiency: float,
+    *,
+    out: np.ndarray | None = None,
+    work: np.ndarray | None = None,
 ) -> np.ndarray:
     """A service dose raises a bounded stock with diminishing returns.
 
@@ -162,7 +167,8 @@ def dose_response(
     production; Hanushek 1986).
 
     ``out`` receives the result; it may be ``dose`` itself (the dose is then overwritten),
-    which saves allocating and page-faulting a large temporary at every step.
+    which saves allocating and page-faulting a large temporary at every step; ``work`` (an
+    array like ``stock``) receives the intermediate ``1 − x``.
 
     Example:
         >>> dose_response(np.array([0.0, 0.5]), np.array([0.0, np.log(2.0)]), 1.0)
@@ -171,7 +177,7 @@ def dose_response(
     response = np.multiply(np.negative(efficiency), dose, out=out)
     np.exp(response, out=response)
     np.subtract(1.0, response, out=response)
-    np.multiply(np.subtract(1.0, stock), response, out=response)
+    np.multiply(np.subtract(1.0, stock, out=work), response, out=response)
     response += stock
     return response
 
@@ -192,7 +198,9 @@ def depreciate(
     return np.multiply(stock, 1.0 - rate * (1.0 - maintenance), out=out)
 
 
-def targeting_weights(need: np.ndarray, status: np.ndarray, capture: float) -> np.ndarray:
+def targeting_weights(
+    need: np.ndarray, status: np.ndarray, capture: float, *, out: np.ndarray | None = None
+) -> np.ndarray:
     """Who receives benefits: a mix of need and status, normalized to mean 1.
 
     ``t = (1 − ε)·need/mean(need) + ε·status/mean(status)``. With ``ε = 0`` benefits follow
@@ -200,7 +208,8 @@ def targeting_weights(need: np.ndarray, status: np.ndarray, capture: float) -> n
     (elite capture; Platteau 2004, Dev. Change 35:223; Alatas et al. 2013).
 
     ``need`` may also be (n, k), one column per service: each column is normalized on its
-    own, exactly as k separate calls would (the status term is computed once).
+    own, exactly as k separate calls would (the status term is computed once). ``out`` (an
+    array like ``need``, which may be ``need`` itself) then receives the weights.
 
     Example:
         >>> targeting_weights(np.array([1.0, 0.0]), np.array([0.0, 1.0]), 0.25)
@@ -210,7 +219,14 @@ def targeting_weights(need: np.ndarray, status: np.ndarray, capture: float) -> n
     t_status = status / status_mean if status_mean > 0 else np.ones_like(status)
     if need.ndim == 2:
         need_mean = need.mean(axis=0)
-        t = np.divide(need, need_mean, out=np.ones_like(need), where=need_mean > 0)
+        if out is None:
+            out = np.empty_like(need)
+        if np.all(need_mean > 0):
+            t = np.divide(need, need_mean, out=out)
+        else:  # a column nobody needs: weight 1 each (masked divide: slower, so only then)
+            none = need_mean <= 0
+            t = np.divide(need, need_mean, out=out, where=~none)
+            t[:, none] = 1.0
         t *= 1.0 - capture
         t += (capture * t_status)[:, None]
         return t

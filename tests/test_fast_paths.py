@@ -100,6 +100,15 @@ def test_targeting_weights_by_column_equal_one_call_per_service(rng, capture):
             got[:, s], welfare.targeting_weights(need[:, s], status, capture)
         )
     np.testing.assert_allclose(got.mean(axis=0), 1.0, rtol=1e-12)  # mean 1 per service
+    # Into the need array itself (what delivery does), with and without a zero column.
+    for zero_column in (True, False):
+        need = np.asfortranarray(rng.random((40, 5)))
+        if zero_column:
+            need[:, 2] = 0.0
+        expected = welfare.targeting_weights(need.copy(order="F"), status, capture)
+        got = welfare.targeting_weights(need, status, capture, out=need)
+        assert got is need
+        np.testing.assert_array_equal(got, expected)
 
 
 # ------------------------------------------------------------------ data collection
