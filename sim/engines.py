@@ -132,12 +132,16 @@ def execute(task: RunTask) -> RunResult:
     start = time.perf_counter()
     try:
         scenario = Scenario.model_validate(task.config)
-        model = PartnershipModel(scenario, seed=task.seed, replicate=task.replicate)
+        model = PartnershipModel(
+            scenario,
+            seed=task.seed,
+            replicate=task.replicate,
+            record_steps=task.recorded_steps,  # outcomes computed only on the steps kept
+        )
         try:
             frame = model.run(task.steps).results()
         finally:
             _release(model)
-        frame = frame[frame["step"].isin(task.recorded_steps)].reset_index(drop=True)
         frame = frame[["scenario", "replicate", "seed", "step", *task.outcomes]]
         frame = frame.astype({name: np.float64 for name in task.outcomes})
         frame.insert(0, "run_id", task.run_id)

@@ -339,6 +339,14 @@ class Interventions:
                             f"this model; allowed: {', '.join(sorted(parties))}"
                         )
 
+    @property
+    def reads_outcomes(self) -> bool:
+        """Whether an intervention is triggered by an outcome (``when``).
+
+        The model must then compute its outcomes every step, recorded or not.
+        """
+        return bool(self._conditions)
+
     def apply(self) -> None:
         """Phase 0: undo windows that ended, then fire what is due, in file order."""
         if not self.items:

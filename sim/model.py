@@ -10,7 +10,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -107,6 +107,11 @@ class PartnershipModel(mesa.Model):
         scenario: a validated :class:`~sim.scenario.Scenario` (defaults if omitted).
         seed: seed of the model's generators (defaults to ``scenario.run.seed``).
         replicate: replicate number, recorded in the results.
+        record_steps: the steps whose outcomes are recorded (step 0 is the initial state);
+            default every step. Outcomes are computed only on these steps (and on every step
+            when an intervention is triggered by an outcome), which spares data collection's
+            cost on the others; ``metrics`` then holds the last computed outcomes. The model's
+            course does not depend on it.
         **levers: overrides by dotted or bare key, e.g. ``households=1000`` or
             ``**{"factors.trust": 0.2}``.
     """
@@ -117,6 +122,7 @@ class PartnershipModel(mesa.Model):
         *,
         seed: int | None = None,
         replicate: int = 0,
+        record_steps: Iterable[int] | None = None,
         **levers: Any,
     ) -> None:
         scenario = scenario or Scenario()
@@ -214,6 +220,8 @@ class PartnershipModel(mesa.Model):
         self._reset_step_records()
         self._poorest = np.flatnonzero(self.hh.poorest_quintile)  # fixed: ranked by income0
         self.metrics: dict[str, float] = {}
+        self._record_steps = None if record_steps is None else frozenset(map(int, record_steps))
+        self._recorded_steps: list[int] = []  # the step of each row of the DataCollector
         self.datacollector = _OutcomeCollector(
             model_reporters={name: _reporter(name) for name in OUTCOMES}
         )
@@ -954,8 +962,13 @@ class PartnershipModel(mesa.Model):
         return 1.0 - (1.0 - annual) ** (1.0 / self.scenario.run.steps_per_year)
 
     def _record(self) -> None:
-        self.metrics = self._outcomes()
-        self.datacollector.collect(self)
+        step = int(self.steps)
+        keep = self._record_steps is None or step in self._record_steps
+        if keep or self.interventions.reads_outcomes:
+            self.metrics = self._outcomes()
+        if keep:
+            self.datacollector.collect(self)
+            self._recorded_steps.append(step)
 
     def _outcomes(self) -> dict[str, float]:
         hh = self.hh
@@ -1003,7 +1016,7 @@ class PartnershipModel(mesa.Model):
     def results(self) -> pd.DataFrame:
         """The tidy model-level table: scenario, replicate, seed, step and every outcome."""
         df = self.datacollector.get_model_vars_dataframe().reset_index(drop=True)
-        df.insert(0, "step", np.arange(len(df)))
+        df.insert(0, "step", np.array(self._recorded_steps, dtype=np.int64))
         df.insert(0, "seed", self.seed)
         df.insert(0, "replicate", self.replicate)
         df.insert(0, "scenario", self.scenario.name)

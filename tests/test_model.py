@@ -271,3 +271,37 @@ def test_common_random_numbers_hold_across_trust_and_communication_levels(levers
             assert (
                 ref.graph.edges[a, b]["communication"] == other.graph.edges[a, b]["communication"]
             )
+
+
+@pytest.mark.parametrize(
+    "scenario", ["msp", "policies/communication_programme"]
+)  # the second is triggered by an outcome ("when"): outcomes are computed every step
+def test_recording_some_steps_keeps_exactly_those_rows_of_the_full_run(scenario):
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "scenarios" / f"{scenario}.toml"
+    kwargs = {"seed": 11, "households": 300, "villages": 3}
+    full = PartnershipModel.from_scenario(path, **kwargs).run(40)
+    keep = [0, 7, 25, 40]
+    some = PartnershipModel.from_scenario(path, record_steps=keep, **kwargs).run(40)
+    got = some.results()
+    assert got["step"].tolist() == keep
+    expected = full.results().set_index("step").loc[keep].reset_index()
+    pd.testing.assert_frame_equal(got, expected[got.columns])  # exact
+    np.testing.assert_array_equal(some.hh.trust, full.hh.trust)  # the same course
+    assert some.events == full.events
+    if scenario == "msp":
+        assert len(full.events) == 0
+    else:  # the trigger read the outcomes of a step that was not recorded
+        fired = [e["step"] for e in some.events if e["intervention"] == "mediation"]
+        assert fired and fired[0] - 1 not in keep
+
+
+def test_outcomes_are_computed_only_on_recorded_steps_without_triggers():
+    model = PartnershipModel(seed=2, households=200, villages=2, record_steps=[0, 5])
+    calls = []
+    outcomes = model._outcomes
+    model._outcomes = lambda: calls.append(int(model.steps)) or outcomes()
+    model.run(6)
+    assert calls == [5]
+    assert model.results()["step"].tolist() == [0, 5]
