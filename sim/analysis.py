@@ -26,7 +26,7 @@ from scipy import stats
 
 from sim.errors import UserError
 from sim.experiments import write_atomic
-from sim.store import compact, failures, read_manifest, read_table
+from sim.store import compact, failures, is_complete, read_manifest, read_table, stored_runs
 
 __all__ = [
     "command",
@@ -347,6 +347,22 @@ def _write_png(path: Path, fig) -> None:
     plt.close(fig)
 
 
+def unfinished(out: Path, info: dict[str, Any]) -> str:
+    """A sentence saying how much of the sweep in ``out`` is missing (empty if complete).
+
+    Runs that failed count as missing; the analysis then covers the stored runs only.
+    """
+    if is_complete(out):
+        return ""
+    failed = len(failures(out))
+    command = f"python run_simulation.py sweep {info.get('sweep_file', 'FILE')} --out {out}"
+    return (
+        f"the sweep is incomplete: {stored_runs(out)} of {info.get('runs_total')} runs are "
+        f"stored ({failed} failed); the tables and figures cover the stored runs only. To "
+        f"finish it, run again: {command}" + (" --retry-failed" if failed else "")
+    )
+
+
 def analyze(
     out: Path, reference: str | None = None, figures: bool = True, max_lines: int = 12
 ) -> list[Path]:
@@ -354,6 +370,7 @@ def analyze(
     out = Path(out)
     info = read_manifest(out)
     spec = info["sweep"]
+    incomplete = unfinished(out, info)
     compact(out)  # one file to scan per outcome instead of one per run
     target = out / "analysis"
     target.mkdir(exist_ok=True)
@@ -406,6 +423,8 @@ def analyze(
         if not indices.empty:
             for scenario in indices["scenario"].unique():
                 save(f"sensitivity_{scenario}.png", plot_indices(indices, scenario))
+    if incomplete:
+        notes.insert(0, incomplete)
     for note in notes:
         print(f"note: {note}", file=sys.stderr)
     if len(failed):

@@ -98,6 +98,20 @@ class CompareError(UserError):
 
 
 # ----------------------------------------------------------------------------- measures
+def population_changes(status_quo: Scenario, design: Scenario) -> str:
+    """The ``population`` keys in which ``design`` differs from ``status_quo``, with both values.
+
+    Empty when the two share their population (the same district, paired household by
+    household).
+
+    Example:
+        >>> population_changes(Scenario(), Scenario().with_overrides({"population.villages": 4}))
+        'population.villages 10 -> 4'
+    """
+    a, b = status_quo.population.model_dump(), design.population.model_dump()
+    return "; ".join(f"population.{k} {a[k]} -> {b[k]}" for k in a if a[k] != b[k])
+
+
 def funding_end(scenario: Scenario) -> int | None:
     """The last step with full funding in a design, or ``None`` if funding never ends.
 
@@ -656,6 +670,14 @@ def command(argv: list[str]) -> int:
         raise CompareError(
             f"--funding-end {args.funding_end}: must be before the last step ({steps})"
         )
+    for path, design in zip(args.designs[1:], scenarios[1:], strict=True):
+        changed = population_changes(scenarios[0], design)
+        if changed:
+            print(
+                f"note: {path}: its population differs from the status quo's ({changed}); "
+                "paired differences then mix the policy with a different district",
+                file=sys.stderr,
+            )
     from sim import experiments, memory
     from sim.cli import ROOT
 

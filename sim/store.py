@@ -183,6 +183,11 @@ def is_complete(out: Path) -> bool:
     )
 
 
+def stored_runs(out: Path) -> int:
+    """How many runs of the sweep in ``out`` are stored (finished and written)."""
+    return len(_part_files(out))
+
+
 def _part_files(out: Path) -> list[Path]:
     runs = Path(out) / "runs"
     if not runs.is_dir():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -173,3 +175,22 @@ def test_sensitivity_of_a_sweep_equals_salib_on_the_stored_horizon_means(tmp_pat
     analysis.analyze(out)
     assert (out / "analysis" / f"{method}_indices.csv").exists()
     assert Image.open(out / "analysis" / "sensitivity_msp.png").size[0] > 300
+
+
+def test_analyze_says_when_the_sweep_is_incomplete(grid_sweep, tmp_path, capsys):
+    assert cli.main(["analyze", str(grid_sweep), "--no-figures"]) == 0
+    assert "incomplete" not in capsys.readouterr().err  # every run is stored
+    partial = tmp_path / "partial"
+    shutil.copytree(grid_sweep, partial)
+    parts = sorted((partial / "runs").glob("*.parquet"))
+    total = len(parts)
+    for part in parts[:2]:  # as if the sweep had been killed two runs before the end
+        part.unlink()
+    assert cli.main(["analyze", str(partial), "--no-figures"]) == 0
+    err = capsys.readouterr().err
+    assert (
+        f"note: the sweep is incomplete: {total - 2} of {total} runs are stored (0 failed)" in err
+    )
+    assert f"--out {partial}" in err
+    summary = pd.read_csv(partial / "analysis" / "summary_pooled.csv")
+    assert summary["n"].min() < 3 <= summary["n"].max()  # the missing replicates really are

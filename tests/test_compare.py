@@ -17,6 +17,7 @@ from sim.compare import (
     incremental_cost,
     paired_table,
     per_replicate,
+    population_changes,
 )
 from sim.experiments import is_complete
 from sim.model import OUTCOMES
@@ -128,6 +129,7 @@ def test_compare_end_to_end_writes_a_self_contained_report(tmp_path):
     out = tmp_path / "out"
     result = cli(str(POLICIES / "status_quo.toml"), str(design), *SMALL, "--out", str(out))
     assert result.returncode == 0, result.stderr
+    assert "population differs" not in result.stderr  # same district: no note
     files = {p.name for p in out.iterdir()}
     manifest = json.loads((out / "manifest.json").read_text())
     assert set(manifest["files"]) == files - {"manifest.json"} == set(manifest["checksums"])
@@ -184,3 +186,25 @@ def test_compare_refuses_bad_requests_with_exit_code_2(tmp_path, args, message):
     assert result.stderr.startswith("error: ") and message in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_a_design_on_another_population_is_named_in_a_note(tmp_path):
+    status_quo = load_scenario(POLICIES / "status_quo.toml")
+    assert population_changes(status_quo, load_scenario(POLICIES / "funding_exit.toml")) == ""
+    other = status_quo.with_overrides({"population.income_sigma": 0.9, "population.villages": 5})
+    changed = population_changes(status_quo, other)
+    assert changed == (  # in the schema's order
+        f"population.villages {status_quo.population.villages} -> 5; "
+        f"population.income_sigma {status_quo.population.income_sigma} -> 0.9"
+    )
+    design = tmp_path / "richer.toml"
+    design.write_text(
+        f'extends = "{POLICIES / "status_quo.toml"}"\nname = "richer"\n'
+        "[population]\nincome_sigma = 0.9\n"
+    )
+    out = tmp_path / "out"
+    result = cli(str(POLICIES / "status_quo.toml"), str(design), *SMALL, "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert f"note: {design}: its population differs from the status quo's" in result.stderr
+    assert "population.income_sigma" in result.stderr and "-> 0.9" in result.stderr
+    assert is_complete(out)
