@@ -114,19 +114,6 @@ def rss_mb() -> float:
     return peak / 2**20 if sys.platform == "darwin" else peak / 2**10  # bytes vs KiB
 
 
-def release(model: Any) -> None:
-    """Let a finished model be garbage-collected (Mesa 3.3's ``Agent._ids`` keeps it alive).
-
-    Mesa 3.3 keeps every model as a key of the class attribute ``Agent._ids`` (mesa/mesa#3179,
-    fixed upstream by #3180); without this, repeats pile up in memory.
-    """
-    import mesa
-
-    ids = getattr(mesa.Agent, "_ids", None)
-    if isinstance(ids, dict):
-        ids.pop(model, None)
-
-
 class Clock:
     """CPU and wall time of a block."""
 
@@ -192,7 +179,6 @@ def measure_kemitraan(n: int, repeats: int, steps: int) -> dict[str, Any]:
                 "record_warm_cpu_s": min(record_warm),
             }
         )
-        release(model)
         del model
     best = min(runs, key=lambda r: r["step_cpu_s"])
     step = best["step_cpu_s"]
@@ -221,6 +207,8 @@ def measure_boltzmann(n: int, repeats: int, steps: int) -> dict[str, Any]:
     """Mesa's Boltzmann wealth example at ``n`` agents, one agent per cell on a square grid."""
     from mesa.examples import BoltzmannWealth
 
+    import sim.agents  # noqa: F401  (Mesa 3.3 keeps every model alive otherwise; see there)
+
     side = math.ceil(math.sqrt(n))
     runs = []
     for _ in range(repeats):
@@ -232,7 +220,6 @@ def measure_boltzmann(n: int, repeats: int, steps: int) -> dict[str, Any]:
             for _ in range(steps):
                 model.step()
         runs.append({"step_cpu_s": stepping.cpu / steps, "step_wall_s": stepping.wall / steps})
-        release(model)
         del model
     step = min(r["step_cpu_s"] for r in runs)
     return {

@@ -12,6 +12,8 @@ Capability domains (columns of :data:`CAPABILITIES`) and services (columns of
 
 from __future__ import annotations
 
+import itertools
+import weakref
 from typing import TYPE_CHECKING, ClassVar
 
 import mesa
@@ -37,6 +39,35 @@ collaborations form because each sector holds capabilities the others lack)."""
 SERVICES = ("health", "education", "infrastructure", "training", "participation")
 """What a programme delivers: three access services, training (capacity) and participation in
 decisions (empowerment), the essay's impact dimensions."""
+
+
+class _AgentIdCounters(weakref.WeakKeyDictionary):
+    """Mesa's per-model counters of agent ids, holding each model weakly.
+
+    Mesa 3.3 numbers agents through a class attribute, ``mesa.Agent._ids``: a defaultdict
+    keyed by model, which keeps every model ever built alive for the life of the process
+    (mesa/mesa#3179, fixed after 3.3 by mesa/mesa#3180, which the 3.3 series does not get).
+    A sweep, a benchmark or a dashboard whose Reset builds new models grew without bound.
+    This dictionary gives the same numbering (1, 2, ... per model) and forgets a model once
+    nothing else refers to it; :func:`_hold_models_weakly` installs it when ``sim`` is imported.
+    """
+
+    def __getitem__(self, model: mesa.Model) -> itertools.count:
+        try:
+            return super().__getitem__(model)
+        except KeyError:
+            counter = self[model] = itertools.count(1)
+            return counter
+
+
+def _hold_models_weakly() -> None:
+    if not isinstance(mesa.Agent.__dict__.get("_ids"), _AgentIdCounters):
+        counters = _AgentIdCounters()
+        counters.update(mesa.Agent._ids)  # models numbered before sim was imported
+        mesa.Agent._ids = counters
+
+
+_hold_models_weakly()
 
 
 class Organization(mesa.Agent):

@@ -124,7 +124,6 @@ def execute(task: RunTask) -> RunResult:
         # rarer as the heap grows, so without this a long sweep in one process keeps dozens
         # of dead models around. A full collection costs milliseconds.
         gc.collect()
-    from sim.experiments import _release
     from sim.model import PartnershipModel
     from sim.scenario import Scenario
     from sim.store import encode_run
@@ -138,10 +137,7 @@ def execute(task: RunTask) -> RunResult:
             replicate=task.replicate,
             record_steps=task.recorded_steps,  # outcomes computed only on the steps kept
         )
-        try:
-            frame = model.run(task.steps).results()
-        finally:
-            _release(model)
+        frame = model.run(task.steps).results()
         frame = frame[["scenario", "replicate", "seed", "step", *task.outcomes]]
         frame = frame.astype({name: np.float64 for name in task.outcomes})
         frame.insert(0, "run_id", task.run_id)

@@ -84,27 +84,10 @@ def run_one(
     If ``events`` is a list, the run's event log (interventions that fired) is appended to it.
     """
     model = PartnershipModel(scenario, seed=seed, replicate=replicate)
-    try:
-        df = model.run(steps).results()
-        if events is not None:
-            events.append(model.events_frame())
-        return df
-    finally:
-        _release(model)
-
-
-def _release(model: PartnershipModel) -> None:
-    """Let a finished model be freed.
-
-    Mesa 3.3.1 keeps every model as a key of the class attribute ``Agent._ids`` (mesa/mesa
-    issue 3179, fixed upstream in PR 3180), so without this a long sweep in one process grows
-    by the size of every model it ran.
-    """
-    import mesa
-
-    ids = getattr(mesa.Agent, "_ids", None)
-    if isinstance(ids, dict):
-        ids.pop(model, None)
+    df = model.run(steps).results()
+    if events is not None:
+        events.append(model.events_frame())
+    return df
 
 
 def _run_task(

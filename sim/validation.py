@@ -39,7 +39,7 @@ import pandas as pd
 from scipy import stats
 
 from sim.errors import UserError
-from sim.experiments import _release, replicate_seeds, write_atomic
+from sim.experiments import replicate_seeds, write_atomic
 from sim.model import PartnershipModel
 from sim.scenario import Scenario, lever_table, load_scenario
 
@@ -219,10 +219,7 @@ def _run_task(task: tuple[dict[str, Any], tuple, str | None, int, int, int]) -> 
     model = ShockedModel(
         Scenario.model_validate(config), shocks=shocks, probe=probe, seed=seed, replicate=replicate
     )
-    try:
-        return model.run(steps).results()
-    finally:
-        _release(model)
+    return model.run(steps).results()
 
 
 class Runner:

@@ -39,10 +39,27 @@ def test_scenario_names_must_be_unique():
         experiments.run_comparison([SMALL, SMALL], replications=1, steps=1, progress=False)
 
 
-def test_finished_models_are_released_from_mesa_registry():
+def test_finished_models_are_freed_despite_mesa_registry():
+    """Mesa 3.3's ``Agent._ids`` held every model (mesa/mesa#3179); sim holds them weakly."""
+    import gc
+    import weakref
+
+    from sim import PartnershipModel
+    from sim.app import DashboardModel
+
+    gc.collect()  # models of earlier tests that are already garbage
     before = len(mesa.Agent._ids)
     for seed in range(5):
         experiments.run_one(SMALL, 0, seed, 2)
+    gc.collect()
+    assert len(mesa.Agent._ids) == before
+    model = PartnershipModel(SMALL, seed=3).run(2)
+    assert model.households[4].unique_id == len(model.organizations) + 1  # Mesa's numbering
+    dashboard = DashboardModel(households=40, compare="low trust")  # what a Reset builds
+    refs = [weakref.ref(m) for m in (model, dashboard, dashboard.a, dashboard.b)]
+    del model, dashboard
+    gc.collect()
+    assert [r() for r in refs] == [None] * 4
     assert len(mesa.Agent._ids) == before
 
 
