@@ -52,7 +52,7 @@ __all__ = [
 PER_HOUSEHOLD = 600
 PER_SOCIAL_TIE = 280
 PER_ORG_TIE = 200
-PER_HOUSEHOLD_ORG = 16
+PER_HOUSEHOLD_ORG = 48  # trust, its 0/1 tie weights, the degree per entry, two work arrays
 PER_RECORDED_STEP = 1_000
 PER_RESULTS_ROW = 600
 

@@ -189,7 +189,12 @@ class PartnershipModel(mesa.Model):
         self.graph.add_nodes_from(range(n))
         self.graph.add_edges_from(social.tolist())
         self.social_ties = network.social_adjacency(social, n)
-        self._social_degree = np.asarray(self.social_ties.sum(axis=1)).ravel()
+        # Each household's number of ties, repeated per organization (the shape of hh.trust),
+        # so trust diffusion divides in one contiguous pass.
+        degree = np.asarray(self.social_ties.sum(axis=1)).ravel()
+        self._social_degree_wide = np.repeat(degree, self.hh.trust.shape[1]).reshape(
+            self.hh.trust.shape
+        )
         coverage = {
             o.node: {"government": 1.0, "firm": cfg.organizations.firm_coverage}.get(
                 o.kind, cfg.organizations.ngo_coverage
@@ -813,7 +818,7 @@ class PartnershipModel(mesa.Model):
                 self.hh.trust,
                 self.social_ties,
                 d.household_diffusion,
-                degree=self._social_degree,
+                degree=self._social_degree_wide,
                 out=self.hh.trust,
             )
 

@@ -32,6 +32,17 @@ def test_diffusion_in_place_with_known_degree_equals_the_formula(rng):
     out = dynamics.diffuse_on_ties(inplace, adj, 0.3, degree=degree, out=inplace)
     assert out is inplace
     np.testing.assert_array_equal(inplace, expected)
+    # The degree repeated to the values' shape (what the model passes) gives the same bits,
+    # with isolated households (degree 0) and without.
+    wide = np.repeat(degree, 4).reshape(n, 4)
+    np.testing.assert_array_equal(dynamics.diffuse_on_ties(values, adj, 0.3, degree=wide), expected)
+    full = network.social_adjacency(edges, n)
+    full_degree = full.sum(axis=1)
+    assert full_degree.min() > 0
+    np.testing.assert_array_equal(
+        dynamics.diffuse_on_ties(values, full, 0.3, degree=np.repeat(full_degree, 4).reshape(n, 4)),
+        dynamics.diffuse_on_ties(values, full, 0.3, degree=full_degree),
+    )
 
 
 @pytest.mark.parametrize("order", ["C", "F"])
