@@ -17,7 +17,7 @@ item                        bytes       what
 household                   600         arrays, graph node and adjacency dict, Mesa bookkeeping
 social tie                  280         an edge in both adjacency dicts, its attributes, CSR
 organization-household tie  200         an edge from an organization to a household it serves
-household x organization    16          trust (float64) and tie (bool) columns, with copies
+household x organization    48          trust, tie and tie weight, degree, two work arrays
 recorded step               1 000       one row of 24 outcomes in the DataCollector
 results row                 600         one row of the tidy table, twice while concatenating
 ==========================  ==========  =====================================================
@@ -52,7 +52,7 @@ __all__ = [
 PER_HOUSEHOLD = 600
 PER_SOCIAL_TIE = 280
 PER_ORG_TIE = 200
-PER_HOUSEHOLD_ORG = 48  # trust, its 0/1 tie weights, the degree per entry, two work arrays
+PER_HOUSEHOLD_ORG = 48
 PER_RECORDED_STEP = 1_000
 PER_RESULTS_ROW = 600
 
