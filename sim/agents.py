@@ -61,9 +61,10 @@ class _AgentIdCounters(weakref.WeakKeyDictionary):
 
 
 def _hold_models_weakly() -> None:
-    if not isinstance(mesa.Agent.__dict__.get("_ids"), _AgentIdCounters):
+    ids = mesa.Agent.__dict__.get("_ids")
+    if isinstance(ids, dict):  # Mesa 3.3's registry (a later Mesa has none: nothing to do)
         counters = _AgentIdCounters()
-        counters.update(mesa.Agent._ids)  # models numbered before sim was imported
+        counters.update(ids)  # models numbered before sim was imported
         mesa.Agent._ids = counters
 
 

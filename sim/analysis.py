@@ -16,6 +16,7 @@ so a sweep of many runs is summarized without loading the whole table.
 
 from __future__ import annotations
 
+import shlex
 import sys
 from pathlib import Path
 from typing import Any
@@ -355,7 +356,8 @@ def unfinished(out: Path, info: dict[str, Any]) -> str:
     if is_complete(out):
         return ""
     failed = len(failures(out))
-    command = f"python run_simulation.py sweep {info.get('sweep_file', 'FILE')} --out {out}"
+    sweep_file = shlex.quote(str(info.get("sweep_file") or "FILE"))
+    command = f"python run_simulation.py sweep {sweep_file} --out {shlex.quote(str(out))}"
     return (
         f"the sweep is incomplete: {stored_runs(out)} of {info.get('runs_total')} runs are "
         f"stored ({failed} failed); the tables and figures cover the stored runs only. To "

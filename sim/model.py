@@ -831,7 +831,7 @@ class PartnershipModel(mesa.Model):
         """
         d = self.scenario.dynamics
         trust = self.hh.trust
-        if cols == list(range(trust.shape[1])):  # every organization: no gather, no scatter
+        if sorted(cols) == list(range(trust.shape[1])):  # all of them: no gather, no scatter
             dynamics.trust_update(
                 trust,
                 experience[:, None],
@@ -971,6 +971,7 @@ class PartnershipModel(mesa.Model):
         keep = self._record_steps is None or step in self._record_steps
         if keep or self.interventions.reads_outcomes:
             self.metrics = self._outcomes()
+        self._partner_trust = None  # read once: trust may change before the next review
         if keep:
             self.datacollector.collect(self)
             self._recorded_steps.append(step)
@@ -997,8 +998,10 @@ class PartnershipModel(mesa.Model):
             "spent": self._spent / len(hh),
         }
         if p is not None:
-            trust = self._partner_trust if self._partner_trust is not None else self.trust_matrix()
             m = p.size
+            trust = self._partner_trust
+            if trust is None or trust.shape != (m, m):
+                trust = self.trust_matrix()
             out.update(
                 # The mean off the diagonal, whose entries are exactly 1.
                 trust_partners=float((trust.sum() - m) / (m * m - m)),

@@ -127,18 +127,29 @@ class HouseholdOutcomes:
 def _sort_non_negative(x: np.ndarray) -> np.ndarray:
     """Sort ``x`` in place through its bit patterns as int64 and return it.
 
-    For non-negative floats (and +inf, and NaN with the sign bit clear, which sort last) the
-    integer order of the bit patterns is the order of the values, and numpy sorts 64-bit
-    integers faster than floats. A negative value sorts first, so the ends still validate
-    the values (:func:`sim.metrics.gini_of_sorted`). ``-0.0`` is the one valid value with the
-    sign bit set: it sorts first, where a zero belongs.
+    For non-negative floats (and +inf, and NaN with the sign bit clear, which sort last and
+    which :func:`sim.metrics.gini_of_sorted` rejects) the integer order of the bit patterns is
+    the order of the values, and numpy sorts 64-bit integers faster than floats. Every pattern
+    with the sign bit set sorts first, ``-0.0`` (a valid zero) before the others; any such
+    pattern other than ``-0.0`` (a negative number, or the NaN that invalid operations make on
+    x86) is refused here, since after a ``-0.0`` it would not be the first value.
+
+    Raises:
+        ValueError: if a value is negative or a NaN with the sign bit set.
 
     Example:
         >>> _sort_non_negative(np.array([2.5, 0.0, np.inf, 1e-300, -0.0]))
         array([-0.0e+000,  0.0e+000,  1.0e-300,  2.5e+000,       inf])
     """
-    x.view(np.int64).sort()
+    bits = x.view(np.int64)
+    bits.sort()
+    signed = int(np.searchsorted(bits, 0))  # patterns with the sign bit set come first
+    if signed and bits[signed - 1] != _NEGATIVE_ZERO:
+        raise ValueError(f"values must be finite and non-negative; got {x[signed - 1]}")
     return x
+
+
+_NEGATIVE_ZERO = np.array(-0.0).view(np.int64)
 
 
 def _sum_of_products(a: np.ndarray, b: np.ndarray) -> np.float64:

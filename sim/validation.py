@@ -170,8 +170,8 @@ class ShockedModel(PartnershipModel):
     def results(self) -> pd.DataFrame:
         """The model's tidy table, with ``trust_in_probe`` if a probe is set."""
         df = super().results()
-        if self.probe is not None:
-            df["trust_in_probe"] = self._probe_values[: len(df)]
+        if self.probe is not None:  # one probe value per step from 0; the rows' steps pick
+            df["trust_in_probe"] = [self._probe_values[t] for t in df["step"]]
         return df
 
 

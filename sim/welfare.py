@@ -224,7 +224,7 @@ def targeting_weights(
         if np.all(need_mean > 0):
             t = np.divide(need, need_mean, out=out)
         else:  # a column nobody needs: weight 1 each (masked divide: slower, so only then)
-            none = need_mean <= 0
+            none = ~(need_mean > 0)
             t = np.divide(need, need_mean, out=out, where=~none)
             t[:, none] = 1.0
         t *= 1.0 - capture

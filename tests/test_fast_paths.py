@@ -353,3 +353,31 @@ def test_branch_free_trust_update_equals_the_formula_bit_for_bit(rng):
     dynamics.trust_update(out, experience, gain, loss, out=out, work=work)
     np.testing.assert_array_equal(out, expected)
     assert dynamics.trust_update(0.5, 1.0, 0.1, 0.4) == pytest.approx(0.55)
+
+
+def test_sorting_bit_patterns_orders_values_and_refuses_signed_patterns():
+    from sim.outcomes import _sort_non_negative
+
+    rng = np.random.default_rng(8)
+    x = np.r_[rng.lognormal(0, 2, 999), 0.0, -0.0, 5e-324, np.inf]
+    np.testing.assert_array_equal(_sort_non_negative(x.copy()), np.sort(x))
+    signed_nan = np.copysign(np.nan, -1.0)  # what invalid operations (0 * inf) make on x86
+    for bad in (-1e-300, -3.0, -np.inf, signed_nan):
+        for values in ([0.3, bad, 0.7], [0.3, -0.0, bad, 0.7]):  # -0.0 sorts before the rest
+            with pytest.raises(ValueError, match="finite and non-negative"):
+                _sort_non_negative(np.array(values))
+    # A positive NaN or inf sorts last, where the Gini's check of the ends refuses it.
+    for bad in (np.nan, np.inf):
+        with pytest.raises(ValueError, match="finite and non-negative"):
+            metrics.gini_of_sorted(_sort_non_negative(np.array([0.3, -0.0, bad, 0.7])))
+
+
+def test_dose_response_with_a_work_array_equals_without(rng):
+    stock = np.asfortranarray(rng.random((50, 5)))
+    dose = np.asfortranarray(rng.random((50, 5)))
+    efficiency = rng.random(5)[None, :]
+    expected = welfare.dose_response(stock, dose, efficiency)
+    work = np.empty_like(stock)
+    got = welfare.dose_response(stock, dose.copy(order="F"), efficiency, work=work)
+    np.testing.assert_array_equal(got, expected)
+    np.testing.assert_array_equal(work, 1.0 - stock)  # the intermediate landed in it

@@ -78,6 +78,12 @@ def test_breach_caps_the_member_and_lowers_the_pool() -> None:
     assert m._pooled < clean._pooled
     res = m.results()
     assert res["trust_in_probe"].iloc[-1] < clean.results()["trust_in_probe"].iloc[-1]
+    # Recording some steps only: each row keeps its own step's probe value.
+    some = v.ShockedModel(scenario, seed=5, shocks=[shock], probe="firm_0", record_steps=[2, 4])
+    some.run(4)
+    picked = res.set_index("step").loc[[2, 4], "trust_in_probe"].tolist()
+    assert some.results()["trust_in_probe"].tolist() == picked
+    assert picked[0] != picked[1]
 
 
 @pytest.mark.parametrize(
