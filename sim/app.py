@@ -3,8 +3,11 @@
 Start it with ``python run_simulation.py dashboard`` (or ``solara run sim/app.py --host
 127.0.0.1``) and open the address it prints. In the sidebar: the partnership type, the five
 success factors, community size, seed and a comparison configuration *B*; Mesa's own controls
-give Reset, Play/Pause, Step and the speed (play interval). A parameter takes effect on
-**Reset**, as in every SolaraViz app: a new model is built from the sliders.
+give Reset, Play/Pause, Step and the speed (play interval). A sidebar parameter takes effect
+on **Reset**, as in every SolaraViz app: a new model is built from the sliders. The *Change
+now* panel's sliders change goal clarity, power balance, communication and the evaluation
+interval of the running models (A and B) from the next month on, as a scheduled ``set``
+intervention would, and each change is listed under Events.
 
 A *policy design* (one of ``scenarios/policies/*.toml``, chosen in the sidebar) replaces the
 partnership type and the five success factors with the design file's own levers and adds its
@@ -38,7 +41,7 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", ".*ComponentsView: `use_state` found", UserWarning)
     warnings.filterwarnings("ignore", ".*validate hooks for component ComponentsView", UserWarning)
     from mesa.visualization import SolaraViz
-    from mesa.visualization.utils import update_counter
+    from mesa.visualization.utils import force_update, update_counter
 
 from sim.errors import UserError
 from sim.model import PartnershipModel
@@ -46,7 +49,14 @@ from sim.netdraw import draw_network
 from sim.plots import LABELS
 from sim.scenario import PARTNERSHIP_TYPES, Scenario, load_scenario
 
-__all__ = ["COMPARISONS", "DESIGN_CONTROLS", "DashboardModel", "Page", "policy_designs"]
+__all__ = [
+    "COMPARISONS",
+    "DESIGN_CONTROLS",
+    "LIVE_LEVERS",
+    "DashboardModel",
+    "Page",
+    "policy_designs",
+]
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 
@@ -199,6 +209,27 @@ class DashboardModel(mesa.Model):
         """One month in A and in B."""
         for _, model in self.runs:
             model.step()
+
+    def set_live(self, lever: str, value: Any) -> None:
+        """Change ``lever`` in A and in B from the next month on, without a Reset.
+
+        The same change as a scheduled ``set`` intervention at the next step (see
+        :meth:`sim.interventions.Interventions.set_now`); it is listed in the Events panel. B
+        keeps its own value of the lever that defines it ("B = A but poor communication" keeps
+        its poor communication when A's changes).
+
+        >>> m = DashboardModel(households=60, compare="poor communication"); m.step()
+        >>> m.set_live("factors.power_balance", 0.1)
+        >>> [r.scenario.factors.power_balance for _, r in m.runs], m.a.events[0]["step"]
+        ([0.1, 0.1], 2)
+        >>> m.set_live("factors.communication", 0.5)
+        >>> [r.scenario.factors.communication for _, r in m.runs]
+        [0.5, 0.2]
+        """
+        own = comparison_overrides(self.compare)
+        for label, model in self.runs:
+            if label == "A" or lever not in own:
+                model.interventions.set_now(lever, value, by=LIVE_EVENT)
 
 
 # ---------------------------------------------------------------------------------- components
@@ -385,6 +416,48 @@ def design_note(policy: str) -> str:
     )
 
 
+LIVE_EVENT = "dashboard (live)"
+"""The name under which a live change is listed in the Events panel."""
+
+LIVE_LEVERS = (
+    ("factors.goal_clarity", "Now: goal clarity", 0.0, 1.0, 0.05),
+    ("factors.power_balance", "Now: power balance", 0.0, 1.0, 0.05),
+    ("factors.communication", "Now: communication", 0.0, 1.0, 0.05),
+    ("factors.evaluation_interval", "Now: evaluation every N months", 0, 36, 1),
+)
+"""Success factors the Change-now panel sets while the model runs: lever, label, bounds, step.
+
+Trust is missing on purpose: its slider sets the partners' history before the first month
+(``factors.trust`` is read when the model is built), which cannot be changed afterwards.
+"""
+
+
+@solara.component
+def LiveLevers(model: DashboardModel):
+    """Sliders that change A and B from the next month on (no Reset), logged as events."""
+    update_counter.get()  # re-render when SolaraViz steps or resets the model: show its values
+    factors = model.a.scenario.factors
+    with solara.Card("Change now (from next month)", style={"width": "100%"}):
+        for lever, label, lo, hi, step in LIVE_LEVERS:
+            value = getattr(factors, lever.split(".")[1])
+
+            def apply(new: Any, lever: str = lever) -> None:
+                model.set_live(lever, new)
+                force_update()  # redraw the panels: the Events panel lists the change now
+
+            if isinstance(step, int):
+                solara.SliderInt(label, value=int(value), min=lo, max=hi, step=step, on_value=apply)
+            else:
+                solara.SliderFloat(
+                    label, value=float(value), min=lo, max=hi, step=step, on_value=apply
+                )
+        solara.Text(
+            "The sidebar's sliders build a new model on Reset; these change the running one. "
+            "Each change is listed under Events.",
+            style={"display": "block", "font-size": "0.85em"},
+        )
+
+
 @solara.component
 def EventsView(model: DashboardModel):
     """Interventions that fired (``model.events``, when the model records them), newest first."""
@@ -467,6 +540,7 @@ def Page():
             (NetworkA, 0),
             (NetworkB, 0),
             (KeyNumbers, 0),
+            (LiveLevers, 0),
             (ChartsView, 0),
             (EventsView, 0),
         ],

@@ -328,6 +328,7 @@ class Interventions:
         self._conditions = {
             i.name: parse_condition(i.when) for i in self.items if i.when is not None
         }
+        self._own_scenario = bool(self.items)  # copied here when interventions change it
         if self.items:
             model.scenario = model.scenario.model_copy(deep=True)
             parties = {*model.org_index, "community"}
@@ -338,6 +339,29 @@ class Interventions:
                             f"intervention '{item.name}': member {name!r} is not a party of "
                             f"this model; allowed: {', '.join(sorted(parties))}"
                         )
+
+    def set_now(self, lever: str, value: Any, by: str) -> None:
+        """Set ``lever`` of the running model to ``value`` from the next step on.
+
+        What the dashboard's live controls do between steps: the same change as an
+        intervention ``{at = t + 1, action = "set"}`` (``t``, the steps done), logged in
+        ``events`` at step ``t + 1`` under the name ``by``. Nothing is logged when the value
+        does not change.
+
+        Raises:
+            ValueError: for a lever that cannot change mid-run, or a value outside its bounds.
+        """
+        m = self.model
+        name = _resolve_lever(lever, m.scenario)
+        value = _check_value(m.scenario, name, value)
+        old = _get_lever(m, name)
+        if old == value:
+            return
+        if not self._own_scenario:  # the scenario object may be shared with other models
+            m.scenario = m.scenario.model_copy(deep=True)
+            self._own_scenario = True
+        set_lever(m, name, value)
+        self._record_event(int(m.steps) + 1, by, "set", name, old, value)
 
     @property
     def reads_outcomes(self) -> bool:
@@ -461,10 +485,15 @@ class Interventions:
         new: Any,
         note: str = "",
     ) -> None:
+        self._record_event(t, item.name, action, target, old, new, note)
+
+    def _record_event(
+        self, t: int, name: str, action: str, target: Any, old: Any, new: Any, note: str = ""
+    ) -> None:
         self.events.append(
             {
                 "step": t,
-                "intervention": item.name,
+                "intervention": name,
                 "action": action,
                 "target": str(target),
                 "old": _fmt(old),

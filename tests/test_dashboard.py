@@ -149,8 +149,10 @@ def _step(pg, times: int, expect: int) -> None:
     pg.get_by_text(f"Step: {expect}", exact=True).wait_for(timeout=20_000)
 
 
-def _slider(pg, label: str):
-    return pg.locator(".v-input", has_text=label).get_by_role("slider")
+def _slider(pg, label: str, exact: bool = True):
+    # By exact accessible name: "Power balance" is also in the Change-now panel's
+    # "Now: power balance", and a text filter would match both.
+    return pg.get_by_role("slider", name=label, exact=exact)
 
 
 def _network_image(pg) -> str:
@@ -194,7 +196,7 @@ def test_slider_and_steps_change_numbers_and_charts_and_ab_appears(page, tmp_pat
     # A/B: B = A with poor communication, same seed; several months per click.
     pg.locator(".v-select", has_text="Compare with B").click()
     pg.get_by_role("option", name="poor communication").click()
-    render = _slider(pg, "Render Interval")
+    render = _slider(pg, "Render Interval", exact=False)  # Mesa's label carries more words
     render.focus()
     for _ in range(6):
         pg.keyboard.press("ArrowRight")
@@ -351,3 +353,36 @@ def test_policy_designs_are_found_by_glob_and_an_unknown_one_is_refused():
     assert model_params["policy"]["values"] == ["none", *files]
     with pytest.raises(UserError, match=r"policy = 'nope': unknown policy design; choose 'none'"):
         DashboardModel(households=60, policy="nope")
+
+
+@needs_chromium
+def test_change_now_sliders_act_on_the_running_model_without_a_reset(page):
+    pg, errors = page
+    _step(pg, 2, expect=2)
+    slider = _slider(pg, "Now: communication")
+    assert slider.get_attribute("aria-valuenow") == "0.8"  # the running model's value
+    slider.focus()
+    pg.keyboard.press("Home")
+    assert slider.get_attribute("aria-valuenow") == "0"
+    line = pg.locator(".event", has_text="dashboard (live)")
+    line.wait_for(timeout=20_000)
+    assert line.inner_text() == (
+        "A · month 3: dashboard (live) — set factors.communication: 0.8 → 0"
+    )
+    _step(pg, 4, expect=6)  # no Reset: the months go on from 2
+
+    from sim.app import DashboardModel
+
+    changed, unchanged = DashboardModel(), DashboardModel()
+    for _ in range(2):
+        changed.step()
+        unchanged.step()
+    changed.set_live("factors.communication", 0.0)
+    for _ in range(4):
+        changed.step()
+        unchanged.step()
+    for key in ("trust_partners", "shared_understanding", "welfare_mean"):
+        _assert_shows(pg, key, f"{changed.a.metrics[key]:.3f}")
+    shown = _number(pg, "shared_understanding")
+    assert shown != f"{unchanged.a.metrics['shared_understanding']:.3f}"  # the change mattered
+    assert errors == []

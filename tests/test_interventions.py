@@ -387,3 +387,51 @@ def test_windows_undo_form_and_add_member_the_step_after_until():
         (4, "guest", "restore", "ngo_0"),
         (5, "pilot", "restore", "partnership"),
     ]
+
+
+def test_a_change_now_equals_a_set_scheduled_for_the_next_step():
+    """What the dashboard's live sliders do between steps (Interventions.set_now)."""
+    from sim import PartnershipModel, Scenario
+
+    kwargs = {"seed": 3, "households": 300, "villages": 3}
+    live = PartnershipModel(**kwargs).run(5)
+    live.interventions.set_now("factors.communication", 0.3, by="talk")
+    live.interventions.set_now("power_balance", 0.2, by="share")  # a bare key resolves
+    live.run(10)
+    scheduled = Scenario.from_dict(
+        {
+            "interventions": [
+                {"name": "talk", "at": 6, "action": "set",
+                 "lever": "factors.communication", "value": 0.3},
+                {"name": "share", "at": 6, "action": "set",
+                 "lever": "factors.power_balance", "value": 0.2},
+            ]
+        }
+    )  # fmt: skip
+    ref = PartnershipModel(scheduled, **kwargs).run(15)
+    cols = [c for c in live.results().columns if c != "scenario"]
+    pd.testing.assert_frame_equal(live.results()[cols], ref.results()[cols])
+    assert live.events == ref.events
+    assert [e["step"] for e in live.events] == [6, 6]
+    untouched = PartnershipModel(**kwargs).run(15)
+    assert untouched.results()["shared_understanding"].iloc[-1] != pytest.approx(
+        live.results()["shared_understanding"].iloc[-1], abs=1e-6
+    )
+
+
+def test_a_change_now_refuses_what_cannot_change_and_skips_no_change():
+    from sim import PartnershipModel, Scenario
+
+    shared = Scenario()
+    a = PartnershipModel(shared, seed=1, households=100, villages=2)
+    b = PartnershipModel(shared, seed=1, households=100, villages=2)
+    with pytest.raises(ValueError, match="read only when the model is built"):
+        a.interventions.set_now("factors.trust", 0.1, by="x")
+    with pytest.raises(ValueError, match=r"value = 1.5 for factors\.communication"):
+        a.interventions.set_now("factors.communication", 1.5, by="x")
+    a.interventions.set_now("factors.communication", a.scenario.factors.communication, by="x")
+    assert a.events == []  # the same value: nothing to log
+    a.interventions.set_now("factors.communication", 0.1, by="x")
+    assert a.scenario.factors.communication == 0.1
+    # The scenario the two models were built from is not changed under the other model.
+    assert b.scenario.factors.communication == shared.factors.communication == 0.8
