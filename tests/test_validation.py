@@ -119,10 +119,13 @@ def test_validate_command_writes_report_and_figure(tmp_path, capsys, monkeypatch
     assert "## Pattern 10: Community inclusion builds empowerment" in text
     assert "| empowerment: msp − ppp |" in text
     assert "## Parameter plausibility" in text
+    assert "| # | pattern | verdict | family-wise (Holm) |" in text
+    assert "| as predicted | p (one-sided) | family-wise |" in text
     assert "- `dynamics.learning_rate` = 0.3:" in text  # an assumption is listed
     assert "`run.seed`" not in text  # run settings are not behavioural assumptions
     assert (tmp_path / "img" / "validation" / "pattern_10.png").stat().st_size > 1000
-    assert "report:" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "report:" in printed and "(family-wise: " in printed
 
 
 @pytest.mark.parametrize(
@@ -137,3 +140,36 @@ def test_validate_command_writes_report_and_figure(tmp_path, capsys, monkeypatch
 def test_validate_command_rejects_bad_arguments(argv, message, capsys) -> None:
     assert main(argv) == 2
     assert message in capsys.readouterr().err
+
+
+def test_effect_p_values_are_the_one_sided_paired_t_tests() -> None:
+    from scipy import stats
+
+    rng = np.random.default_rng(12)
+    for direction in (+1, -1):
+        for shift in (0.0, 0.1, 0.4):
+            diff = rng.normal(direction * shift, 1.0, 30)
+            e = v.paired_effect("x", pd.Series(diff), 0.0, direction)
+            side = "greater" if direction > 0 else "less"
+            expected = stats.ttest_1samp(diff, 0.0, alternative=side).pvalue
+            assert e.p_value == pytest.approx(expected, rel=1e-9)
+            assert e.passed == (expected < 0.025)  # the 95% interval is the 2.5% one-sided test
+
+
+def test_holm_matches_the_step_down_rule_by_hand() -> None:
+    rng = np.random.default_rng(5)
+    effects = [
+        v.paired_effect(str(i), pd.Series(rng.normal(m, 1.0, 20)), 0.0, +1)
+        for i, m in enumerate([0.0, 0.3, 0.45, 0.5, 0.6, 0.8, 1.5, 2.0])
+    ]
+    # Holm's adjusted p-values (Wright 1992, Biometrics 48:1005):
+    # adj_(i) = max over j <= i of min(1, (M - j + 1) p_(j)); an effect holds if adj <= alpha.
+    p = np.array([e.p_value for e in effects])
+    order = np.argsort(p)
+    m = p.size
+    adjusted = np.maximum.accumulate(np.minimum(1.0, (m - np.arange(m)) * p[order]))
+    expected = np.empty(m, dtype=bool)
+    expected[order] = adjusted <= 0.025
+    got = v.holm(effects)
+    assert got == expected.tolist()
+    assert 0 < sum(got) < sum(e.passed for e in effects)  # the correction bites here
