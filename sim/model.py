@@ -689,8 +689,9 @@ class PartnershipModel(mesa.Model):
             # Households tied to any member, sorted (a union of the service areas).
             cols = [self.org_index[m] for m in p.members if m != COMMUNITY]
             area = np.flatnonzero(self.tied[:, cols].any(axis=1))
-        joint = self._work("joint_dose")
-        received = self._distribute(joint, value, area, capture)
+        everyone = area.size == n > 0
+        joint = self._work("joint_dose", zero=not everyone)  # written whole when everyone
+        received = self._distribute(joint, value, area, capture, fresh=everyone)
         if voice > 0:
             if area.size == n:  # everyone, in order: a slice avoids a gather and a scatter
                 joint[:, 4] += self.scenario.welfare.participation_dose * voice
@@ -733,11 +734,20 @@ class PartnershipModel(mesa.Model):
         p.net_benefit = per_unit - solo
 
     def _distribute(
-        self, dose: np.ndarray, value: np.ndarray, area: np.ndarray, capture: float
+        self,
+        dose: np.ndarray,
+        value: np.ndarray,
+        area: np.ndarray,
+        capture: float,
+        *,
+        fresh: bool = False,
     ) -> np.ndarray:
         """Share a programme's services among the households of ``area`` by targeting weights.
 
         Adds to ``dose`` in place and returns the total received per household in the area.
+        ``fresh`` says that ``dose`` holds nothing yet: when the area is everyone, the amounts
+        are then written into it rather than added to zeros (the same values, one pass less,
+        and ``dose`` need not be zeroed first).
         """
         if area.size == 0:
             return np.zeros(0)
@@ -747,9 +757,10 @@ class PartnershipModel(mesa.Model):
         per_household = value / area.size
         if full:  # every service at once, over the columns of the stock
             need = np.subtract(1.0, stock, out=self._work("need", zero=False))
-            amount = welfare.targeting_weights(need, income, capture, out=need)
+            amount = welfare.targeting_weights(need, income, capture, out=dose if fresh else need)
             amount *= per_household  # a service with nothing to share adds exact zeros
-            dose += amount
+            if not fresh:
+                dose += amount
             received = amount[:, 0].copy()
             for s in range(1, len(SERVICES)):
                 received += amount[:, s]
