@@ -25,6 +25,7 @@ Everything renders offline with Mesa's matplotlib backend (see docs/dashboard.md
 from __future__ import annotations
 
 import math
+import threading
 import warnings
 from functools import cache
 from pathlib import Path
@@ -199,6 +200,11 @@ class DashboardModel(mesa.Model):
         if changes:
             scenario_b = scenario_a.with_overrides({**changes, "name": "B"}, source="dashboard")
             self.b = PartnershipModel(scenario_b, seed=seed)
+        self._defines_b = set(changes)
+        # Live changes wait here for the next month. Mesa's Play steps in a worker thread
+        # while slider handlers run in another, so both hold the lock.
+        self.pending: dict[str, Any] = {}
+        self._lock = threading.Lock()
 
     @property
     def runs(self) -> list[tuple[str, PartnershipModel]]:
@@ -206,30 +212,44 @@ class DashboardModel(mesa.Model):
         return [("A", self.a)] + ([(f"B: {self.compare}", self.b)] if self.b else [])
 
     def step(self) -> None:
-        """One month in A and in B."""
-        for _, model in self.runs:
-            model.step()
+        """One month in A and in B, after the live changes made since the last month."""
+        with self._lock:
+            pending, self.pending = self.pending, {}
+            for lever, value in pending.items():
+                for label, model in self.runs:
+                    if label == "A" or lever not in self._defines_b:
+                        model.interventions.set_now(lever, value, by=LIVE_EVENT)
+            for _, model in self.runs:
+                model.step()
 
     def set_live(self, lever: str, value: Any) -> None:
         """Change ``lever`` in A and in B from the next month on, without a Reset.
 
-        The same change as a scheduled ``set`` intervention at the next step (see
-        :meth:`sim.interventions.Interventions.set_now`); it is listed in the Events panel. B
-        keeps its own value of the lever that defines it ("B = A but poor communication" keeps
-        its poor communication when A's changes).
+        The change waits in ``pending`` until the next month starts, then applies as a
+        scheduled ``set`` intervention at that month would (see
+        :meth:`sim.interventions.Interventions.set_now`) and is listed in the Events panel.
+        Moves made within one month (a slider being dragged) count once, at their last value;
+        one that returns to the current value changes nothing. B keeps its own value of the
+        lever that defines it ("B = A but poor communication" keeps its poor communication
+        when A's changes).
+
+        Raises:
+            ValueError: for a lever that cannot change mid-run or a value out of bounds.
 
         >>> m = DashboardModel(households=60, compare="poor communication"); m.step()
-        >>> m.set_live("factors.power_balance", 0.1)
-        >>> [r.scenario.factors.power_balance for _, r in m.runs], m.a.events[0]["step"]
-        ([0.1, 0.1], 2)
+        >>> m.set_live("factors.power_balance", 0.3); m.set_live("factors.power_balance", 0.1)
         >>> m.set_live("factors.communication", 0.5)
-        >>> [r.scenario.factors.communication for _, r in m.runs]
-        [0.5, 0.2]
+        >>> m.pending, m.a.events
+        ({'factors.power_balance': 0.1, 'factors.communication': 0.5}, [])
+        >>> m.step()
+        >>> [(f.power_balance, f.communication) for f in (r.scenario.factors for _, r in m.runs)]
+        [(0.1, 0.5), (0.1, 0.2)]
+        >>> [(e["step"], e["target"], e["new"]) for e in m.a.events]
+        [(2, 'factors.power_balance', '0.1'), (2, 'factors.communication', '0.5')]
         """
-        own = comparison_overrides(self.compare)
-        for label, model in self.runs:
-            if label == "A" or lever not in own:
-                model.interventions.set_now(lever, value, by=LIVE_EVENT)
+        name, value = self.a.interventions.check_setting(lever, value)
+        with self._lock:
+            self.pending[name] = value
 
 
 # ---------------------------------------------------------------------------------- components
@@ -439,11 +459,11 @@ def LiveLevers(model: DashboardModel):
     factors = model.a.scenario.factors
     with solara.Card("Change now (from next month)", style={"width": "100%"}):
         for lever, label, lo, hi, step in LIVE_LEVERS:
-            value = getattr(factors, lever.split(".")[1])
+            value = model.pending.get(lever, getattr(factors, lever.split(".")[1]))
 
             def apply(new: Any, lever: str = lever) -> None:
                 model.set_live(lever, new)
-                force_update()  # redraw the panels: the Events panel lists the change now
+                force_update()  # redraw: the panel lists what waits for next month
 
             if isinstance(step, int):
                 solara.SliderInt(label, value=int(value), min=lo, max=hi, step=step, on_value=apply)
@@ -451,9 +471,16 @@ def LiveLevers(model: DashboardModel):
                 solara.SliderFloat(
                     label, value=float(value), min=lo, max=hi, step=step, on_value=apply
                 )
+        for lever, value in model.pending.items():
+            old = getattr(factors, lever.split(".")[1])
+            solara.Text(
+                f"Next month: {lever} {old:g} → {value:g}",
+                classes=["pending"],
+                style={"display": "block", "font-size": "0.85em"},
+            )
         solara.Text(
-            "The sidebar's sliders build a new model on Reset; these change the running one. "
-            "Each change is listed under Events.",
+            "The sidebar's sliders build a new model on Reset; these change the running one "
+            "from the next month, and each change is then listed under Events.",
             style={"display": "block", "font-size": "0.85em"},
         )
 

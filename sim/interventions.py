@@ -352,8 +352,7 @@ class Interventions:
             ValueError: for a lever that cannot change mid-run, or a value outside its bounds.
         """
         m = self.model
-        name = _resolve_lever(lever, m.scenario)
-        value = _check_value(m.scenario, name, value)
+        name, value = self.check_setting(lever, value)
         old = _get_lever(m, name)
         if old == value:
             return
@@ -362,6 +361,15 @@ class Interventions:
             self._own_scenario = True
         set_lever(m, name, value)
         self._record_event(int(m.steps) + 1, by, "set", name, old, value)
+
+    def check_setting(self, lever: str, value: Any) -> tuple[str, Any]:
+        """The full name of ``lever`` and ``value`` as validated, for a change mid-run.
+
+        Raises:
+            ValueError: for a lever that cannot change mid-run, or a value outside its bounds.
+        """
+        name = _resolve_lever(lever, self.model.scenario)
+        return name, _check_value(self.model.scenario, name, value)
 
     @property
     def reads_outcomes(self) -> bool:

@@ -397,12 +397,21 @@ class PatternResult:
         return pd.DataFrame([e.row() for e in self.effects])
 
 
+def _fmt_p(p: float) -> str:
+    """A p-value for the report; 0 (every pair moved the same way by the same amount) as such.
+
+    >>> _fmt_p(0.0), _fmt_p(2.2e-6)
+    ('0 (no spread)', '2.2e-06')
+    """
+    return "0 (no spread)" if p == 0.0 else f"{p:.2g}"
+
+
 def holm(effects: Sequence[Effect], alpha: float = 0.025) -> list[bool]:
     """Which effects hold with the family-wise error rate kept at ``alpha`` (Holm 1979).
 
     Holm's step-down procedure over the one-sided p-values: sorted ascending, the i-th
     smallest (i = 1..M) must be at most ``alpha / (M − i + 1)``; the first that is not stops
-    the procedure, and it and every larger one do not hold. Uniformly more powerful than
+    the procedure, and it and every larger one do not hold. At least as powerful as
     Bonferroni, valid under any dependence between the tests (Holm 1979, Scand. J. Stat.
     6:65). The default, one-sided 2.5%, is the level of a two-sided 95% interval: an effect
     alone holds exactly when its interval lies on the predicted side.
@@ -416,7 +425,7 @@ def holm(effects: Sequence[Effect], alpha: float = 0.025) -> list[bool]:
     p = np.array([e.p_value for e in effects], dtype=float)
     holds = np.zeros(p.size, dtype=bool)
     for rank, i in enumerate(np.argsort(p, kind="stable")):
-        if p[i] > alpha / (p.size - rank):
+        if not p[i] <= alpha / (p.size - rank):  # a NaN p-value stops it too
             break
         holds[i] = True
     return holds.tolist()
@@ -1209,7 +1218,7 @@ def write_report(
         lines += [
             f"| {e.label} | {_fmt(e.estimate)} | [{_fmt(e.low)}, {_fmt(e.high)}] | {e.n} | "
             f"{'> 0' if e.direction > 0 else '< 0'} | {'yes' if e.passed else '**no**'} | "
-            f"{e.p_value:.2g} | {'holds' if holds[id(e)] else '**does not hold**'} |"
+            f"{_fmt_p(e.p_value)} | {'holds' if holds[id(e)] else '**does not hold**'} |"
             for e in r.effects
         ]
         lines.append("")

@@ -362,14 +362,21 @@ def test_change_now_sliders_act_on_the_running_model_without_a_reset(page):
     slider = _slider(pg, "Now: communication")
     assert slider.get_attribute("aria-valuenow") == "0.8"  # the running model's value
     slider.focus()
-    pg.keyboard.press("Home")
-    assert slider.get_attribute("aria-valuenow") == "0"
-    line = pg.locator(".event", has_text="dashboard (live)")
-    line.wait_for(timeout=20_000)
-    assert line.inner_text() == (
-        "A · month 3: dashboard (live) — set factors.communication: 0.8 → 0"
-    )
+    pg.keyboard.press("Home")  # 0, then two ticks up within the same month: one change, 0.1
+    pg.keyboard.press("ArrowRight")
+    pg.keyboard.press("ArrowRight")
+    assert slider.get_attribute("aria-valuenow") == "0.1"
+    from playwright.sync_api import expect  # polls: the server redraws after each key
+
+    waiting = pg.locator(".pending")
+    expect(waiting).to_have_text("Next month: factors.communication 0.8 → 0.1", timeout=20_000)
+    assert pg.locator(".event", has_text="dashboard (live)").count() == 0
     _step(pg, 4, expect=6)  # no Reset: the months go on from 2
+    line = pg.locator(".event", has_text="dashboard (live)")
+    expect(line).to_have_text(
+        ["A · month 3: dashboard (live) — set factors.communication: 0.8 → 0.1"], timeout=20_000
+    )  # one line: the three key presses made one change
+    expect(waiting).to_have_count(0)
 
     from sim.app import DashboardModel
 
@@ -377,7 +384,7 @@ def test_change_now_sliders_act_on_the_running_model_without_a_reset(page):
     for _ in range(2):
         changed.step()
         unchanged.step()
-    changed.set_live("factors.communication", 0.0)
+    changed.set_live("factors.communication", 0.1)
     for _ in range(4):
         changed.step()
         unchanged.step()

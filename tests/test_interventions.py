@@ -422,9 +422,10 @@ def test_a_change_now_equals_a_set_scheduled_for_the_next_step():
 def test_a_change_now_refuses_what_cannot_change_and_skips_no_change():
     from sim import PartnershipModel, Scenario
 
-    shared = Scenario()
-    a = PartnershipModel(shared, seed=1, households=100, villages=2)
-    b = PartnershipModel(shared, seed=1, households=100, villages=2)
+    shared = Scenario().with_overrides({"population.households": 100, "population.villages": 2})
+    a = PartnershipModel(shared, seed=1)  # both built from the one object, unchanged
+    b = PartnershipModel(shared, seed=1)
+    assert a.scenario is shared is b.scenario
     with pytest.raises(ValueError, match="read only when the model is built"):
         a.interventions.set_now("factors.trust", 0.1, by="x")
     with pytest.raises(ValueError, match=r"value = 1.5 for factors\.communication"):
@@ -434,4 +435,38 @@ def test_a_change_now_refuses_what_cannot_change_and_skips_no_change():
     a.interventions.set_now("factors.communication", 0.1, by="x")
     assert a.scenario.factors.communication == 0.1
     # The scenario the two models were built from is not changed under the other model.
+    assert a.scenario is not shared
     assert b.scenario.factors.communication == shared.factors.communication == 0.8
+
+
+def test_dashboard_live_changes_reach_a_and_b_in_the_same_month_while_playing():
+    """Mesa's Play steps in a worker thread while slider handlers run in another."""
+    import threading
+    import time
+
+    from sim.app import DashboardModel
+
+    m = DashboardModel(households=60, compare="poor communication")
+    done = threading.Event()
+
+    def play() -> None:
+        for _ in range(40):
+            m.step()
+            time.sleep(0.002)  # Play's interval between steps
+        done.set()
+
+    worker = threading.Thread(target=play)
+    worker.start()
+    values = [0.2, 0.9, 0.4, 0.6]
+    i = 0
+    while not done.is_set():
+        m.set_live("factors.power_balance", values[i % 4])
+        m.set_live("factors.communication", values[(i + 1) % 4])  # B keeps its own
+        i += 1
+    worker.join()
+    m.step()  # applies what was still waiting
+    a = [(e["step"], e["new"]) for e in m.a.events if e["target"] == "factors.power_balance"]
+    b = [(e["step"], e["new"]) for e in m.b.events if e["target"] == "factors.power_balance"]
+    assert a == b and len(a) > 1  # the same change in the same month, in both runs
+    assert not any(e["target"] == "factors.communication" for e in m.b.events)
+    assert m.b.scenario.factors.communication == 0.2
