@@ -167,7 +167,7 @@ def animate(
 
 
 def _parser() -> argparse.ArgumentParser:
-    from sim.cli import _int_at_least, _Parser, _steps
+    from sim.cli import _add_set_option, _int_at_least, _Parser, _steps
 
     p = _Parser(
         prog="run_simulation.py animate",
@@ -201,14 +201,7 @@ def _parser() -> argparse.ArgumentParser:
         help="frames per second (default 6)",
     )
     p.add_argument("--dpi", type=_int_at_least(10), default=80, help="resolution (default 80)")
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a lever, e.g. factors.communication=0.2 (repeatable)",
-    )
+    _add_set_option(p, "of the scenario")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     return p
 

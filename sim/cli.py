@@ -68,6 +68,21 @@ _workers = _int_at_least(1, maximum=4 * (os.cpu_count() or 1))  # more only slow
 _seed = _int_at_least(0, "0 or more")
 
 
+def _add_set_option(p: argparse.ArgumentParser, where: str) -> None:
+    """Add the repeatable ``--set KEY=VALUE`` lever override (into ``args.overrides``).
+
+    ``where`` says which scenarios it applies to, e.g. "in every scenario".
+    """
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help=f"override a lever {where}, e.g. factors.communication=0.2 (repeatable)",
+    )
+
+
 def _run_parser() -> argparse.ArgumentParser:
     p = _Parser(
         prog="run_simulation.py",
@@ -98,14 +113,7 @@ def _run_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--overwrite", action="store_true", help="allow writing into an existing, non-empty --out"
     )
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a lever in every scenario, e.g. factors.trust=0.3 (repeatable)",
-    )
+    _add_set_option(p, "in every scenario")
     p.add_argument("--format", choices=("csv", "parquet"), default="csv", help="table format")
     p.add_argument(
         "--workers", type=_workers, default=1, help="processes to use (results are identical)"

@@ -591,6 +591,7 @@ def _events_html(events: pd.DataFrame) -> str:
 # ----------------------------------------------------------------------------- command line
 def _parser() -> argparse.ArgumentParser:
     from sim.cli import (
+        _add_set_option,
         _int_at_least,
         _Parser,
         _positive_int,
@@ -629,14 +630,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--out", type=Path, help="output folder (default: results/<timestamp>/)")
     p.add_argument("--overwrite", action="store_true", help="allow a non-empty --out")
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a lever in every design (repeatable)",
-    )
+    _add_set_option(p, "in every design")
     p.add_argument(
         "--funding-end",
         type=_int_at_least(0, "0 or more"),
