@@ -348,14 +348,14 @@ def _write_png(path: Path, fig) -> None:
     plt.close(fig)
 
 
-def unfinished(out: Path, info: dict[str, Any]) -> str:
+def unfinished(out: Path, info: dict[str, Any], failed: int) -> str:
     """A sentence saying how much of the sweep in ``out`` is missing (empty if complete).
 
-    Runs that failed count as missing; the analysis then covers the stored runs only.
+    ``failed`` runs (recorded in ``failed/``) count as missing; the analysis then covers the
+    stored runs only.
     """
     if is_complete(out):
         return ""
-    failed = len(failures(out))
     sweep_file = shlex.quote(str(info.get("sweep_file") or "FILE"))
     command = f"python run_simulation.py sweep {sweep_file} --out {shlex.quote(str(out))}"
     return (
@@ -372,7 +372,8 @@ def analyze(
     out = Path(out)
     info = read_manifest(out)
     spec = info["sweep"]
-    incomplete = unfinished(out, info)
+    failed = failures(out)
+    incomplete = unfinished(out, info, len(failed))
     compact(out)  # one file to scan per outcome instead of one per run
     target = out / "analysis"
     target.mkdir(exist_ok=True)
@@ -400,7 +401,6 @@ def analyze(
     indices, notes = sensitivity(out)
     if not indices.empty:
         save(f"{spec['design']['method']}_indices.csv", indices)
-    failed = failures(out)
     save("failed_runs.csv", failed)
     if figures:
         few = summary["point"].nunique() * summary["scenario"].nunique() <= max_lines

@@ -328,9 +328,10 @@ class Interventions:
         self._conditions = {
             i.name: parse_condition(i.when) for i in self.items if i.when is not None
         }
-        self._own_scenario = bool(self.items)  # copied here when interventions change it
+        # The model's own copy: interventions and live changes write levers into it, and the
+        # object it was built from may be shared with other models.
+        model.scenario = model.scenario.model_copy(deep=True)
         if self.items:
-            model.scenario = model.scenario.model_copy(deep=True)
             parties = {*model.org_index, "community"}
             for item in self.items:
                 for name in [item.member] if item.member else list(item.members or []):
@@ -356,9 +357,6 @@ class Interventions:
         old = _get_lever(m, name)
         if old == value:
             return
-        if not self._own_scenario:  # the scenario object may be shared with other models
-            m.scenario = m.scenario.model_copy(deep=True)
-            self._own_scenario = True
         set_lever(m, name, value)
         self._record_event(int(m.steps) + 1, by, "set", name, old, value)
 

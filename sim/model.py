@@ -499,7 +499,6 @@ class PartnershipModel(mesa.Model):
 
     def _reset_step_records(self) -> None:
         self._observed = None
-        self._partner_trust: np.ndarray | None = None  # after review_membership, for the record
         self._talked_pairs = 0
         self._pooled = 0.0
         self._delivered = 0.0
@@ -927,8 +926,6 @@ class PartnershipModel(mesa.Model):
         for node in leaving:
             if p.active:
                 p.remove_member(node)
-        # Trust does not change again this step: data collection reuses the matrix.
-        self._partner_trust = None if leaving else trust
 
     # 9 ---------------------------------------------------------------------------------------
     def update_welfare(self) -> None:
@@ -982,7 +979,6 @@ class PartnershipModel(mesa.Model):
         keep = self._record_steps is None or step in self._record_steps
         if keep or self.interventions.reads_outcomes:
             self.metrics = self._outcomes()
-        self._partner_trust = None  # read once: trust may change before the next review
         if keep:
             self.datacollector.collect(self)
             self._recorded_steps.append(step)
@@ -1010,9 +1006,7 @@ class PartnershipModel(mesa.Model):
         }
         if p is not None:
             m = p.size
-            trust = self._partner_trust
-            if trust is None or trust.shape != (m, m):
-                trust = self.trust_matrix()
+            trust = self.trust_matrix()
             out.update(
                 # The mean off the diagonal, whose entries are exactly 1.
                 trust_partners=float((trust.sum() - m) / (m * m - m)),

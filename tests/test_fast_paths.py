@@ -198,19 +198,16 @@ def test_recorded_partner_outcomes_equal_the_plain_formulas():
         assert model.metrics["contribution_rate"] == p.contribution.mean()
 
 
-def test_partner_trust_after_someone_leaves_is_read_afresh():
-    """Data collection reuses review_membership's trust matrix only when nobody left."""
+def test_partner_trust_after_someone_leaves_is_over_the_remaining_members():
     model = PartnershipModel(seed=3, households=300, villages=3)
     model.run(2)
     p = model.active_partnership
     size = p.size
     before = model.trust_matrix()
-    model.review_membership()  # nobody leaves: the matrix is kept for the record
-    np.testing.assert_array_equal(model._partner_trust, before)
     p.net_benefit[3:] = -1.0  # members 4.. have lost out for as long as they tolerate
     p.loss_steps[3:] = model.scenario.partnership.exit_patience
     model.review_membership()
-    assert p.size == 3 < size and model._partner_trust is None
+    assert p.size == 3 < size
     trust = model.trust_matrix()
     recorded = model._outcomes()
     assert recorded["partnership_size"] == 3.0

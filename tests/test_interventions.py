@@ -425,7 +425,6 @@ def test_a_change_now_refuses_what_cannot_change_and_skips_no_change():
     shared = Scenario().with_overrides({"population.households": 100, "population.villages": 2})
     a = PartnershipModel(shared, seed=1)  # both built from the one object, unchanged
     b = PartnershipModel(shared, seed=1)
-    assert a.scenario is shared is b.scenario
     with pytest.raises(ValueError, match="read only when the model is built"):
         a.interventions.set_now("factors.trust", 0.1, by="x")
     with pytest.raises(ValueError, match=r"value = 1.5 for factors\.communication"):
@@ -435,7 +434,6 @@ def test_a_change_now_refuses_what_cannot_change_and_skips_no_change():
     a.interventions.set_now("factors.communication", 0.1, by="x")
     assert a.scenario.factors.communication == 0.1
     # The scenario the two models were built from is not changed under the other model.
-    assert a.scenario is not shared
     assert b.scenario.factors.communication == shared.factors.communication == 0.8
 
 
