@@ -431,6 +431,18 @@ def holm(effects: Sequence[Effect], alpha: float = 0.025) -> list[bool]:
     return holds.tolist()
 
 
+def family_wise(results: Sequence[PatternResult]) -> tuple[dict[int, bool], dict[int, bool]]:
+    """The family-wise verdicts of a suite run: Holm over every effect of every pattern run.
+
+    Returns whether each effect holds (keyed by ``id(effect)``) and whether each pattern
+    passes (keyed by its number): every one of its effects holds.
+    """
+    every = [e for r in results for e in r.effects]
+    holds = {id(e): h for e, h in zip(every, holm(every), strict=True)}
+    passes = {r.number: bool(r.effects) and all(holds[id(e)] for e in r.effects) for r in results}
+    return holds, passes
+
+
 # ----------------------------------------------------------------------------- the patterns
 TYPES = ("ppp", "psp", "pmg", "msp")
 FRAGILE = {"partnership__exit_threshold": 0.4}
@@ -1152,12 +1164,8 @@ def write_report(
     size = runner.size
     passed = sum(r.passed for r in results)
     every = [e for r in results for e in r.effects]
-    holds = {id(e): h for e, h in zip(every, holm(every), strict=True)}
-
-    def fw_pass(r: PatternResult) -> bool:
-        return bool(r.effects) and all(holds[id(e)] for e in r.effects)
-
-    passed_fw = sum(fw_pass(r) for r in results)
+    holds, fw = family_wise(results)
+    passed_fw = sum(fw.values())
     lines = [
         "# Kemitraan: pattern-oriented validation",
         "",
@@ -1187,7 +1195,7 @@ def write_report(
     ]
     lines += [
         f"| {r.number} | {r.title} | {'pass' if r.passed else '**FAIL**'} | "
-        f"{'pass' if fw_pass(r) else '**FAIL**'} |"
+        f"{'pass' if fw[r.number] else '**FAIL**'} |"
         for r in results
     ]
     lines.append("")
@@ -1374,13 +1382,11 @@ def command(argv: list[str]) -> int:
             print(f"pattern {n} ...", file=sys.stderr)
             results.append(PATTERNS[n](runner))
         write_report(results, runner, out, figures)
-    every = [e for r in results for e in r.effects]
-    holds = dict(zip(map(id, every), holm(every), strict=True))
+    fw = family_wise(results)[1]
     for r in results:
-        fw = bool(r.effects) and all(holds[id(e)] for e in r.effects)
         print(
             f"P{r.number:<2} {'pass' if r.passed else 'FAIL'}  "
-            f"(family-wise: {'pass' if fw else 'FAIL'})  {r.title}"
+            f"(family-wise: {'pass' if fw[r.number] else 'FAIL'})  {r.title}"
         )
     print(f"\nreport: {out}")
     return 0
