@@ -331,15 +331,6 @@ class Interventions:
         # The model's own copy: interventions and live changes write levers into it, and the
         # object it was built from may be shared with other models.
         model.scenario = model.scenario.model_copy(deep=True)
-        if self.items:
-            parties = {*model.org_index, "community"}
-            for item in self.items:
-                for name in [item.member] if item.member else list(item.members or []):
-                    if name not in parties:
-                        raise InterventionError(
-                            f"intervention '{item.name}': member {name!r} is not a party of "
-                            f"this model; allowed: {', '.join(sorted(parties))}"
-                        )
 
     def set_now(self, lever: str, value: Any, by: str) -> None:
         """Set ``lever`` of the running model to ``value`` from the next step on.

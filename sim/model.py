@@ -770,10 +770,7 @@ class PartnershipModel(mesa.Model):
                 continue
             t = welfare.targeting_weights(1.0 - stock[:, s], income, capture)
             amount = per_household[s] * t
-            if full:
-                dose[:, s] += amount
-            else:
-                dose[area, s] += amount
+            dose[area, s] += amount
             received += amount
         return received
 

@@ -120,8 +120,7 @@ def _power(model: PartnershipModel) -> dict[str, float]:
     """Each party's power: its decision weight if in the partnership, else authority / parties."""
     p = model.active_partnership
     n_parties = len(model.organizations) + 1
-    out = {o.node: o.authority / n_parties for o in model.organizations}
-    out[COMMUNITY] = 0.1 / n_parties
+    out = {node: model._authority(node) / n_parties for node in [*model.org_index, COMMUNITY]}
     if p is not None:
         for node, w in zip(p.members, p.weights, strict=True):
             out[node] = float(w)

@@ -65,7 +65,6 @@ class HouseholdOutcomes:
         tied_count: int,
         cutoff: float,
         k: float,
-        weights: np.ndarray = welfare.DEPRIVATION_WEIGHTS,
     ) -> dict[str, float]:
         """The outcomes of ``hh`` named as in ``sim.model.OUTCOMES``.
 
@@ -96,11 +95,8 @@ class HouseholdOutcomes:
         income_gini = metrics.gini_of_sorted(
             _sort_non_negative(income_sorted), total=income_mean * n
         )
-        if np.all(weights == weights[0]):
-            count = welfare.deprivation_counts(hh, cutoff, out=self._buffer("count", n, np.uint8))
-            h, a, m0 = metrics.alkire_foster_of_counts(count, _scores(weights), k)
-        else:
-            h, a, m0 = metrics.alkire_foster(welfare.deprivations(hh, cutoff), weights, k)
+        count = welfare.deprivation_counts(hh, cutoff, out=self._buffer("count", n, np.uint8))
+        h, a, m0 = metrics.alkire_foster_of_counts(count, _SCORES, k)
         if tied_weight.size and tied_count:
             trust_community = float(_sum_of_products(hh.trust, tied_weight) / tied_count)
         else:
@@ -170,12 +166,5 @@ def mean_of(x: np.ndarray) -> np.float64:
     return np.add.reduce(x, axis=None) / x.size
 
 
-_SCORES: dict[bytes, np.ndarray] = {}
-
-
-def _scores(weights: np.ndarray) -> np.ndarray:
-    key = weights.tobytes()
-    scores = _SCORES.get(key)
-    if scores is None:
-        scores = _SCORES[key] = metrics.scores_of_counts(weights)
-    return scores
+_SCORES = metrics.scores_of_counts(welfare.DEPRIVATION_WEIGHTS)
+"""Alkire-Foster score by number of deprivations (the welfare indicators weigh equally)."""

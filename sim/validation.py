@@ -39,7 +39,7 @@ import pandas as pd
 from scipy import stats
 
 from sim.errors import UserError
-from sim.experiments import replicate_seeds, write_atomic
+from sim.experiments import _ci, replicate_seeds, write_atomic
 from sim.model import PartnershipModel
 from sim.scenario import Scenario, lever_table, load_scenario
 
@@ -363,13 +363,9 @@ def paired_effect(
     """
     diff = values - reference
     diff = diff.dropna().to_numpy(dtype=float)
-    n = diff.size
-    mean = float(diff.mean()) if n else float("nan")
-    if n < 2:
-        return Effect(label, mean, float("nan"), float("nan"), n, direction, unit)
-    sd = float(diff.std(ddof=1))
-    half = float(stats.t.ppf(0.975, n - 1)) * sd / np.sqrt(n)
-    return Effect(label, mean, mean - half, mean + half, n, direction, unit)
+    mean = float(diff.mean()) if diff.size else float("nan")
+    low, high = _ci(diff) if diff.size else (float("nan"), float("nan"))
+    return Effect(label, mean, low, high, diff.size, direction, unit)
 
 
 # ----------------------------------------------------------------------------- results
@@ -1017,14 +1013,7 @@ def _fig_bars(values: dict[str, pd.Series], xlabel: str, title: str):
     fig, ax = plt.subplots(figsize=(6.5, 0.45 * len(values) + 1.2))
     names = list(values)
     mean = np.array([values[k].mean() for k in names])
-    half = np.array(
-        [
-            stats.t.ppf(0.975, max(1, values[k].size - 1))
-            * values[k].std(ddof=1)
-            / np.sqrt(values[k].size)
-            for k in names
-        ]
-    )
+    half = np.array([_ci(values[k].to_numpy(dtype=float))[1] for k in names]) - mean
     ax.barh(np.arange(len(names)), mean, xerr=np.nan_to_num(half), color="#4C78A8", capsize=3)
     ax.set_yticks(np.arange(len(names)), names)
     ax.invert_yaxis()
