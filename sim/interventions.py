@@ -550,7 +550,8 @@ def set_lever(model: PartnershipModel, lever: str, value: Any) -> None:
 
 def add_member(model: PartnershipModel, node: str) -> None:
     """Admit ``node`` to the active partnership, holding a view drawn as at formation."""
-    p = model.active_partnership
-    half = 0.5 * (1.0 - model.scenario.factors.goal_clarity) * model.scenario.dynamics.view_spread
-    view = float(np.clip(0.5 + model._form_rng.uniform(-half, half), 0.0, 1.0))
-    p.add_member(node, view, model.scenario.partnership.commitment)
+    from sim.partnership import initial_views
+
+    s = model.scenario
+    view = initial_views(1, s.factors.goal_clarity, s.dynamics.view_spread, model._form_rng)
+    model.active_partnership.add_member(node, float(view[0]), s.partnership.commitment)

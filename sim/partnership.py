@@ -36,6 +36,7 @@ __all__ = [
     "capability_coverage",
     "coordination_cost",
     "grassroots_monitoring",
+    "initial_views",
     "leakage_share",
     "member_nodes",
     "service_effectiveness",
@@ -204,6 +205,22 @@ MEMBER_ARRAYS = (
 """The :class:`Partnership` arrays with one entry per member (in ``members`` order)."""
 
 
+def initial_views(
+    n: int, goal_clarity: float, view_spread: float, rng: np.random.Generator
+) -> np.ndarray:
+    """Views of the goal for ``n`` new members: ``0.5 ± (1 − goal_clarity)·view_spread / 2``.
+
+    Uniform around the middle, clipped to [0, 1]; clear goals leave little room for members to
+    read them differently (Ansell & Gash 2008). Used at formation and when a member joins.
+
+    Example:
+        >>> initial_views(3, 1.0, 0.6, np.random.default_rng(0))
+        array([0.5, 0.5, 0.5])
+    """
+    half = 0.5 * (1.0 - goal_clarity) * view_spread
+    return np.clip(0.5 + rng.uniform(-half, half, size=n), 0.0, 1.0)
+
+
 @dataclass
 class Partnership:
     """A partnership's own state, one entry per member (aligned with ``members``).
@@ -260,8 +277,7 @@ class Partnership:
     ) -> Partnership:
         """Form a partnership: views start spread by ``(1 − goal_clarity)·view_spread``."""
         m = len(members)
-        half = 0.5 * (1.0 - goal_clarity) * view_spread
-        views = np.clip(0.5 + rng.uniform(-half, half, size=m), 0.0, 1.0)
+        views = initial_views(m, goal_clarity, view_spread, rng)
         return cls(
             kind=kind,
             members=list(members),
