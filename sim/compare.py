@@ -716,13 +716,12 @@ def write_report(
 ) -> list[Path]:
     """Write every file atomically, the manifest last (a folder without it is incomplete).
 
-    The manifest lists every file with its size and SHA-256, so
-    :func:`sim.experiments.is_complete` judges the folder; an old manifest (``--overwrite``)
-    is deleted before any file is replaced.
+    :func:`sim.experiments.write_results` does the writing: the manifest lists every file
+    with its size and SHA-256, so :func:`sim.experiments.is_complete` judges the folder, and
+    an old manifest (``--overwrite``) is deleted before any file is replaced.
     """
-    from sim.experiments import MANIFEST, _checksum, _json_default, manifest, write_atomic
+    from sim.experiments import manifest, write_results
 
-    (out / MANIFEST).unlink(missing_ok=True)
     info = manifest(
         scenarios,
         replications=result["replications"],
@@ -745,34 +744,18 @@ def write_report(
         from sim.interventions import EVENT_COLUMNS
 
         events = pd.DataFrame(columns=["scenario", "replicate", "seed", *EVENT_COLUMNS])
-    tables = {
-        "timeseries.csv": result["timeseries"],
+    figures = [_png(figure_differences(result)), _png(figure_trajectories(result))]
+    configs = {s.name: s.to_dict() for s in scenarios}
+    extra = {
         "events.csv": events,
         "per_replicate.csv": result["per_replicate"],
         "differences.csv": result["differences"],
         "designs.csv": result["designs"],
         "incremental.csv": result["incremental"],
-    }
-    written = []
-    for name, frame in tables.items():
-        write_atomic(out / name, lambda p, f=frame: f.to_csv(p, index=False))
-        written.append(out / name)
-    figures = [_png(figure_differences(result)), _png(figure_trajectories(result))]
-    configs = {s.name: s.to_dict() for s in scenarios}
-    texts = {
         "summary.md": render_markdown(result, info),
         "report.html": render_html(result, info, configs, figures),
     }
-    for name, text in texts.items():
-        write_atomic(out / name, lambda p, t=text: p.write_text(t, encoding="utf-8"))
-        written.append(out / name)
-    info = dict(info, complete=True, checksums={p.name: _checksum(p) for p in written})
-    write_atomic(
-        out / MANIFEST,
-        lambda p: p.write_text(json.dumps(info, indent=2, default=_json_default)),
-    )
-    written.append(out / "manifest.json")
-    return written
+    return write_results(out, result["timeseries"], info, extra=extra)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -369,7 +369,7 @@ def write_results(
     without ``manifest.json`` is incomplete (see :func:`is_complete`). A manifest already in
     ``out`` (``--overwrite``) is removed before any file is replaced, so a crash midway never
     leaves an old manifest describing new files. ``extra`` maps file names to DataFrames
-    (written as CSV) or matplotlib figures (PNG).
+    (written as CSV), strings (UTF-8 text) or matplotlib figures (PNG).
     """
     (out / MANIFEST).unlink(missing_ok=True)
     written = []
@@ -385,6 +385,8 @@ def write_results(
         path = out / name
         if isinstance(obj, pd.DataFrame):
             write_atomic(path, lambda p, o=obj: o.to_csv(p, index=False))
+        elif isinstance(obj, str):
+            write_atomic(path, lambda p, o=obj: p.write_text(o, encoding="utf-8"))
         else:
             write_atomic(
                 path, lambda p, o=obj: o.savefig(p, dpi=120, bbox_inches="tight", format="png")
