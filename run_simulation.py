@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import sys
 
-from sim.cli import main
+from sim.present.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -207,7 +207,7 @@ def measure_boltzmann(n: int, repeats: int, steps: int) -> dict[str, Any]:
     """Mesa's Boltzmann wealth example at ``n`` agents, one agent per cell on a square grid."""
     from mesa.examples import BoltzmannWealth
 
-    import sim.agents  # noqa: F401  (Mesa 3.3 keeps every model alive otherwise; see there)
+    import sim.model.agents  # noqa: F401  (Mesa 3.3 keeps every model alive otherwise; see there)
 
     side = math.ceil(math.sqrt(n))
     runs = []
@@ -237,7 +237,7 @@ def measure_boltzmann(n: int, repeats: int, steps: int) -> dict[str, Any]:
 def sweep_run(seed: int) -> float:
     """One sweep-sized run as a sweep does it (setup, steps, results table); CPU seconds."""
     from sim import Scenario
-    from sim.experiments import run_one
+    from sim.experiments.runs import run_one
 
     scenario = Scenario().with_overrides({"households": SWEEP_HOUSEHOLDS})
     t0 = time.process_time()

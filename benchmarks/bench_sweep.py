@@ -50,7 +50,7 @@ CONFIGS = [("serial", 1), ("local", 1), ("local", 2), ("dask", 1), ("dask", 2)]
 
 
 def sweep_of(runs: int):
-    from sim import sweep
+    from sim.experiments import sweep
 
     return sweep.from_dict(
         {
@@ -67,7 +67,7 @@ def sweep_of(runs: int):
 
 
 def measure(engine: str, workers: int, runs: int, folder: Path) -> dict:
-    from sim import engines, sweep
+    from sim.experiments import engines, sweep
 
     real = engines.run_tasks
     first: list[float] = []
@@ -114,7 +114,7 @@ def main() -> int:
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     import pandas as pd
 
-    from sim.store import read_table
+    from sim.experiments.store import read_table
 
     best: dict[tuple[str, int], dict] = {}
     tables = {}

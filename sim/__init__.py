@@ -7,8 +7,8 @@ Example:
     [0, 1, 2, 3, 4, 5, 6]
 """
 
-from sim.model import OUTCOMES, PartnershipModel
-from sim.scenario import Scenario, ScenarioError, load_scenario
+from sim.model.model import OUTCOMES, PartnershipModel
+from sim.scenario.schema import Scenario, ScenarioError, load_scenario
 
 __all__ = [
     "OUTCOMES",

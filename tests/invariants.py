@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from sim.model import OUTCOMES
+from sim.model.model import OUTCOMES
 
 SHARES = {
     "welfare_mean",

@@ -15,8 +15,9 @@ from SALib.sample import sobol as sobol_sample
 from SALib.test_functions import Ishigami
 from scipy import stats
 
-from sim import analysis, cli, sweep
-from sim.store import read_table
+from sim.experiments import analysis, sweep
+from sim.experiments.store import read_table
+from sim.present import cli
 
 PI = np.pi
 A, B = 7.0, 0.1  # SALib's Ishigami constants

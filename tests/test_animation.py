@@ -12,9 +12,9 @@ from matplotlib.figure import Figure
 from PIL import Image, ImageChops
 
 from sim import PartnershipModel
-from sim.animation import AnimationError, animate
-from sim.cli import main
-from sim.netdraw import draw_network, network_layout, village_trust
+from sim.present.animation import AnimationError, animate
+from sim.present.cli import main
+from sim.present.netdraw import draw_network, network_layout, village_trust
 
 from .conftest import ROOT
 

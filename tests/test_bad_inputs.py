@@ -24,11 +24,11 @@ from pathlib import Path
 
 import pytest
 
-from sim import memory
-from sim.cli import main
 from sim.errors import UserError
-from sim.model import PartnershipModel
-from sim.scenario import Scenario, load_scenario
+from sim.model import memory
+from sim.model.model import PartnershipModel
+from sim.present.cli import main
+from sim.scenario.schema import Scenario, load_scenario
 
 from .conftest import ROOT, SCENARIOS
 

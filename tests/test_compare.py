@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.compare import (
+from sim.experiments.compare import (
     HORIZON_OUTCOMES,
     funding_end,
     incremental_cost,
@@ -19,9 +19,9 @@ from sim.compare import (
     per_replicate,
     population_changes,
 )
-from sim.experiments import is_complete
-from sim.model import OUTCOMES
-from sim.scenario import load_scenario
+from sim.experiments.runs import is_complete
+from sim.model.model import OUTCOMES
+from sim.scenario.schema import load_scenario
 
 from .conftest import ROOT
 

@@ -161,7 +161,7 @@ def _network_image(pg) -> str:
 
 def _expected(steps: int, **controls) -> dict:
     """What the same model shows after ``steps`` months, computed here (it is deterministic)."""
-    from sim.app import DashboardModel
+    from sim.present.app import DashboardModel
 
     model = DashboardModel(**controls)
     for _ in range(steps):
@@ -283,7 +283,7 @@ def test_a_policy_design_fires_its_interventions_into_the_events_list(page):
 
     _step(pg, 1, expect=1)
     pg.locator(".event").first.wait_for(timeout=20_000)
-    from sim.app import DashboardModel, event_lines
+    from sim.present.app import DashboardModel, event_lines
 
     model = DashboardModel(policy="communication_programme", compare="low trust")
     model.step()
@@ -304,7 +304,7 @@ def test_a_policy_design_fires_its_interventions_into_the_events_list(page):
 
 # ------------------------------------------------------------------ the command, without a browser
 def test_command_listens_on_localhost_by_default_and_runs_this_checkouts_app():
-    from sim.dashboard import APP, _parser, solara_command
+    from sim.present.dashboard import APP, _parser, solara_command
 
     args = _parser().parse_args([])
     assert (args.host, args.port) == ("127.0.0.1", 8765)
@@ -312,7 +312,7 @@ def test_command_listens_on_localhost_by_default_and_runs_this_checkouts_app():
     assert cmd[1:5] == ["-m", "solara", "run", str(APP)]
     assert cmd[cmd.index("--host") + 1] == "127.0.0.1"
     assert "--production" in cmd  # no file watcher that would restart a class's sessions
-    assert APP == ROOT / "sim" / "app.py"
+    assert APP == ROOT / "sim" / "present" / "app.py"
 
 
 @pytest.mark.parametrize(
@@ -325,7 +325,7 @@ def test_command_listens_on_localhost_by_default_and_runs_this_checkouts_app():
     ],
 )
 def test_command_refuses_bad_options_with_exit_code_2(capsys, args, message):
-    from sim.cli import main
+    from sim.present.cli import main
 
     assert main(["dashboard", *args]) == 2
     err = capsys.readouterr().err
@@ -334,7 +334,7 @@ def test_command_refuses_bad_options_with_exit_code_2(capsys, args, message):
 
 
 def test_command_refuses_a_busy_port(capsys):
-    from sim.cli import main
+    from sim.present.cli import main
 
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
@@ -345,8 +345,8 @@ def test_command_refuses_a_busy_port(capsys):
 
 
 def test_policy_designs_are_found_by_glob_and_an_unknown_one_is_refused():
-    from sim.app import DashboardModel, model_params, policy_designs
     from sim.errors import UserError
+    from sim.present.app import DashboardModel, model_params, policy_designs
 
     files = sorted(p.stem for p in (ROOT / "scenarios" / "policies").glob("*.toml"))
     assert list(policy_designs()) == files
@@ -378,7 +378,7 @@ def test_change_now_sliders_act_on_the_running_model_without_a_reset(page):
     )  # one line: the three key presses made one change
     expect(waiting).to_have_count(0)
 
-    from sim.app import DashboardModel
+    from sim.present.app import DashboardModel
 
     changed, unchanged = DashboardModel(), DashboardModel()
     for _ in range(2):

@@ -10,8 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from sim.agents import CAPABILITIES, SERVICES
-from sim.partnership import (
+from sim.mechanisms.partnership import (
     COMMUNITY,
     SERVICE_REQUIREMENTS,
     Partnership,
@@ -23,8 +22,8 @@ from sim.partnership import (
     member_nodes,
     service_effectiveness,
 )
-from sim.power import decision_weights, power_balance
-from sim.welfare import (
+from sim.mechanisms.power import decision_weights, power_balance
+from sim.mechanisms.welfare import (
     INCOME_SCORE_RANGE,
     depreciate,
     dose_response,
@@ -33,6 +32,7 @@ from sim.welfare import (
     targeting_weights,
     welfare_index,
 )
+from sim.model.agents import CAPABILITIES, SERVICES
 
 unit = st.floats(min_value=0.0, max_value=1.0, allow_nan=False)
 K = len(CAPABILITIES)

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from sim.model import OUTCOMES, PartnershipModel
+from sim.model.model import OUTCOMES, PartnershipModel
 
 from .conftest import ROOT, SCENARIOS
 
@@ -52,7 +52,7 @@ def test_parameter_table_is_what_the_generator_writes_now(odd, table_module):
 
 
 def test_every_lever_has_a_row(odd, table_module):
-    from sim.scenario import lever_table
+    from sim.scenario.schema import lever_table
 
     for row in lever_table():
         assert f"| `{row['section']}.{row['key']}` |" in odd

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from sim.dynamics import (
+from sim.mechanisms.dynamics import (
     communication_probability,
     conditional_contribution,
     degroot_weights,

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from sim import experiments
-from sim.scenario import Scenario
+from sim.experiments import runs as experiments
+from sim.scenario.schema import Scenario
 
 SMALL = Scenario.from_dict({"population": {"households": 60, "villages": 3}})
 
@@ -45,7 +45,7 @@ def test_finished_models_are_freed_despite_mesa_registry():
     import weakref
 
     from sim import PartnershipModel
-    from sim.app import DashboardModel
+    from sim.present.app import DashboardModel
 
     gc.collect()  # models of earlier tests that are already garbage
     before = len(mesa.Agent._ids)

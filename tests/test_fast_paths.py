@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from sim import PartnershipModel, dynamics, metrics, network, welfare
+from sim import PartnershipModel
+from sim.mechanisms import dynamics, metrics, network, welfare
 
 
 @pytest.fixture(scope="module")
@@ -293,7 +294,7 @@ def test_scores_by_count_equal_the_dot_product_of_every_pattern():
 
 
 def test_mean_of_equals_numpy_mean(rng):
-    from sim.outcomes import mean_of
+    from sim.model.outcomes import mean_of
 
     stock = np.asfortranarray(rng.random((1001, 5)))
     for x in (stock[:, :3], stock[:, 4], rng.random(7), stock[::3, 1]):
@@ -353,7 +354,7 @@ def test_branch_free_trust_update_equals_the_formula_bit_for_bit(rng):
 
 
 def test_sorting_bit_patterns_orders_values_and_refuses_signed_patterns():
-    from sim.outcomes import _sort_non_negative
+    from sim.model.outcomes import _sort_non_negative
 
     rng = np.random.default_rng(8)
     x = np.r_[rng.lognormal(0, 2, 999), 0.0, -0.0, 5e-324, np.inf]

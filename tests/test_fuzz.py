@@ -20,8 +20,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim.model import PartnershipModel
-from sim.scenario import (
+from sim.model.model import PartnershipModel
+from sim.scenario.schema import (
     PARTNERSHIP_TYPES,
     Scenario,
     ScenarioError,

@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 
 from sim.errors import UserError
-from sim.experiments import run_comparison
-from sim.model import OUTCOMES, PartnershipModel
-from sim.scenario import Scenario, load_scenario
+from sim.experiments.runs import run_comparison
+from sim.model.model import OUTCOMES, PartnershipModel
+from sim.scenario.schema import Scenario, load_scenario
 
 from .conftest import ROOT
 
@@ -322,7 +322,7 @@ def test_every_settable_lever_is_read_while_the_model_steps():
     Every settable lever must be read from ``model.scenario`` during ``step()`` (or, for
     ``view_spread``, when a member joins or a partnership forms, which the actions do).
     """
-    from sim.interventions import settable_levers
+    from sim.model.interventions import settable_levers
 
     s = scenario(
         partnership={"type": "msp", "funding_horizon": 1},
@@ -442,7 +442,7 @@ def test_dashboard_live_changes_reach_a_and_b_in_the_same_month_while_playing():
     import threading
     import time
 
-    from sim.app import DashboardModel
+    from sim.present.app import DashboardModel
 
     m = DashboardModel(households=60, compare="poor communication")
     done = threading.Event()

@@ -13,12 +13,12 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from sim import maps
 from sim.errors import UserError
-from sim.maps import MapError, load_map
-from sim.model import PartnershipModel
-from sim.network import get_trust
-from sim.scenario import Scenario
+from sim.mechanisms.network import get_trust
+from sim.model.model import PartnershipModel
+from sim.scenario import maps
+from sim.scenario.maps import MapError, load_map
+from sim.scenario.schema import Scenario
 
 from .conftest import ROOT
 
@@ -70,7 +70,7 @@ def test_fingerprint_names_every_file_with_its_hash():
 def test_map_path_is_relative_to_the_scenario_file(tmp_path):
     shutil.copytree(EXAMPLE, tmp_path / "m")
     (tmp_path / "s.toml").write_text('[population]\nmap = "m"\n')
-    from sim.scenario import load_scenario
+    from sim.scenario.schema import load_scenario
 
     s = load_scenario(tmp_path / "s.toml")
     assert s.population.map == str((tmp_path / "m").resolve())

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.metrics import alkire_foster, atkinson, gini, quintile_mask, sen_index
+from sim.mechanisms.metrics import alkire_foster, atkinson, gini, quintile_mask, sen_index
 
 # Non-negative outcomes that are either exactly 0 or comfortably normal floats, so that scaling
 # by a factor in [1e-3, 1e3] neither underflows nor overflows.

@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 
 from sim import OUTCOMES, PartnershipModel, Scenario
-from sim.agents import Household
-from sim.network import social_adjacency
-from sim.partnership import COMMUNITY
+from sim.mechanisms.network import social_adjacency
+from sim.mechanisms.partnership import COMMUNITY
+from sim.model.agents import Household
 
 from .invariants import SHARES as BOUNDED  # outcomes that are shares: always in [0, 1]
 

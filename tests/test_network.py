@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.network import get_trust, set_trust, small_world_edges, social_adjacency
+from sim.mechanisms.network import get_trust, set_trust, small_world_edges, social_adjacency
 
 
 def villages(sizes: list[int]) -> np.ndarray:

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.power import banzhaf, power_balance, shapley_shubik
+from sim.mechanisms.power import banzhaf, power_balance, shapley_shubik
 
 Index = Callable[..., np.ndarray]
 

@@ -15,9 +15,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.dynamics import degroot_weights, friedkin_johnsen_step
-from sim.metrics import alkire_foster
-from sim.power import banzhaf, shapley_shubik
+from sim.mechanisms.dynamics import degroot_weights, friedkin_johnsen_step
+from sim.mechanisms.metrics import alkire_foster
+from sim.mechanisms.power import banzhaf, shapley_shubik
 
 # ---------------------------------------------------------------------------------------------
 # Weighted voting games from the literature

@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sim.experiments import MANIFEST, is_complete
+from sim.experiments.runs import MANIFEST, is_complete
 
 from .conftest import ROOT, SCENARIOS
 
@@ -112,7 +112,7 @@ def test_a_complete_run_is_complete_and_overwriting_it_then_dying_is_not(tmp_pat
 
 
 def test_is_complete_detects_a_damaged_or_missing_file(tmp_path):
-    from sim.experiments import write_results
+    from sim.experiments.runs import write_results
 
     out = tmp_path / "res"
     out.mkdir()
@@ -138,7 +138,7 @@ def test_runs_started_in_the_same_second_never_share_a_default_folder(tmp_path):
     from concurrent.futures import ThreadPoolExecutor
     from threading import Barrier
 
-    from sim.experiments import prepare_output_folder
+    from sim.experiments.runs import prepare_output_folder
 
     barrier = Barrier(16)
 
@@ -155,7 +155,7 @@ def test_runs_started_in_the_same_second_never_share_a_default_folder(tmp_path):
 # ------------------------------------------------------------------ compare and sweep folders
 def test_a_compare_folder_is_judged_by_is_complete(tmp_path, capsys):
     """compare writes its manifest last with every file's size and SHA-256."""
-    from sim.cli import main
+    from sim.present.cli import main
 
     out = tmp_path / "cmp"
     argv = ["compare", str(SCENARIOS / "baseline.toml"), str(SCENARIOS / "msp.toml")]
@@ -182,7 +182,7 @@ def test_a_compare_folder_is_judged_by_is_complete(tmp_path, capsys):
 def test_a_sweep_folder_is_complete_only_with_every_run(tmp_path):
     """A sweep's manifest says complete only after its last run; is_complete also counts the
     run parts (a killed sweep is tested in tests/test_sweep.py with a real SIGKILL)."""
-    from sim import store, sweep
+    from sim.experiments import store, sweep
 
     data = {
         "scenarios": ["baseline"],

@@ -66,8 +66,8 @@ def test_scenarios_are_read_as_toml_data_only():
 
 def test_the_dashboard_command_listens_on_localhost_unless_told(monkeypatch, capsys):
     """The command as run (not only its parser): the solara command line it starts."""
-    from sim import dashboard
-    from sim.cli import main
+    from sim.present import dashboard
+    from sim.present.cli import main
 
     started = []
     monkeypatch.setattr(dashboard, "_check_port", lambda host, port: None)
@@ -89,7 +89,7 @@ def test_the_map_importer_bounds_bytes_and_rows_before_reading_everything(tmp_pa
     lowered here to keep the test fast; the mechanism is the same."""
     import tracemalloc
 
-    from sim import maps
+    from sim.scenario import maps
 
     monkeypatch.setitem(maps.LIMITS, "edges", 1000)
     folder = tmp_path / "m"

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from sim.scenario import PARTNERSHIP_TYPES, Scenario, ScenarioError, lever_table, load_scenario
+from sim.scenario.schema import (
+    PARTNERSHIP_TYPES,
+    Scenario,
+    ScenarioError,
+    lever_table,
+    load_scenario,
+)
 
 from .conftest import SCENARIOS
 

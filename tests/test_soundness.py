@@ -11,8 +11,8 @@ import math
 import numpy as np
 import pytest
 
-from sim.model import PartnershipModel
-from sim.scenario import lever_table
+from sim.model.model import PartnershipModel
+from sim.scenario.schema import lever_table
 
 from .invariants import check, counts, run_checked, trust_edges
 

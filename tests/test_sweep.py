@@ -16,11 +16,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim import cli, engines, sweep
 from sim.errors import UserError
-from sim.experiments import is_complete, replicate_seeds
-from sim.model import PartnershipModel
-from sim.store import StoreError, compact, dataset, read_manifest, read_table
+from sim.experiments import engines, sweep
+from sim.experiments.runs import is_complete, replicate_seeds
+from sim.experiments.store import StoreError, compact, dataset, read_manifest, read_table
+from sim.model.model import PartnershipModel
+from sim.present import cli
 
 ROOT = Path(__file__).resolve().parent.parent
 

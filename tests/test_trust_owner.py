@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from sim import PartnershipModel
-from sim.network import TieTrust, get_trust, set_trust
-from sim.partnership import COMMUNITY
+from sim.mechanisms.network import TieTrust, get_trust, set_trust
+from sim.mechanisms.partnership import COMMUNITY
 
 SMALL = {"households": 300, "villages": 6}
 

@@ -16,10 +16,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim import validation as v
-from sim.cli import main
-from sim.experiments import run_one
-from sim.scenario import load_scenario
+from sim.experiments import validation as v
+from sim.experiments.runs import run_one
+from sim.present.cli import main
+from sim.scenario.schema import load_scenario
 
 from .conftest import SCENARIOS
 

@@ -46,8 +46,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from sim.errors import UserError, did_you_mean
 
 if TYPE_CHECKING:
-    from sim.model import PartnershipModel
-    from sim.scenario import Scenario
+    from sim.model.model import PartnershipModel
+    from sim.scenario.schema import Scenario
 
 __all__ = [
     "ACTIONS",
@@ -183,7 +183,7 @@ class Intervention(BaseModel):
 
 def settable_levers(scenario: Scenario) -> list[str]:
     """Every ``SECTION.KEY`` that ``set`` may change mid-run."""
-    from sim.scenario import lever_table
+    from sim.scenario.schema import lever_table
 
     # Scalar levers only: a value is one number, string or boolean.
     keys = [
@@ -193,7 +193,7 @@ def settable_levers(scenario: Scenario) -> list[str]:
 
 
 def _resolve_lever(name: str, scenario: Scenario) -> str:
-    from sim.scenario import lever_table
+    from sim.scenario.schema import lever_table
 
     every = [f"{r['section']}.{r['key']}" for r in lever_table()]
     if "." not in name:
@@ -214,7 +214,7 @@ def _resolve_lever(name: str, scenario: Scenario) -> str:
 
 
 def _check_value(scenario: Scenario, lever: str, value: Any) -> Any:
-    from sim.scenario import _allowed
+    from sim.scenario.schema import _allowed
 
     section_name, key = lever.split(".")
     section = getattr(scenario, section_name)
@@ -230,7 +230,7 @@ def _check_value(scenario: Scenario, lever: str, value: Any) -> Any:
 def party_ids(scenario: Scenario) -> list[str]:
     """The organization ids of a scenario (from its map, if any) and ``"community"``."""
     if scenario.population.map:
-        from sim import maps
+        from sim.scenario import maps
 
         ids = [o.id for o in maps.load_map(scenario.population.map).organizations]
     else:
@@ -266,7 +266,7 @@ def check_interventions(scenario: Scenario, source: str) -> Scenario:
                     f"{horizon}); allowed: a step from 1 to {horizon}"
                 )
         if item.when is not None:
-            from sim.model import OUTCOMES
+            from sim.model.model import OUTCOMES
 
             metric = parse_condition(item.when)[0]
             if metric not in OUTCOMES:
@@ -511,7 +511,7 @@ class Interventions:
 
 # ---------------------------------------------------------------------------- lever plumbing
 def _default_members(model: PartnershipModel, kind: str | None) -> list[str]:
-    from sim.partnership import member_nodes
+    from sim.mechanisms.partnership import member_nodes
 
     return member_nodes(kind or "msp", model.orgs_by_kind())
 
@@ -550,7 +550,7 @@ def set_lever(model: PartnershipModel, lever: str, value: Any) -> None:
 
 def add_member(model: PartnershipModel, node: str) -> None:
     """Admit ``node`` to the active partnership, holding a view drawn as at formation."""
-    from sim.partnership import initial_views
+    from sim.mechanisms.partnership import initial_views
 
     s = model.scenario
     view = initial_views(1, s.factors.goal_clarity, s.dynamics.view_spread, model._form_rng)

@@ -23,7 +23,7 @@ results row                 600         one row of the tidy table, twice while c
 ==========================  ==========  =====================================================
 
 Example:
-    >>> from sim.scenario import Scenario
+    >>> from sim.scenario.schema import Scenario
     >>> small = Scenario.from_dict({"population": {"households": 1000, "villages": 10}})
     >>> 1_000_000 < model_bytes(small) < 10_000_000
     True
@@ -37,7 +37,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from sim.errors import UserError
-from sim.scenario import Scenario
+from sim.scenario.schema import Scenario
 
 __all__ = [
     "MemoryLimitError",

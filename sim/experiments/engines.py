@@ -35,7 +35,7 @@ from itertools import islice
 import numpy as np
 
 from sim.errors import UserError
-from sim.sweep import RunTask
+from sim.experiments.sweep import RunTask
 
 __all__ = [
     "ENGINES",
@@ -124,9 +124,9 @@ def execute(task: RunTask) -> RunResult:
         # rarer as the heap grows, so without this a long sweep in one process keeps dozens
         # of dead models around. A full collection costs milliseconds.
         gc.collect()
-    from sim.model import PartnershipModel
-    from sim.scenario import Scenario
-    from sim.store import encode_run
+    from sim.experiments.store import encode_run
+    from sim.model.model import PartnershipModel
+    from sim.scenario.schema import Scenario
 
     start = time.perf_counter()
     try:

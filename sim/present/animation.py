@@ -3,7 +3,7 @@
 API::
 
     from sim import PartnershipModel
-    from sim.animation import animate
+    from sim.present.animation import animate
     model = PartnershipModel.from_scenario("scenarios/msp_poor_communication.toml", seed=1)
     animate(model, "poor_communication.gif", steps=60)
 
@@ -27,13 +27,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sim.errors import UserError
+from sim.paths import ROOT
 
 if TYPE_CHECKING:
-    from sim.model import PartnershipModel
+    from sim.model.model import PartnershipModel
 
 __all__ = ["CHART_OUTCOMES", "animate", "command"]
 
-ROOT = Path(__file__).resolve().parent.parent
 
 CHART_OUTCOMES = ("welfare_mean", "welfare_q1", "empowerment_mean", "trust_partners")
 """What the chart beside the network draws by default."""
@@ -96,9 +96,9 @@ def animate(
     from matplotlib import animation as mpl_animation
     from matplotlib.figure import Figure
 
-    from sim.experiments import write_atomic
-    from sim.netdraw import draw_network
-    from sim.plots import LABELS
+    from sim.experiments.runs import write_atomic
+    from sim.present.netdraw import draw_network
+    from sim.present.plots import LABELS
 
     out = Path(out)
     if steps < 1 or every < 1 or fps < 1 or dpi < 10:
@@ -167,7 +167,7 @@ def animate(
 
 
 def _parser() -> argparse.ArgumentParser:
-    from sim.cli import _add_set_option, _int_at_least, _Parser, _steps
+    from sim.present.cli import _add_set_option, _int_at_least, _Parser, _steps
 
     p = _Parser(
         prog="run_simulation.py animate",
@@ -209,14 +209,14 @@ def _parser() -> argparse.ArgumentParser:
 def command(argv: list[str]) -> int:
     """``animate``: run one scenario and write the animation."""
     args = _parser().parse_args(argv)
-    from sim.scenario import load_scenario
+    from sim.scenario.schema import load_scenario
 
     scenario = load_scenario(args.scenario, args.overrides)
     _check_out(args.out, args.overwrite)
-    from sim import memory
+    from sim.model import memory
 
     memory.check_fits([scenario], steps=args.steps, files=[args.scenario])
-    from sim.model import PartnershipModel
+    from sim.model.model import PartnershipModel
 
     model = PartnershipModel(scenario, seed=args.seed)
     frames = args.steps // args.every + 1

@@ -49,13 +49,13 @@ from typing import TYPE_CHECKING, Any
 import networkx as nx
 import numpy as np
 
-from sim import network
 from sim.errors import UserError, did_you_mean
+from sim.mechanisms import network
 
 if TYPE_CHECKING:
-    from sim.model import PartnershipModel
-    from sim.scenario import Scenario
-    from sim.welfare import Households
+    from sim.mechanisms.welfare import Households
+    from sim.model.model import PartnershipModel
+    from sim.scenario.schema import Scenario
 
 __all__ = [
     "LIMITS",

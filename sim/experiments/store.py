@@ -30,7 +30,7 @@ import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
 from sim.errors import UserError
-from sim.experiments import _json_default, write_atomic
+from sim.experiments.runs import _json_default, write_atomic
 
 __all__ = [
     "KEYS",

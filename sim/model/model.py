@@ -1,7 +1,7 @@
 """The partnership model: wires the submodels together in one documented step order.
 
 Example:
-    >>> from sim.model import PartnershipModel
+    >>> from sim.model.model import PartnershipModel
     >>> model = PartnershipModel.from_scenario("scenarios/msp.toml", seed=1)  # doctest: +SKIP
     >>> model = PartnershipModel(seed=1, households=200).run(12)
     >>> int(model.steps), len(model.results())
@@ -19,19 +19,8 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from sim import dynamics, interventions, maps, memory, network, power, welfare
-from sim.agents import (
-    COMMUNITY_AUTHORITY,
-    COMMUNITY_CAPABILITIES,
-    NGO,
-    SERVICES,
-    Firm,
-    Government,
-    Household,
-    Organization,
-)
-from sim.outcomes import HouseholdOutcomes, mean_of
-from sim.partnership import (
+from sim.mechanisms import dynamics, network, power, welfare
+from sim.mechanisms.partnership import (
     COMMUNITY,
     Partnership,
     allocation,
@@ -42,7 +31,20 @@ from sim.partnership import (
     member_nodes,
     service_effectiveness,
 )
-from sim.scenario import Scenario, load_scenario
+from sim.model import interventions, memory
+from sim.model.agents import (
+    COMMUNITY_AUTHORITY,
+    COMMUNITY_CAPABILITIES,
+    NGO,
+    SERVICES,
+    Firm,
+    Government,
+    Household,
+    Organization,
+)
+from sim.model.outcomes import HouseholdOutcomes, mean_of
+from sim.scenario import maps
+from sim.scenario.schema import Scenario, load_scenario
 
 __all__ = ["OUTCOMES", "PartnershipModel"]
 

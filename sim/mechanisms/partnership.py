@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sim.agents import CAPABILITIES, SERVICES
-from sim.scenario import PARTNERSHIP_MEMBERS
+from sim.model.agents import CAPABILITIES, SERVICES
+from sim.scenario.schema import PARTNERSHIP_MEMBERS
 
 __all__ = [
     "COMMUNITY",

@@ -5,7 +5,7 @@ scenario in a comparison uses the same replicate seeds (common random numbers), 
 differences between scenarios are not blurred by different populations or graphs.
 
 Example:
-    >>> from sim.scenario import Scenario
+    >>> from sim.scenario.schema import Scenario
     >>> s = Scenario.from_dict({"population": {"households": 100}})
     >>> df = run_comparison([s], replications=2, steps=3, root_seed=1, progress=False)
     >>> sorted(df["replicate"].unique().tolist()), int(df["step"].max())
@@ -33,8 +33,9 @@ import pandas as pd
 from scipy import stats
 
 from sim.errors import UserError
-from sim.model import PartnershipModel
-from sim.scenario import Scenario
+from sim.model.model import PartnershipModel
+from sim.paths import ROOT
+from sim.scenario.schema import Scenario
 
 __all__ = [
     "ResultsFolderError",
@@ -307,14 +308,13 @@ def write_atomic(path: Path, write: Any) -> None:
 
 
 def _git_commit() -> dict[str, Any]:
-    root = Path(__file__).resolve().parent.parent
     try:
         commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10
+            ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=10
         ).stdout.strip()
         dirty = subprocess.run(
             ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=root,
+            cwd=ROOT,
             capture_output=True,
             text=True,
             timeout=10,
@@ -435,7 +435,7 @@ def is_complete(folder: str | Path) -> bool:
     if not isinstance(info, dict) or info.get("complete") is not True:
         return False
     if "sweep" in info:  # a sweep folder: judged by its run parts (sim.store.is_complete)
-        from sim.store import is_complete as sweep_is_complete
+        from sim.experiments.store import is_complete as sweep_is_complete
 
         return sweep_is_complete(folder)
     files, checksums = info.get("files"), info.get("checksums")

@@ -39,9 +39,10 @@ import pandas as pd
 from scipy import stats
 
 from sim.errors import UserError
-from sim.experiments import _ci, replicate_seeds, write_atomic
-from sim.model import PartnershipModel
-from sim.scenario import Scenario, lever_table, load_scenario
+from sim.experiments.runs import _ci, replicate_seeds, write_atomic
+from sim.model.model import PartnershipModel
+from sim.paths import ROOT
+from sim.scenario.schema import Scenario, lever_table, load_scenario
 
 __all__ = [
     "PATTERNS",
@@ -57,7 +58,6 @@ __all__ = [
     "run_suite",
 ]
 
-ROOT = Path(__file__).resolve().parent.parent
 SCENARIO_DIR = ROOT / "scenarios"
 
 
@@ -963,7 +963,7 @@ def _plt():
 
 
 def _fig_bands(out: dict[str, pd.DataFrame], outcomes: list[str], title: str):
-    from sim.plots import plot_bands
+    from sim.present.plots import plot_bands
 
     fig = plot_bands(pd.concat(out.values(), ignore_index=True), outcomes, ncols=len(outcomes))
     fig.suptitle(title, fontsize=11)
@@ -1059,7 +1059,7 @@ def _fig_breach(out: dict[str, pd.DataFrame]):
 # ----------------------------------------------------------------------------- plausibility
 def plausibility(runner: Runner, results: dict[int, PatternResult]) -> list[str]:
     """Markdown lines: defaults against behavioural evidence, measured in the model."""
-    from sim.scenario import Scenario as _S
+    from sim.scenario.schema import Scenario as _S
 
     d = _S().dynamics
     lines = ["## Parameter plausibility", ""]
@@ -1304,7 +1304,7 @@ class ValidationError(UserError):
 
 
 def _parser() -> argparse.ArgumentParser:
-    from sim.cli import _Parser, _positive_int
+    from sim.present.cli import _Parser, _positive_int
 
     p = _Parser(
         prog="run_simulation.py validate",

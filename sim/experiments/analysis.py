@@ -26,8 +26,15 @@ import pandas as pd
 from scipy import stats
 
 from sim.errors import UserError
-from sim.experiments import write_atomic
-from sim.store import compact, failures, is_complete, read_manifest, read_table, stored_runs
+from sim.experiments.runs import write_atomic
+from sim.experiments.store import (
+    compact,
+    failures,
+    is_complete,
+    read_manifest,
+    read_table,
+    stored_runs,
+)
 
 __all__ = [
     "command",
@@ -206,7 +213,7 @@ def sensitivity(out: Path, outcomes: list[str] | None = None) -> tuple[pd.DataFr
     Returns the tidy index table and notes on what could not be analysed (e.g. failed runs or
     an outcome undefined at some design points).
     """
-    from sim.sweep import SweepSpec, salib_problem
+    from sim.experiments.sweep import SweepSpec, salib_problem
 
     info = read_manifest(out)
     spec = SweepSpec.model_validate(info["sweep"])
@@ -250,7 +257,7 @@ def plot_bands(summary: pd.DataFrame, outcome: str, labels: dict[Any, str] | Non
 
     ``summary`` is a :func:`summarize_steps` table.
     """
-    from sim.plots import plt  # backend chosen there: inline in Jupyter, Agg elsewhere
+    from sim.present.plots import plt  # backend chosen there: inline in Jupyter, Agg elsewhere
 
     data = summary[summary["outcome"] == outcome]
     keys = [k for k in ("scenario", "point") if k in data.columns]
@@ -277,7 +284,7 @@ def plot_differences(diffs: pd.DataFrame, labels: dict[Any, str] | None = None):
 
     ``diffs`` is a :func:`paired_differences` table; one row per scenario and design point.
     """
-    from sim.plots import plt  # backend chosen there: inline in Jupyter, Agg elsewhere
+    from sim.present.plots import plt  # backend chosen there: inline in Jupyter, Agg elsewhere
 
     at = diffs[diffs["step"] == diffs["step"].max()]
     outcomes = list(dict.fromkeys(at["outcome"]))
@@ -306,7 +313,7 @@ def plot_differences(diffs: pd.DataFrame, labels: dict[Any, str] | None = None):
 
 def plot_indices(indices: pd.DataFrame, scenario: str):
     """Tornado charts of the sensitivity indices: one panel per outcome, levers sorted."""
-    from sim.plots import plt  # backend chosen there: inline in Jupyter, Agg elsewhere
+    from sim.present.plots import plt  # backend chosen there: inline in Jupyter, Agg elsewhere
 
     data = indices[indices["scenario"] == scenario]
     outcomes = list(dict.fromkeys(data["outcome"]))
@@ -436,7 +443,7 @@ def analyze(
 
 def command(argv: list[str]) -> int:
     """``python run_simulation.py analyze DIR [--reference NAME] [--no-figures]``."""
-    from sim.cli import _Parser
+    from sim.present.cli import _Parser
 
     p = _Parser(
         prog="run_simulation.py analyze",

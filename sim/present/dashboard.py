@@ -18,10 +18,10 @@ import sys
 from pathlib import Path
 
 from sim.errors import UserError
+from sim.paths import ROOT
 
 __all__ = ["APP", "command", "solara_command"]
 
-ROOT = Path(__file__).resolve().parent.parent
 APP = Path(__file__).resolve().parent / "app.py"
 
 
@@ -40,7 +40,7 @@ def _port(text: str) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    from sim.cli import _Parser  # usage + one error line, exit code 2
+    from sim.present.cli import _Parser  # usage + one error line, exit code 2
 
     p = _Parser(
         prog="run_simulation.py dashboard",

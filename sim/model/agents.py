@@ -20,7 +20,7 @@ import mesa
 import numpy as np
 
 if TYPE_CHECKING:
-    from sim.model import PartnershipModel
+    from sim.model.model import PartnershipModel
 
 __all__ = [
     "CAPABILITIES",

@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import UserError
-from sim.scenario import Scenario, apply_overrides, load_scenario
+from sim.scenario.schema import Scenario, apply_overrides, load_scenario
 
 __all__ = [
     "HORIZON_OUTCOMES",
@@ -172,7 +172,7 @@ def paired_table(table: pd.DataFrame, reference: str) -> pd.DataFrame:
     ``table`` is :func:`per_replicate`'s output; pairs are matched on the replicate seed.
     Uses :func:`sim.experiments.paired_differences`.
     """
-    from sim.experiments import paired_differences
+    from sim.experiments.runs import paired_differences
 
     rows = []
     for measure in MEASURES:
@@ -207,7 +207,7 @@ def paired_table(table: pd.DataFrame, reference: str) -> pd.DataFrame:
 
 def design_table(table: pd.DataFrame) -> pd.DataFrame:
     """Each design's mean and 95% interval per measure (uses ``experiments.summarize``)."""
-    from sim.experiments import summarize
+    from sim.experiments.runs import summarize
 
     rows = []
     for measure in MEASURES:
@@ -279,7 +279,7 @@ def compare(
     Returns a dictionary with ``timeseries``, ``events``, ``per_replicate``, ``differences``,
     ``designs``, ``incremental`` and the settings used (``funding_end``, ``retention_lag``).
     """
-    from sim.experiments import run_comparison
+    from sim.experiments.runs import run_comparison
 
     logs: list[pd.DataFrame] = []
     df = run_comparison(
@@ -324,7 +324,7 @@ def _png(fig) -> str:
 
 def figure_trajectories(result: dict[str, Any]):
     """Welfare and the poorest fifth's welfare over time, mean and 95% band per design."""
-    from sim.plots import plot_bands
+    from sim.present.plots import plot_bands
 
     fig = plot_bands(
         result["timeseries"], ["welfare_mean", "welfare_q1", "trust_partners", "partnership_active"]
@@ -590,7 +590,7 @@ def _events_html(events: pd.DataFrame) -> str:
 
 # ----------------------------------------------------------------------------- command line
 def _parser() -> argparse.ArgumentParser:
-    from sim.cli import (
+    from sim.present.cli import (
         _add_set_option,
         _int_at_least,
         _Parser,
@@ -672,8 +672,9 @@ def command(argv: list[str]) -> int:
                 "paired differences then mix the policy with a different district",
                 file=sys.stderr,
             )
-    from sim import experiments, memory
-    from sim.cli import ROOT
+    from sim.experiments import runs as experiments
+    from sim.model import memory
+    from sim.present.cli import ROOT
 
     replications = args.replications or 20
     memory.check_fits(
@@ -720,7 +721,7 @@ def write_report(
     with its size and SHA-256, so :func:`sim.experiments.is_complete` judges the folder, and
     an old manifest (``--overwrite``) is deleted before any file is replaced.
     """
-    from sim.experiments import manifest, write_results
+    from sim.experiments.runs import manifest, write_results
 
     info = manifest(
         scenarios,
@@ -736,12 +737,12 @@ def write_report(
     }
     maps_used = {s.population.map for s in scenarios if s.population.map}
     if maps_used:
-        from sim.maps import fingerprint
+        from sim.scenario.maps import fingerprint
 
         info["maps"] = {m: fingerprint(m) for m in sorted(maps_used)}
     events = result["events"]
     if events is None or events.empty:
-        from sim.interventions import EVENT_COLUMNS
+        from sim.model.interventions import EVENT_COLUMNS
 
         events = pd.DataFrame(columns=["scenario", "replicate", "seed", *EVENT_COLUMNS])
     figures = [_png(figure_differences(result)), _png(figure_trajectories(result))]

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim import metrics, welfare
+from sim.mechanisms import metrics, welfare
 
 __all__ = ["HouseholdOutcomes", "mean_of"]
 

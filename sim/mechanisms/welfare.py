@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sim import metrics
+from sim.mechanisms import metrics
 
 __all__ = [
     "WELFARE_DIMENSIONS",

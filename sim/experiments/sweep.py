@@ -39,9 +39,10 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from sim.errors import UserError, did_you_mean
-from sim.experiments import replicate_seeds
-from sim.model import OUTCOMES
-from sim.scenario import (
+from sim.experiments.runs import replicate_seeds
+from sim.model.model import OUTCOMES
+from sim.paths import ROOT
+from sim.scenario.schema import (
     Scenario,
     ScenarioError,
     _section_fields,
@@ -66,7 +67,6 @@ __all__ = [
     "salib_problem",
 ]
 
-ROOT = Path(__file__).resolve().parent.parent
 METHODS = ("grid", "lhs", "sobol", "morris")
 
 
@@ -375,26 +375,35 @@ def design_matrix(spec: SweepSpec, raw: bool = False) -> pd.DataFrame:
 
 # ----------------------------------------------------------------------------- runs
 def model_sources() -> list[Path]:
-    """``sim/model.py`` and every ``sim`` module it imports, directly or not (read statically)."""
+    """The model's module and every ``sim`` module it imports, directly or not (read statically).
+
+    Package faces (``__init__.py``) count as modules, so a face that re-exports from another
+    floor pulls that floor's modules in too.
+    """
     import ast
 
-    package = ROOT / "sim"
-    seen: set[str] = set()
-    todo = ["model"]
+    def source(module: str) -> Path | None:
+        base = ROOT.joinpath(*module.split("."))
+        for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+            if candidate.is_file():
+                return candidate
+        return None
+
+    seen: dict[str, Path] = {}
+    todo = ["sim.model.model"]
     while todo:
         name = todo.pop()
-        if name in seen or not (package / f"{name}.py").is_file():
+        path = source(name)
+        if name in seen or path is None:
             continue
-        seen.add(name)
-        tree = ast.parse((package / f"{name}.py").read_text())
-        for node in ast.walk(tree):
-            if isinstance(node, ast.ImportFrom) and node.module == "sim":
-                todo.extend(alias.name for alias in node.names)
-            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("sim."):
-                todo.append(node.module.split(".")[1])
+        seen[name] = path
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "sim":
+                todo.append(node.module)
+                todo.extend(f"{node.module}.{alias.name}" for alias in node.names)
             elif isinstance(node, ast.Import):
-                todo.extend(a.name.split(".")[1] for a in node.names if a.name.startswith("sim."))
-    return sorted(package / f"{name}.py" for name in seen)
+                todo.extend(a.name for a in node.names if a.name.split(".")[0] == "sim")
+    return sorted(set(seen.values()))
 
 
 @cache
@@ -545,8 +554,9 @@ def run_sweep(
     import sys
     import time
 
-    from sim import engines, experiments
-    from sim.store import SweepStore
+    from sim.experiments import engines
+    from sim.experiments import runs as experiments
+    from sim.experiments.store import SweepStore
 
     start = time.perf_counter()
     design = design_matrix(sweep.spec, raw=True)
@@ -632,7 +642,7 @@ def check_fits(sweep: Sweep, design: pd.DataFrame, workers: int) -> int:
     combination to find the largest run. Returns the estimated bytes; raises
     :class:`sim.memory.MemoryLimitError` naming the sweep file otherwise.
     """
-    from sim import memory
+    from sim.model import memory
 
     sized = [n for n in sweep.levers if n.split(".")[0] in SIZE_SECTIONS]
     combos = design[sized].drop_duplicates().to_dict("records") if sized else [{}]
@@ -689,7 +699,7 @@ def command(argv: list[str]) -> int:
     import argparse
     import sys
 
-    from sim.cli import _Parser, _workers
+    from sim.present.cli import _Parser, _workers
 
     p = _Parser(
         prog="run_simulation.py sweep",

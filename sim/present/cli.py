@@ -14,11 +14,11 @@ from importlib import import_module
 from pathlib import Path
 
 from sim.errors import UserError
-from sim.scenario import lever_table, load_scenario
+from sim.paths import ROOT
+from sim.scenario.schema import lever_table, load_scenario
 
 __all__ = ["main"]
 
-ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SCENARIOS = (
     "baseline",
     "ppp",
@@ -139,7 +139,8 @@ def _cmd_run(argv: list[str]) -> int:
             "(set name = ... in the files)"
         )
 
-    from sim import experiments, memory  # heavy imports after the arguments are known good
+    from sim.experiments import runs as experiments
+    from sim.model import memory  # heavy imports after the arguments are known good
 
     replications = args.replications or scenarios[0].run.replications
     root_seed = scenarios[0].run.seed if args.seed is None else args.seed
@@ -165,7 +166,7 @@ def _cmd_run(argv: list[str]) -> int:
 
         extra["events.csv"] = pd.concat(events, ignore_index=True)
     if not args.no_figure:
-        from sim import plots
+        from sim.present import plots
 
         extra["comparison.png"] = plots.plot_comparison(df)
     info = experiments.manifest(
@@ -225,12 +226,12 @@ def _lazy(module: str):
 COMMANDS = {
     "run": _cmd_run,
     "levers": _cmd_levers,
-    "compare": _lazy("sim.compare"),
-    "dashboard": _lazy("sim.dashboard"),
-    "animate": _lazy("sim.animation"),
-    "sweep": _lazy("sim.sweep"),
-    "analyze": _lazy("sim.analysis"),
-    "validate": _lazy("sim.validation"),
+    "compare": _lazy("sim.experiments.compare"),
+    "dashboard": _lazy("sim.present.dashboard"),
+    "animate": _lazy("sim.present.animation"),
+    "sweep": _lazy("sim.experiments.sweep"),
+    "analyze": _lazy("sim.experiments.analysis"),
+    "validate": _lazy("sim.experiments.validation"),
 }
 """Subcommands; ``run`` is the default when the first argument is not a command."""
 

@@ -35,10 +35,10 @@ from matplotlib.colors import LinearSegmentedColormap, Normalize
 from matplotlib.lines import Line2D
 from matplotlib.patches import FancyArrowPatch
 
-from sim.partnership import COMMUNITY
+from sim.mechanisms.partnership import COMMUNITY
 
 if TYPE_CHECKING:
-    from sim.model import PartnershipModel
+    from sim.model.model import PartnershipModel
 
 __all__ = ["STYLE", "TRUST_CMAP", "draw_network", "network_layout", "village_trust"]
 

@@ -1,0 +1,421 @@
+"""Welfare and inequality metrics for community outcomes.
+
+Small pure functions over numpy arrays: inequality (Gini, Atkinson), inequality-adjusted welfare
+(Sen), multidimensional poverty (Alkire-Foster) and a quintile selector for distributional
+breakdowns. None of them touches a model or a random generator.
+
+Notation: ``x`` is a 1-D array of ``n`` non-negative outcomes (income, consumption, welfare
+score); ``x_(i)`` is the ``i``-th smallest value, ``i = 1..n``.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+__all__ = [
+    "alkire_foster",
+    "alkire_foster_of_counts",
+    "atkinson",
+    "atkinson_of_valid",
+    "gini",
+    "gini_of_sorted",
+    "quintile_mask",
+    "scores_of_counts",
+    "sen_index",
+]
+
+_WEIGHT_SUM_TOL = 1e-9
+"""Tolerance on ``|sum(weights) - 1|`` in :func:`alkire_foster`."""
+
+_BINCOUNT_BELOW = 8192
+"""Below this many members :func:`alkire_foster_of_counts` counts with one ``np.bincount``
+(measured crossover against one ``count_nonzero`` per poor count)."""
+
+_SCORE_TOL = 1e-12
+"""Slack in the poverty test ``c_i >= k`` so that e.g. ``1/3 + 1/3`` counts as ``>= 2/3``."""
+
+
+def _outcomes(x: ArrayLike, name: str = "x") -> np.ndarray:
+    """Validate a 1-D, non-empty, finite, non-negative array of outcomes and return it as float.
+
+    Args:
+        x: candidate outcomes.
+        name: argument name used in error messages.
+
+    Returns:
+        The values as a 1-D float64 array.
+
+    Raises:
+        ValueError: if ``x`` is not 1-D, is empty, or holds a non-finite or negative value.
+
+    Example:
+        >>> _outcomes([1, 2])
+        array([1., 2.])
+    """
+    a = np.asarray(x, dtype=float)
+    if a.ndim != 1:
+        raise ValueError(f"{name} must be a 1-D array; got shape {a.shape}")
+    if a.size == 0:
+        raise ValueError(f"{name} must hold at least one value; got an empty array")
+    bad = ~np.isfinite(a)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise ValueError(f"{name} must be finite; got {a[i]} at index {i}")
+    neg = a < 0
+    if neg.any():
+        i = int(np.argmax(neg))
+        raise ValueError(f"{name} must be non-negative; got {a[i]} at index {i}")
+    return a
+
+
+def gini(x: ArrayLike) -> float:
+    """Gini coefficient of non-negative values.
+
+    The mean absolute difference over twice the mean, ``G = Σ_i Σ_j |x_i − x_j| / (2 n² x̄)``
+    (Gini 1912, *Variabilità e mutabilità*), computed in O(n log n) from the sorted values as
+    ``G = 2 Σ_i i·x_(i) / (n Σ x) − (n + 1)/n``, evaluated in the algebraically equal form
+    ``G = Σ_i (2i − n − 1)·x_(i) / (n Σ x)`` to avoid cancellation (Sen 1973, *On Economic
+    Inequality*, eq. 2.8). ``0 <= G <= 1 − 1/n``; the upper bound is reached when one member
+    holds everything.
+
+    Returns exactly 0.0 when all values are equal (including all zero, and ``n == 1``).
+
+    Args:
+        x: 1-D array of ``n >= 1`` finite, non-negative values.
+
+    Returns:
+        The Gini coefficient.
+
+    Raises:
+        ValueError: if ``x`` is empty, not 1-D, or holds a negative or non-finite value.
+
+    Example:
+        >>> gini([1, 1, 1])
+        0.0
+        >>> gini([1, 2, 3, 4])
+        0.25
+    """
+    return gini_of_sorted(np.sort(_outcomes(x)))
+
+
+_gini = gini
+
+
+def gini_of_sorted(s: np.ndarray, *, total: float | None = None) -> float:
+    """The Gini coefficient of values already sorted ascending (see :func:`gini`).
+
+    The formula of :func:`gini` without its sort, for callers that sort into a reused buffer.
+    ``s`` must be a sorted 1-D float array of finite, non-negative values: only its ends are
+    checked (a sort puts NaN last and the smallest value first). ``total``, the sum of the
+    values if the caller already has it (e.g. ``n`` times the mean), spares a pass; it may
+    differ from ``s.sum()`` in the last bits (a different order of addition).
+
+    Raises:
+        ValueError: if the smallest value is negative or the largest is not finite.
+
+    Example:
+        >>> gini_of_sorted(np.array([1.0, 2.0, 3.0, 4.0]))
+        0.25
+        >>> gini_of_sorted(np.array([1.0, 2.0, 3.0, 4.0]), total=10.0)
+        0.25
+    """
+    lo, hi = s[0], s[-1]
+    if not (lo >= 0.0 and np.isfinite(hi)):
+        raise ValueError(f"values must be finite and non-negative; got {lo} .. {hi}")
+    if lo == hi:
+        return 0.0
+    n = s.size
+    # numpy's own pairwise sum, not ``np.dot``: OpenBLAS splits a long dot product across its
+    # threads, which made the last bits depend on the machine's thread count.
+    if total is None:
+        total = s.sum()
+    g = float(np.multiply(_rank_weights(n), s).sum() / (n * total))
+    return min(max(g, 0.0), 1.0 - 1.0 / n)
+
+
+@functools.lru_cache(maxsize=4)
+def _rank_weights(n: int) -> np.ndarray:
+    """``2i − n − 1`` for ``i = 1..n`` (read-only; cached: a model asks for the same n often)."""
+    coef = 2.0 * np.arange(1, n + 1, dtype=float) - (n + 1)
+    coef.flags.writeable = False
+    return coef
+
+
+def atkinson(x: ArrayLike, epsilon: float) -> float:
+    """Atkinson inequality index with inequality aversion ``epsilon``.
+
+    ``A_ε = 1 − EDE/x̄`` with the equally-distributed-equivalent outcome
+    ``EDE = (mean x^(1−ε))^(1/(1−ε))`` for ``ε ≠ 1`` and the geometric mean for ``ε = 1``
+    (Atkinson 1970, J. Econ. Theory 2:244). ``ε = 0`` gives 0 (no aversion); ``ε = 2`` uses the
+    harmonic mean. The index lies in [0, 1] and does not decrease with ``ε``.
+
+    Conventions: all-equal values (including all zero) give exactly 0.0. If some value is zero
+    and ``ε >= 1`` the EDE is 0 (the social welfare function puts infinite weight on the worst
+    off), so the index is 1.0.
+
+    Args:
+        x: 1-D array of finite, non-negative values.
+        epsilon: inequality aversion, ``ε >= 0``.
+
+    Returns:
+        The Atkinson index.
+
+    Raises:
+        ValueError: if ``epsilon`` is negative or not finite, or ``x`` is invalid (see
+            :func:`gini`).
+
+    Example:
+        >>> round(atkinson([1, 4], 1), 12)
+        0.2
+        >>> round(atkinson([1, 4], 2), 12)
+        0.36
+    """
+    eps = float(epsilon)
+    if not np.isfinite(eps) or eps < 0:
+        raise ValueError(f"epsilon must be a finite number >= 0; got {epsilon}")
+    a = _outcomes(x)
+    return atkinson_of_valid(a, eps, a.min(), a.max(), a.mean())
+
+
+def atkinson_of_valid(
+    a: np.ndarray,
+    epsilon: float,
+    smallest: float,
+    largest: float,
+    mean: float,
+    *,
+    work: np.ndarray | None = None,
+) -> float:
+    """The Atkinson index of validated values whose extremes and mean are known.
+
+    The formula of :func:`atkinson` for callers that already hold ``a.min()``, ``a.max()``
+    and ``a.mean()`` (a sorted copy gives the extremes). ``work``, an array like ``a``, receives
+    the intermediate ``x / mean`` (spares a temporary). ``a`` must be finite and non-negative.
+    """
+    eps = float(epsilon)
+    if smallest == largest:
+        return 0.0
+    if eps >= 1.0 and smallest == 0.0:
+        return 1.0
+    if eps == 1.0:  # EDE / mean = exp(mean(ln x) - ln mean): one pass of logarithms
+        log_mean = np.add.reduce(np.log(a, out=work), axis=None) / a.size
+        return min(max(1.0 - float(np.exp(log_mean - np.log(mean))), 0.0), 1.0)
+    y = np.divide(a, mean, out=work)  # scale-free: EDE / mean computed on y = x / mean
+    if eps < 1.0:
+        ratio = float(np.mean(y ** (1.0 - eps)) ** (1.0 / (1.0 - eps)))
+    else:  # eps > 1 and y > 0: log-mean-exp so that y**(1-eps) cannot overflow
+        z = (1.0 - eps) * np.log(y)
+        zmax = z.max()
+        log_mean = zmax + np.log(np.mean(np.exp(z - zmax)))
+        ratio = float(np.exp(log_mean / (1.0 - eps)))
+    return min(max(1.0 - ratio, 0.0), 1.0)
+
+
+def sen_index(x: ArrayLike, *, gini: float | None = None) -> float:
+    """Sen's inequality-adjusted welfare index.
+
+    ``W = x̄ · (1 − G)``, the mean discounted by the Gini coefficient (Sen 1976, "Real national
+    income", Rev. Econ. Stud. 43:19). It equals the expected value of the poorer of two members
+    drawn with replacement.
+
+    Args:
+        x: 1-D array of finite, non-negative values.
+        gini: the Gini coefficient of ``x`` if already computed (saves a sort); it must be
+            ``gini(x)``.
+
+    Returns:
+        The welfare index, in ``[min x, mean x]``.
+
+    Raises:
+        ValueError: if ``x`` is invalid (see :func:`gini`).
+
+    Example:
+        >>> sen_index([1, 2, 3, 4])
+        1.875
+    """
+    a = _outcomes(x)
+    g = _gini(a) if gini is None else gini
+    return float(a.mean() * (1.0 - g))
+
+
+def alkire_foster(
+    deprivations: ArrayLike, weights: ArrayLike, k: float
+) -> tuple[float, float, float]:
+    """Alkire-Foster multidimensional poverty measures (H, A, M0).
+
+    With ``g[i, j] = 1`` when member ``i`` is deprived in indicator ``j`` and indicator weights
+    ``w`` summing to 1, the deprivation score is ``c_i = Σ_j w_j g_ij`` and member ``i`` is poor
+    when ``c_i >= k`` (the dual cutoff). Then ``H = q/n`` (headcount ratio, ``q`` poor),
+    ``A = Σ_{poor} c_i / q`` (intensity; 0 if nobody is poor) and ``M0 = H·A``, the mean of the
+    censored scores (Alkire & Foster 2011, J. Public Econ. 95:476).
+
+    The test ``c_i >= k`` is applied as ``c_i >= k − 1e-12`` so that floating-point sums of
+    weights such as ``1/3 + 1/3`` are not pushed below a cutoff of ``2/3``.
+
+    Args:
+        deprivations: (n, d) boolean or 0/1 array, ``n >= 1`` members by ``d >= 1``
+            indicators.
+        weights: length-``d`` non-negative weights summing to 1 (within 1e-9).
+        k: poverty cutoff in (0, 1].
+
+    Returns:
+        ``(H, A, M0)`` as floats.
+
+    Raises:
+        ValueError: if ``deprivations`` is not a non-empty 2-D 0/1 array, ``weights`` has the
+            wrong length, a negative or non-finite entry, or does not sum to 1, or ``k`` is
+            outside (0, 1].
+
+    Example:
+        >>> g = [[1, 1, 0], [1, 0, 0], [0, 0, 0], [1, 1, 1]]
+        >>> [round(v, 12) for v in alkire_foster(g, [1/3, 1/3, 1/3], 0.5)]
+        [0.5, 0.833333333333, 0.416666666667]
+    """
+    g = np.asarray(deprivations)
+    if g.ndim != 2 or g.shape[0] == 0 or g.shape[1] == 0:
+        raise ValueError(
+            f"deprivations must be a 2-D (n, d) array with n >= 1 and d >= 1; got shape {g.shape}"
+        )
+    if g.dtype != bool:
+        gf = g.astype(float)
+        bad = (gf != 0) & (gf != 1)
+        if bad.any():
+            r, c = (int(v) for v in np.argwhere(bad)[0])
+            raise ValueError(
+                f"deprivations must be boolean or 0/1; got {g[r, c]} at row {r}, column {c}"
+            )
+        g = gf.astype(bool)
+    n, d = g.shape
+
+    w = np.asarray(weights, dtype=float)
+    if w.ndim != 1 or w.size != d:
+        raise ValueError(
+            f"weights must be a 1-D array with one entry per indicator (d={d}); got shape {w.shape}"
+        )
+    bad = ~np.isfinite(w) | (w < 0)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise ValueError(f"weights must be finite and non-negative; got {w[i]} at index {i}")
+    total = float(w.sum())
+    if abs(total - 1.0) > _WEIGHT_SUM_TOL:
+        raise ValueError(
+            f"weights must sum to 1 (within {_WEIGHT_SUM_TOL:g}); got sum {total:.12g}; "
+            "divide them by their sum"
+        )
+
+    kf = float(k)
+    if not (0.0 < kf <= 1.0):
+        raise ValueError(f"k must be in (0, 1]; got {k}")
+
+    c = np.dot(g, w)  # casts in small chunks: no float copy of the whole matrix
+    poor = c >= kf - _SCORE_TOL
+    q = int(poor.sum())
+    h = q / n
+    a = float(np.compress(poor, c).mean()) if q else 0.0  # compress: c[poor], 5x faster
+    return float(h), a, float(h * a)
+
+
+def alkire_foster_of_counts(
+    count: np.ndarray, score_of_count: np.ndarray, k: float
+) -> tuple[float, float, float]:
+    """Alkire-Foster (H, A, M0) from each member's number of deprivations, for equal weights.
+
+    With equal indicator weights a member's score depends only on how many indicators it is
+    deprived in, so ``c_i = score_of_count[count_i]``; the measures then follow as in
+    :func:`alkire_foster`, whose scores equal ``score_of_count`` (see :func:`scores_of_counts`):
+    ``H`` exactly, ``A`` and ``M0`` to within rounding (the poor's scores are summed count by
+    count, as score times number of members). A count costs one byte per member where the
+    (n, d) deprivation matrix cost d and its product with the weights d floats.
+
+    Args:
+        count: (n,) unsigned integer number of deprivations per member, ``n >= 1``.
+        score_of_count: (d + 1,) the score of a member deprived in 0..d indicators.
+        k: poverty cutoff in (0, 1].
+
+    Example:
+        >>> scores = scores_of_counts(np.full(3, 1 / 3))
+        >>> [round(v, 12) for v in alkire_foster_of_counts(np.array([2, 1, 0, 3]), scores, 0.5)]
+        [0.5, 0.833333333333, 0.416666666667]
+    """
+    kf = float(k)
+    if not (0.0 < kf <= 1.0):
+        raise ValueError(f"k must be in (0, 1]; got {k}")
+    poor_counts = np.flatnonzero(score_of_count >= kf - _SCORE_TOL)
+    n = count.size
+    if poor_counts.size == 0:
+        return 0.0, 0.0, 0.0
+    # Scores rise with the count, so the poor are those with at least the smallest poor count;
+    # their total score is the sum over the poor counts of score times number of members.
+    if n < _BINCOUNT_BELOW:  # one call; it widens the bytes to intp, dear for large n
+        members = np.bincount(count, minlength=score_of_count.size)[poor_counts].tolist()
+    else:  # a cheap pass over the bytes per poor count
+        members = [np.count_nonzero(count == c) for c in poor_counts.tolist()]
+    q = sum(members)
+    h = q / n
+    total = sum(float(score_of_count[c]) * m for c, m in zip(poor_counts, members, strict=True))
+    a = total / q if q else 0.0
+    return float(h), a, float(h * a)
+
+
+def scores_of_counts(weights: ArrayLike) -> np.ndarray:
+    """Deprivation score by number of deprivations, for equal weights (``d + 1`` values).
+
+    Each score is computed as :func:`alkire_foster` computes a member's score: the product of a
+    0/1 row (the first ``count`` indicators deprived) with the weights.
+
+    Raises:
+        ValueError: if the weights are not all equal (a score then depends on which
+            indicators, not how many).
+
+    Example:
+        >>> scores_of_counts([0.5, 0.5])
+        array([0. , 0.5, 1. ])
+    """
+    w = np.asarray(weights, dtype=float)
+    if w.ndim != 1 or w.size == 0 or not np.all(w == w[0]):
+        raise ValueError(f"weights must be a non-empty 1-D array of equal values; got {w}")
+    d = w.size
+    rows = np.arange(d)[None, :] < np.arange(d + 1)[:, None]
+    return np.dot(rows, w)
+
+
+def quintile_mask(x: ArrayLike, q: int = 1) -> np.ndarray:
+    """Boolean mask of the members of quintile ``q`` of ``x`` (1 = poorest, 5 = richest).
+
+    Members are ranked by ``x`` with a stable sort (ties keep their input order); rank
+    positions ``r = 0..n−1`` in ``[⌊(q−1)n/5⌋, ⌊qn/5⌋)`` form quintile ``q``. The five
+    quintiles partition the members and their sizes differ by at most 1 (some are empty when
+    ``n < 5``).
+
+    Args:
+        x: 1-D array of finite values (negative values are allowed here).
+        q: quintile number, an integer in 1..5.
+
+    Returns:
+        Boolean array of the same length as ``x``.
+
+    Raises:
+        ValueError: if ``q`` is not an integer in 1..5, or ``x`` is not 1-D or is non-finite.
+
+    Example:
+        >>> np.flatnonzero(quintile_mask([50, 10, 40, 20, 30, 60, 70, 80, 90, 100], q=1))
+        array([1, 3])
+    """
+    if isinstance(q, bool) or not isinstance(q, int | np.integer) or not 1 <= q <= 5:
+        raise ValueError(f"q must be an integer quintile number in 1..5; got {q!r}")
+    a = np.asarray(x, dtype=float)
+    if a.ndim != 1:
+        raise ValueError(f"x must be a 1-D array; got shape {a.shape}")
+    bad = ~np.isfinite(a)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise ValueError(f"x must be finite; got {a[i]} at index {i}")
+    n = a.size
+    order = np.argsort(a, kind="stable")
+    lo, hi = ((q - 1) * n) // 5, (q * n) // 5
+    mask = np.zeros(n, dtype=bool)
+    mask[order[lo:hi]] = True
+    return mask

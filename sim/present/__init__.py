@@ -1,0 +1,1 @@
+"""People: the command line, figures, network drawings, animations and the dashboard."""
