@@ -1,16 +1,8 @@
-"""Interventions: a policy design's timeline of actions, scheduled or triggered, and their log.
+"""The intervention engine of one run: fires a scenario's interventions and keeps their log.
 
-A scenario file lists its interventions as ``[[interventions]]`` tables. Each one is *when*
-plus *what*:
-
-- **when**: ``at = t`` (applied at the start of step ``t``), optionally ``until = t2`` (in
-  force during steps ``t..t2``, undone at the start of step ``t2 + 1``); or a trigger
-  ``when = "trust_partners < 0.3"`` on any model outcome (:data:`sim.model.OUTCOMES`),
-  checked at the start of every step against the outcomes recorded at the end of the previous
-  step, with ``cooldown`` (steps between two firings, default 1) and ``max_times``.
-- **what** (``action``): ``form`` a partnership (``kind`` and/or ``members``), ``dissolve``
-  it, ``add_member`` / ``remove_member`` (an organization id or ``"community"``), or ``set`` a
-  lever (``lever = "accountability.audit_probability"``, ``value = 0.5``).
+What an intervention may say, and the checks made before a run, are in
+:mod:`sim.scenario.interventions` (the schema, re-exported here for older imports). This module
+applies them while the model runs.
 
 Every firing is written to the model's event log (:attr:`Interventions.events`): step,
 intervention, action, target, old value, new value and a note (``skipped: ...`` when the action
@@ -23,31 +15,32 @@ be set mid-run; the two that matter to planners and are read at set-up are re-ap
 ``factors.communication`` shifts every tie's channel quality by the change, and
 ``organizations.budget_*`` resets the budget of every organization of that kind. See
 ``docs/policies.md``.
-
-Example:
-    >>> i = Intervention.model_validate(
-    ...     {"name": "audits", "at": 13, "action": "set",
-    ...      "lever": "accountability.audit_probability", "value": 0.5})
-    >>> i.at, i.lever, i.value
-    (13, 'accountability.audit_probability', 0.5)
 """
 
 from __future__ import annotations
 
 import math
 import operator
-import re
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from sim.errors import UserError, did_you_mean
+from sim.mechanisms.partnership import initial_views, member_nodes
+from sim.scenario.interventions import (
+    ACTIONS,
+    EVENT_COLUMNS,
+    FIXED_AT_START,
+    Intervention,
+    InterventionError,
+    check_interventions,
+    check_setting,
+    parse_condition,
+    settable_levers,
+)
 
 if TYPE_CHECKING:
     from sim.model.model import PartnershipModel
-    from sim.scenario.schema import Scenario
 
 __all__ = [
     "ACTIONS",
@@ -56,246 +49,19 @@ __all__ = [
     "Intervention",
     "InterventionError",
     "Interventions",
+    "add_member",
     "check_interventions",
     "parse_condition",
+    "set_lever",
     "settable_levers",
 ]
 
-ACTIONS = ("form", "dissolve", "add_member", "remove_member", "set")
-"""What an intervention can do."""
-
-EVENT_COLUMNS = ("step", "intervention", "action", "target", "old", "new", "note")
-"""Columns of the event log (tables add ``scenario, replicate, seed`` in front)."""
-
-FIXED_AT_START = (
-    "run.",
-    "population.",
-    "organizations.governments",
-    "organizations.firms",
-    "organizations.ngos",
-    "organizations.firm_coverage",
-    "organizations.ngo_coverage",
-    "organizations.representatives",
-    "partnership.type",
-    "factors.trust",
-)
-"""Levers (or section prefixes) the model reads only when it is built; ``set`` refuses them.
-
-``partnership.type`` changes through ``form``/``dissolve``; the community's seat through
-``add_member``/``remove_member``; initial trust is history and cannot be decreed.
-"""
-
 _OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
-_CONDITION = re.compile(
-    r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(<=|>=|<|>)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$"
-)
 _BUDGETS = {
     "organizations.budget_government": "government",
     "organizations.budget_firm": "firm",
     "organizations.budget_ngo": "ngo",
 }
-
-
-class InterventionError(UserError):
-    """An intervention that cannot be used: names the intervention, key, value and what works."""
-
-
-def parse_condition(text: str) -> tuple[str, str, float]:
-    """Split a trigger condition ``"metric OP number"`` (OP one of ``< <= > >=``).
-
-    Example:
-        >>> parse_condition("trust_partners < 0.3")
-        ('trust_partners', '<', 0.3)
-    """
-    match = _CONDITION.match(text)
-    if not match:
-        raise ValueError(
-            f"condition {text!r} is not 'METRIC OP NUMBER' (OP one of <, <=, >, >=), "
-            "e.g. 'trust_partners < 0.3'"
-        )
-    metric, op, number = match.groups()
-    value = float(number)
-    if not math.isfinite(value):
-        raise ValueError(f"condition {text!r}: the threshold must be a finite number")
-    return metric, op, value
-
-
-class Intervention(BaseModel):
-    """One ``[[interventions]]`` table: when it fires and what it does."""
-
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
-
-    name: str = Field(min_length=1, max_length=80, description="label used in the event log")
-    description: str = Field("", max_length=2000, description="what the intervention stands for")
-    action: Literal["form", "dissolve", "add_member", "remove_member", "set"] = Field(
-        description="form, dissolve, add_member, remove_member or set"
-    )
-    at: int | None = Field(None, ge=1, description="step at whose start it is applied")
-    until: int | None = Field(
-        None, ge=1, description="last step it is in force; undone at the start of until + 1"
-    )
-    when: str | None = Field(None, description="trigger 'METRIC OP NUMBER', e.g. 'leakage > 0.3'")
-    cooldown: int = Field(1, ge=1, le=100_000, description="steps between two firings")
-    max_times: int | None = Field(None, ge=1, description="most firings of a trigger")
-    lever: str | None = Field(None, description="for set: SECTION.KEY (or a unique KEY)")
-    value: bool | int | float | str | None = Field(None, description="for set: the new value")
-    member: str | None = Field(None, description="for add_member/remove_member: id or community")
-    kind: Literal["ppp", "psp", "pmg", "msp"] | None = Field(
-        None, description="for form: partnership type (members default to the type's)"
-    )
-    members: list[str] | None = Field(None, max_length=1000, description="for form: party ids")
-
-    @model_validator(mode="after")
-    def _consistent(self) -> Intervention:
-        if (self.at is None) == (self.when is None):
-            raise ValueError("give exactly one of 'at' (a step) or 'when' (a trigger condition)")
-        if self.until is not None:
-            if self.at is None:
-                raise ValueError("'until' needs 'at' (a window from 'at' to 'until')")
-            if self.until < self.at:
-                raise ValueError(f"until = {self.until} is before at = {self.at}")
-            if self.action == "dissolve":
-                raise ValueError("'until' cannot undo 'dissolve'; schedule a 'form' instead")
-        if self.when is not None:
-            parse_condition(self.when)
-        elif self.max_times is not None or self.cooldown != 1:
-            raise ValueError("'cooldown' and 'max_times' apply only to triggers ('when')")
-        needs = {
-            "set": {"lever", "value"},
-            "add_member": {"member"},
-            "remove_member": {"member"},
-            "form": set(),
-            "dissolve": set(),
-        }[self.action]
-        allowed = needs | ({"kind", "members"} if self.action == "form" else set())
-        for key in ("lever", "value", "member", "kind", "members"):
-            given = getattr(self, key) is not None
-            if key in needs and not given:
-                raise ValueError(f"action '{self.action}' needs '{key}'")
-            if given and key not in allowed:
-                raise ValueError(f"'{key}' does not apply to action '{self.action}'")
-        if self.action == "form" and self.kind is None and not self.members:
-            raise ValueError("action 'form' needs 'kind' (ppp, psp, pmg, msp) or 'members'")
-        if isinstance(self.value, float) and not math.isfinite(self.value):
-            raise ValueError("value must be a finite number (not NaN or inf)")
-        return self
-
-
-def settable_levers(scenario: Scenario) -> list[str]:
-    """Every ``SECTION.KEY`` that ``set`` may change mid-run."""
-    from sim.scenario.schema import lever_table
-
-    # Scalar levers only: a value is one number, string or boolean.
-    keys = [
-        f"{r['section']}.{r['key']}" for r in lever_table() if not isinstance(r["default"], tuple)
-    ]
-    return [k for k in keys if not any(k.startswith(p) for p in FIXED_AT_START)]
-
-
-def _resolve_lever(name: str, scenario: Scenario) -> str:
-    from sim.scenario.schema import lever_table
-
-    every = [f"{r['section']}.{r['key']}" for r in lever_table()]
-    if "." not in name:
-        owners = [k for k in every if k.split(".")[1] == name]
-        if len(owners) == 1:
-            name = owners[0]
-    settable = settable_levers(scenario)
-    if name in settable:
-        return name
-    if name in every:
-        raise ValueError(
-            f"lever '{name}' is read only when the model is built and cannot change mid-run. "
-            "Use form/dissolve for the partnership type and add_member/remove_member for the "
-            f"community's seat. Settable levers: {', '.join(settable)}"
-        )
-    hint = did_you_mean(name, settable)
-    raise ValueError(f"unknown lever '{name}'.{hint} Settable levers: {', '.join(settable)}")
-
-
-def _check_value(scenario: Scenario, lever: str, value: Any) -> Any:
-    from sim.scenario.schema import _allowed
-
-    section_name, key = lever.split(".")
-    section = getattr(scenario, section_name)
-    try:
-        checked = type(section).model_validate({**section.model_dump(), key: value})
-    except ValidationError as exc:
-        msg = exc.errors()[0]["msg"].removeprefix("Value error, ")
-        allowed = _allowed([section_name, key])
-        raise ValueError(f"value = {value!r} for {lever}: {msg}.{allowed}") from None
-    return getattr(checked, key)
-
-
-def party_ids(scenario: Scenario) -> list[str]:
-    """The organization ids of a scenario (from its map, if any) and ``"community"``."""
-    if scenario.population.map:
-        from sim.scenario import maps
-
-        ids = [o.id for o in maps.load_map(scenario.population.map).organizations]
-    else:
-        o = scenario.organizations
-        ids = [
-            f"{kind}_{k}"
-            for kind, count in (("government", o.governments), ("firm", o.firms), ("ngo", o.ngos))
-            for k in range(count)
-        ]
-    return [*ids, "community"]
-
-
-def check_interventions(scenario: Scenario, source: str) -> Scenario:
-    """Check the interventions against the scenario: names, levers, values, members, horizon.
-
-    Returns the scenario with each ``set`` lever written in full (``SECTION.KEY``) and its
-    value coerced to the lever's type. Raises :class:`InterventionError`.
-    """
-    seen: set[str] = set()
-    horizon = scenario.run.steps
-    parties: list[str] | None = None
-    fixed = []
-    for i, item in enumerate(scenario.interventions):
-        where = f"{source}: interventions[{i + 1}] '{item.name}'"
-        if item.name in seen:
-            raise InterventionError(f"{where}: name used twice; give each intervention its own")
-        seen.add(item.name)
-        for key in ("at", "until"):
-            step = getattr(item, key)
-            if step is not None and step > horizon:
-                raise InterventionError(
-                    f"{where}: {key} = {step} is beyond the run's horizon (run.steps = "
-                    f"{horizon}); allowed: a step from 1 to {horizon}"
-                )
-        if item.when is not None:
-            from sim.model.model import OUTCOMES
-
-            metric = parse_condition(item.when)[0]
-            if metric not in OUTCOMES:
-                hint = did_you_mean(metric, OUTCOMES)
-                raise InterventionError(
-                    f"{where}: when = {item.when!r}: unknown metric '{metric}'.{hint} "
-                    f"Allowed: {', '.join(OUTCOMES)}"
-                )
-        update: dict[str, Any] = {}
-        if item.action == "set":
-            try:
-                lever = _resolve_lever(item.lever, scenario)
-                update = {"lever": lever, "value": _check_value(scenario, lever, item.value)}
-            except ValueError as exc:
-                raise InterventionError(f"{where}: lever = {item.lever!r}: {exc}") from None
-        names = [item.member] if item.member else list(item.members or [])
-        if names:
-            parties = parties if parties is not None else party_ids(scenario)
-            for name in names:
-                if name not in parties:
-                    hint = did_you_mean(name, parties)
-                    raise InterventionError(
-                        f"{where}: member {name!r} is not a party of this scenario.{hint} "
-                        f"Allowed: {', '.join(parties)}"
-                    )
-        fixed.append(item.model_copy(update=update) if update else item)
-    if any(a is not b for a, b in zip(fixed, scenario.interventions, strict=True)):
-        scenario = scenario.model_copy(update={"interventions": fixed})
-    return scenario
 
 
 def _fmt(value: Any) -> str:
@@ -357,8 +123,7 @@ class Interventions:
         Raises:
             ValueError: for a lever that cannot change mid-run, or a value outside its bounds.
         """
-        name = _resolve_lever(lever, self.model.scenario)
-        return name, _check_value(self.model.scenario, name, value)
+        return check_setting(self.model.scenario, lever, value)
 
     @property
     def reads_outcomes(self) -> bool:
@@ -511,8 +276,6 @@ class Interventions:
 
 # ---------------------------------------------------------------------------- lever plumbing
 def _default_members(model: PartnershipModel, kind: str | None) -> list[str]:
-    from sim.mechanisms.partnership import member_nodes
-
     return member_nodes(kind or "msp", model.orgs_by_kind())
 
 
@@ -550,8 +313,6 @@ def set_lever(model: PartnershipModel, lever: str, value: Any) -> None:
 
 def add_member(model: PartnershipModel, node: str) -> None:
     """Admit ``node`` to the active partnership, holding a view drawn as at formation."""
-    from sim.mechanisms.partnership import initial_views
-
     s = model.scenario
     view = initial_views(1, s.factors.goal_clarity, s.dynamics.view_spread, model._form_rng)
     model.active_partnership.add_member(node, float(view[0]), s.partnership.commitment)

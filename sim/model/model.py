@@ -44,38 +44,10 @@ from sim.model.agents import (
 )
 from sim.model.outcomes import HouseholdOutcomes, mean_of
 from sim.scenario import maps
+from sim.scenario.outcomes import OUTCOMES
 from sim.scenario.schema import Scenario, load_scenario
 
 __all__ = ["OUTCOMES", "PartnershipModel"]
-
-OUTCOMES = (
-    "welfare_mean",
-    "welfare_q1",
-    "access_mean",
-    "capacity_mean",
-    "empowerment_mean",
-    "income_mean",
-    "welfare_gini",
-    "income_gini",
-    "welfare_atkinson",
-    "welfare_sen",
-    "mpi_h",
-    "mpi_a",
-    "mpi_m0",
-    "trust_partners",
-    "trust_community",
-    "shared_understanding",
-    "power_balance",
-    "community_voice",
-    "contribution_rate",
-    "pooled_resources",
-    "delivered",
-    "leakage",
-    "partnership_active",
-    "partnership_size",
-    "spent",
-)
-"""Model-level outcomes recorded at step 0 and after every step (defined in docs/ODD.md)."""
 
 
 class _LazyHouseholds(Sequence):

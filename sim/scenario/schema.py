@@ -31,7 +31,8 @@ from pydantic import (
 )
 
 from sim.errors import UserError, did_you_mean
-from sim.model.interventions import Intervention, check_interventions
+from sim.scenario import maps
+from sim.scenario.interventions import Intervention, check_interventions
 
 __all__ = [
     "PARTNERSHIP_MEMBERS",
@@ -476,9 +477,7 @@ class Scenario(BaseModel):
         except ValidationError as exc:
             raise ScenarioError(_explain(exc, source, data)) from None
         if scenario.population.map:
-            from sim.scenario.maps import for_scenario
-
-            scenario = for_scenario(scenario)[0]
+            scenario = maps.for_scenario(scenario)[0]
         return check_interventions(scenario, source)
 
     def to_dict(self) -> dict[str, Any]:
