@@ -19,7 +19,7 @@ from sim.experiments.compare import (
     per_replicate,
     population_changes,
 )
-from sim.experiments.runs import is_complete
+from sim.experiments.results import is_complete
 from sim.model.model import OUTCOMES
 from sim.scenario.schema import load_scenario
 

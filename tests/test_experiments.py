@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from sim.experiments import runs as experiments
+from sim import experiments
 from sim.scenario.schema import Scenario
 
 SMALL = Scenario.from_dict({"population": {"households": 60, "villages": 3}})

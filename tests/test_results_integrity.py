@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sim.experiments.runs import MANIFEST, is_complete
+from sim.experiments.results import MANIFEST, is_complete
 
 from .conftest import ROOT, SCENARIOS
 
@@ -112,7 +112,7 @@ def test_a_complete_run_is_complete_and_overwriting_it_then_dying_is_not(tmp_pat
 
 
 def test_is_complete_detects_a_damaged_or_missing_file(tmp_path):
-    from sim.experiments.runs import write_results
+    from sim.experiments.results import write_results
 
     out = tmp_path / "res"
     out.mkdir()
@@ -138,7 +138,7 @@ def test_runs_started_in_the_same_second_never_share_a_default_folder(tmp_path):
     from concurrent.futures import ThreadPoolExecutor
     from threading import Barrier
 
-    from sim.experiments.runs import prepare_output_folder
+    from sim.experiments.results import prepare_output_folder
 
     barrier = Barrier(16)
 

@@ -18,8 +18,9 @@ import pytest
 
 from sim.errors import UserError
 from sim.experiments import engines, sweep
-from sim.experiments.runs import is_complete, replicate_seeds
+from sim.experiments.results import is_complete
 from sim.experiments.store import StoreError, compact, dataset, read_manifest, read_table
+from sim.experiments.tasks import replicate_seeds
 from sim.model.model import PartnershipModel
 from sim.present import cli
 

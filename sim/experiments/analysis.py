@@ -23,10 +23,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from sim.errors import UserError
-from sim.experiments.runs import write_atomic
+from sim.experiments.disk import write_atomic
+from sim.experiments.stats import half_width
 from sim.experiments.store import (
     compact,
     failures,
@@ -35,6 +35,7 @@ from sim.experiments.store import (
     read_table,
     stored_runs,
 )
+from sim.experiments.sweep import SweepSpec, salib_problem
 
 __all__ = [
     "command",
@@ -52,19 +53,13 @@ __all__ = [
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 
 
-def _t_half_width(sd: pd.Series, n: pd.Series, level: float = 0.95) -> pd.Series:
-    """Half width of the t-interval of a mean: t_{(1+level)/2, n-1} * sd / sqrt(n)."""
-    t = stats.t.ppf(0.5 + level / 2, np.maximum(n - 1, 1))
-    return pd.Series(np.where(n > 1, t * sd / np.sqrt(n), np.nan), index=sd.index)
-
-
 def _describe(frame: pd.DataFrame, by: list[str], value: str) -> pd.DataFrame:
     grouped = frame.groupby(by, sort=True)[value]
     out = grouped.agg(n="count", mean="mean", sd="std")
     q = grouped.quantile(list(QUANTILES)).unstack()
     q.columns = [f"q{round(100 * c):02d}" for c in q.columns]
     out = out.join(q).rename(columns={"q50": "median"})
-    half = _t_half_width(out["sd"], out["n"])
+    half = half_width(out["sd"], out["n"])
     out["ci_low"], out["ci_high"] = out["mean"] - half, out["mean"] + half
     return out.reset_index()
 
@@ -213,8 +208,6 @@ def sensitivity(out: Path, outcomes: list[str] | None = None) -> tuple[pd.DataFr
     Returns the tidy index table and notes on what could not be analysed (e.g. failed runs or
     an outcome undefined at some design points).
     """
-    from sim.experiments.sweep import SweepSpec, salib_problem
-
     info = read_manifest(out)
     spec = SweepSpec.model_validate(info["sweep"])
     method = spec.design.method

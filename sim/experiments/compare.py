@@ -44,6 +44,11 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import UserError
+from sim.experiments.results import manifest, write_results
+from sim.experiments.runs import run_comparison
+from sim.experiments.stats import paired_differences, summarize
+from sim.model.interventions import EVENT_COLUMNS
+from sim.scenario.maps import fingerprint
 from sim.scenario.schema import Scenario, apply_overrides, load_scenario
 
 __all__ = [
@@ -170,10 +175,8 @@ def paired_table(table: pd.DataFrame, reference: str) -> pd.DataFrame:
     """Paired differences (design − reference) with 95% t-intervals for every measure.
 
     ``table`` is :func:`per_replicate`'s output; pairs are matched on the replicate seed.
-    Uses :func:`sim.experiments.paired_differences`.
+    Uses :func:`sim.experiments.stats.paired_differences`.
     """
-    from sim.experiments.runs import paired_differences
-
     rows = []
     for measure in MEASURES:
         frame = table[["scenario", "seed", measure]].assign(step=0)
@@ -206,9 +209,7 @@ def paired_table(table: pd.DataFrame, reference: str) -> pd.DataFrame:
 
 
 def design_table(table: pd.DataFrame) -> pd.DataFrame:
-    """Each design's mean and 95% interval per measure (uses ``experiments.summarize``)."""
-    from sim.experiments.runs import summarize
-
+    """Each design's mean and 95% interval per measure (uses ``stats.summarize``)."""
     rows = []
     for measure in MEASURES:
         frame = table[["scenario", "replicate", measure]].assign(step=0).dropna()
@@ -279,8 +280,6 @@ def compare(
     Returns a dictionary with ``timeseries``, ``events``, ``per_replicate``, ``differences``,
     ``designs``, ``incremental`` and the settings used (``funding_end``, ``retention_lag``).
     """
-    from sim.experiments.runs import run_comparison
-
     logs: list[pd.DataFrame] = []
     df = run_comparison(
         scenarios,
@@ -672,7 +671,7 @@ def command(argv: list[str]) -> int:
                 "paired differences then mix the policy with a different district",
                 file=sys.stderr,
             )
-    from sim.experiments import runs as experiments
+    from sim.experiments import results as experiments
     from sim.model import memory
     from sim.present.cli import ROOT
 
@@ -721,8 +720,6 @@ def write_report(
     with its size and SHA-256, so :func:`sim.experiments.is_complete` judges the folder, and
     an old manifest (``--overwrite``) is deleted before any file is replaced.
     """
-    from sim.experiments.runs import manifest, write_results
-
     info = manifest(
         scenarios,
         replications=result["replications"],
@@ -737,13 +734,9 @@ def write_report(
     }
     maps_used = {s.population.map for s in scenarios if s.population.map}
     if maps_used:
-        from sim.scenario.maps import fingerprint
-
         info["maps"] = {m: fingerprint(m) for m in sorted(maps_used)}
     events = result["events"]
     if events is None or events.empty:
-        from sim.model.interventions import EVENT_COLUMNS
-
         events = pd.DataFrame(columns=["scenario", "replicate", "seed", *EVENT_COLUMNS])
     figures = [_png(figure_differences(result)), _png(figure_trajectories(result))]
     configs = {s.name: s.to_dict() for s in scenarios}

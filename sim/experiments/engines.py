@@ -1,14 +1,16 @@
 """Where runs execute: in this process, in a local process pool, or on a Dask cluster.
 
-Every engine takes the same lazy iterator of :class:`~sim.sweep.RunTask` and yields one
-:class:`RunResult` per task as runs finish (in completion order). A run is a pure function of
+Every engine takes the same lazy iterator of :class:`~sim.experiments.tasks.RunTask` and yields
+one :class:`RunResult` per task as runs finish (in completion order). A run is a pure function of
 its task (resolved scenario, seed, steps), so every engine gives the identical table; only the
 order of completion differs, and the store sorts it away.
 
 Memory stays bounded: at most ``window`` tasks are in flight (a small multiple of the number of
 workers); the next task is drawn from the iterator only when one finishes, and a result is
-Parquet bytes that the caller writes to disk and drops. A run that raises becomes a failed
-result carrying its error and traceback; it never stops the others.
+Parquet bytes (a sweep's run) or the run's table, which the caller writes to disk or keeps. A run
+that raises becomes a failed result carrying its error and traceback and never stops the others
+(``fail_fast=False``, sweeps), or its exception propagates as it was raised (``fail_fast=True``,
+comparisons and validation).
 
 Engines:
     ``serial``: one run after another in this process (debugging, profiling).
@@ -30,12 +32,18 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+from functools import partial
 from itertools import islice
+from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from sim.errors import UserError
-from sim.experiments.sweep import RunTask
+from sim.experiments.store import encode_run
+from sim.experiments.tasks import RunTask
+from sim.model.model import PartnershipModel
+from sim.scenario.schema import Scenario
 
 __all__ = [
     "ENGINES",
@@ -44,6 +52,7 @@ __all__ = [
     "check_scheduler",
     "default_workers",
     "execute",
+    "local_pool",
     "run_tasks",
 ]
 
@@ -56,13 +65,17 @@ class EngineError(UserError):
 
 @dataclass(frozen=True)
 class RunResult:
-    """The outcome of one task: Parquet bytes of its rows, or its error and traceback."""
+    """The outcome of one task: its rows (Parquet bytes or a table), or its error and traceback.
+
+    ``events`` is the run's event log (the interventions that fired) when the rows are a table.
+    """
 
     task: RunTask
-    payload: bytes | None
+    payload: bytes | pd.DataFrame | None
     error: str | None = None
     traceback: str | None = None
     seconds: float = 0.0
+    events: pd.DataFrame | None = None
 
     @property
     def ok(self) -> bool:
@@ -114,38 +127,39 @@ _COLLECT_EVERY = 50
 _executed = 0
 
 
-def execute(task: RunTask) -> RunResult:
-    """Run one task and encode its rows; any exception becomes a failed result."""
+def _collect_now() -> bool:
+    """Every 50th run of this process: time for a full garbage collection.
+
+    A finished model is a web of reference cycles (agents <-> model, graph attributes) that
+    outlives its run in the oldest generation; Python's own full collections grow rarer as the
+    heap grows, so without this a long sweep in one process keeps dozens of dead models
+    around. A full collection costs milliseconds.
+    """
     global _executed
     _executed += 1
-    if _executed % _COLLECT_EVERY == 0:
-        # A finished model is a web of reference cycles (agents <-> model, graph attributes)
-        # that outlives its run in the oldest generation; Python's own full collections grow
-        # rarer as the heap grows, so without this a long sweep in one process keeps dozens
-        # of dead models around. A full collection costs milliseconds.
-        gc.collect()
-    from sim.experiments.store import encode_run
-    from sim.model.model import PartnershipModel
-    from sim.scenario.schema import Scenario
+    return _executed % _COLLECT_EVERY == 0
 
+
+def _in_worker(task: RunTask, fail_fast: bool = False) -> RunResult:
+    """:func:`execute` in a pool or Dask worker, collecting garbage every 50 runs."""
+    if _collect_now():
+        gc.collect()
+    return execute(task, fail_fast)
+
+
+def execute(task: RunTask, fail_fast: bool = False) -> RunResult:
+    """Run one task; any exception becomes a failed result (or is raised, if ``fail_fast``).
+
+    With ``task.outcomes`` set (sweeps) the rows are the keys, the lever values and those
+    outcomes as float64, encoded as Parquet bytes; otherwise the model's whole table with its
+    event log.
+    """
     start = time.perf_counter()
     try:
-        scenario = Scenario.model_validate(task.config)
-        model = PartnershipModel(
-            scenario,
-            seed=task.seed,
-            replicate=task.replicate,
-            record_steps=task.recorded_steps,  # outcomes computed only on the steps kept
-        )
-        frame = model.run(task.steps).results()
-        frame = frame[["scenario", "replicate", "seed", "step", *task.outcomes]]
-        frame = frame.astype({name: np.float64 for name in task.outcomes})
-        frame.insert(0, "run_id", task.run_id)
-        frame.insert(2, "point", task.point)
-        for k, (name, value) in enumerate(task.levers.items()):
-            frame.insert(6 + k, name, value)
-        payload = encode_run(frame)
+        payload, events = _run(task)
     except Exception as exc:  # a failing run is recorded, never fatal to the sweep
+        if fail_fast:
+            raise
         return RunResult(
             task,
             None,
@@ -153,7 +167,25 @@ def execute(task: RunTask) -> RunResult:
             traceback.format_exc(),
             time.perf_counter() - start,
         )
-    return RunResult(task, payload, seconds=time.perf_counter() - start)
+    return RunResult(task, payload, seconds=time.perf_counter() - start, events=events)
+
+
+def _run(task: RunTask) -> tuple[bytes | pd.DataFrame, pd.DataFrame | None]:
+    scenario = Scenario.model_validate(task.config)
+    kwargs: dict[str, Any] = {"seed": task.seed, "replicate": task.replicate}
+    if task.recorded_steps is not None:
+        kwargs["record_steps"] = task.recorded_steps  # outcomes computed only on the steps kept
+    model = (task.model or PartnershipModel)(scenario, **kwargs)
+    frame = model.run(task.steps).results()
+    if task.outcomes is None:
+        return frame, model.events_frame()
+    frame = frame[["scenario", "replicate", "seed", "step", *task.outcomes]]
+    frame = frame.astype({name: np.float64 for name in task.outcomes})
+    frame.insert(0, "run_id", task.run_id)
+    frame.insert(2, "point", task.point)
+    for k, (name, value) in enumerate(task.levers.items()):
+        frame.insert(6 + k, name, value)
+    return encode_run(frame), None
 
 
 def run_tasks(
@@ -162,6 +194,9 @@ def run_tasks(
     workers: int | None = None,
     scheduler: str | None = None,
     window: int | None = None,
+    *,
+    fail_fast: bool = False,
+    pool: ProcessPoolExecutor | None = None,
 ) -> Iterator[RunResult]:
     """Execute ``tasks`` on ``engine``, yielding results as they finish.
 
@@ -171,6 +206,9 @@ def run_tasks(
         workers: processes (local) or LocalCluster workers (dask); default all cores.
         scheduler: a Dask scheduler address; implies ``engine="dask"``.
         window: most tasks in flight at once (default: 4 per worker).
+        fail_fast: raise a run's exception (as it was raised) instead of yielding a failed
+            result.
+        pool: a :func:`local_pool` to reuse (``local`` only; it is left open).
     """
     if scheduler is not None:
         engine = "dask"
@@ -180,10 +218,18 @@ def run_tasks(
     window = window or 4 * workers
     tasks = iter(tasks)
     if engine == "serial":
-        return (execute(task) for task in tasks)
+        return _serial(tasks, fail_fast)
+    run = partial(_in_worker, fail_fast=fail_fast)
     if engine == "local":
-        return _local(tasks, workers, window)
-    return _dask(tasks, workers, scheduler, window)
+        return _local(tasks, workers, window, run, pool)
+    return _dask(tasks, workers, scheduler, window, run)
+
+
+def _serial(tasks: Iterator[RunTask], fail_fast: bool) -> Iterator[RunResult]:
+    for k, task in enumerate(tasks, start=1):
+        if k % _COLLECT_EVERY == 0:  # see _collect_now
+            gc.collect()
+        yield execute(task, fail_fast)
 
 
 def _exit_with_parent(parent: int) -> None:
@@ -202,7 +248,11 @@ def _exit_with_parent(parent: int) -> None:
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
-def _pool(workers: int) -> ProcessPoolExecutor:
+def local_pool(workers: int) -> ProcessPoolExecutor:
+    """A process pool as the ``local`` engine makes it (``spawn``; workers end with us).
+
+    Pass it to :func:`run_tasks` to run several batches on the same workers.
+    """
     return ProcessPoolExecutor(
         max_workers=workers,
         mp_context=multiprocessing.get_context("spawn"),
@@ -211,13 +261,19 @@ def _pool(workers: int) -> ProcessPoolExecutor:
     )
 
 
-def _local(tasks: Iterator[RunTask], workers: int, window: int) -> Iterator[RunResult]:
-    pool = _pool(workers)
+def _local(
+    tasks: Iterator[RunTask],
+    workers: int,
+    window: int,
+    run: partial,
+    shared: ProcessPoolExecutor | None = None,
+) -> Iterator[RunResult]:
+    pool = shared or local_pool(workers)
     pending: dict[Future, RunTask] = {}
     try:
         while True:
             for task in islice(tasks, window - len(pending)):
-                pending[pool.submit(execute, task)] = task
+                pending[pool.submit(run, task)] = task
             if not pending:
                 return
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
@@ -226,6 +282,8 @@ def _local(tasks: Iterator[RunTask], workers: int, window: int) -> Iterator[RunR
                 try:
                     yield future.result()
                 except BrokenProcessPool as exc:
+                    if run.keywords.get("fail_fast"):
+                        raise
                     # A worker died (killed, out of memory): its runs are failures, the pool is
                     # replaced and the sweep goes on.
                     yield RunResult(task, None, f"worker process died: {exc}", _format(exc))
@@ -236,10 +294,14 @@ def _local(tasks: Iterator[RunTask], workers: int, window: int) -> Iterator[RunR
                             yield other.result()
                         else:
                             yield RunResult(lost, None, "worker process died", _format(exc))
-                    pool = _pool(workers)
+                    pool = local_pool(workers)
                     break
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        if pool is shared:
+            for future in pending:  # fail_fast: the batch stops, the shared workers stay
+                future.cancel()
+        else:
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _format(exc: BaseException) -> str:
@@ -247,7 +309,7 @@ def _format(exc: BaseException) -> str:
 
 
 def _dask(
-    tasks: Iterator[RunTask], workers: int, scheduler: str | None, window: int
+    tasks: Iterator[RunTask], workers: int, scheduler: str | None, window: int, run: partial
 ) -> Iterator[RunResult]:
     try:
         from distributed import Client, LocalCluster, as_completed
@@ -277,7 +339,7 @@ def _dask(
         owner: dict[str, RunTask] = {}
 
         def submit(task: RunTask) -> None:
-            future = client.submit(execute, task, key=f"run-{task.run_id}", pure=False)
+            future = client.submit(run, task, key=f"run-{task.run_id}", pure=False)
             owner[future.key] = task
             running.add(future)
 
@@ -294,6 +356,8 @@ def _dask(
             try:
                 result = future.result()
             except Exception as exc:  # e.g. KilledWorker: the run took its worker down
+                if run.keywords.get("fail_fast"):
+                    raise
                 result = RunResult(task, None, f"{type(exc).__name__}: {exc}", _format(exc))
             future.release()
             del future

@@ -10,7 +10,7 @@ Layout of a sweep folder::
     table.parquet        all runs in one file, made by ``analyze`` (:func:`compact`)
 
 Every file is written to a temporary name and renamed into place
-(:func:`sim.experiments.write_atomic`), so a killed process leaves whole files or none; a
+(:func:`sim.experiments.disk.write_atomic`), so a killed process leaves whole files or none; a
 stale temporary file is ignored by readers and removed on the next start. The store keeps no
 table in memory: the set of finished runs is the folder listing, and the table is read lazily
 through :mod:`pyarrow.dataset`.
@@ -30,7 +30,7 @@ import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
 from sim.errors import UserError
-from sim.experiments.runs import _json_default, write_atomic
+from sim.experiments.disk import json_default, write_atomic
 
 __all__ = [
     "KEYS",
@@ -126,7 +126,7 @@ class SweepStore:
 
     def write_failure(self, record: dict[str, Any]) -> None:
         """Store a failed run's keys, levers, error and traceback atomically."""
-        text = json.dumps(record, indent=2, default=_json_default)
+        text = json.dumps(record, indent=2, default=json_default)
         write_atomic(self.failed / f"{record['run_id']}.json", lambda p: p.write_text(text))
 
     def write_design(self, design: pd.DataFrame) -> None:
@@ -137,7 +137,7 @@ class SweepStore:
 
     def write_manifest(self, info: dict[str, Any]) -> None:
         """Write (or replace) the sweep's manifest atomically."""
-        text = json.dumps(info, indent=2, default=_json_default)
+        text = json.dumps(info, indent=2, default=json_default)
         write_atomic(self.out / "manifest.json", lambda p: p.write_text(text))
 
 

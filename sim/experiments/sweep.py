@@ -8,9 +8,9 @@ values raise a :class:`SweepError` that names the file, the key, the value and w
 
 Every run is (base scenario, design point, replicate). Replicate ``r`` uses the same seed at
 every design point and in every base scenario (common random numbers), spawned from the sweep's
-root seed with :func:`sim.experiments.replicate_seeds`. A run's id hashes its resolved scenario,
-design point, replicate, seed, steps, recording and the code version, so a results folder can be
-resumed run by run.
+root seed with :func:`sim.experiments.tasks.replicate_seeds`. A run's id hashes its resolved
+scenario, design point, replicate, seed, steps, recording and the code version, so a results
+folder can be resumed run by run.
 
 Example:
     >>> spec = SweepSpec.model_validate({
@@ -22,10 +22,14 @@ Example:
 
 from __future__ import annotations
 
+import ast
+import datetime as _dt
 import hashlib
 import itertools
 import json
 import math
+import sys
+import time
 import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -39,7 +43,11 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from sim.errors import UserError, did_you_mean
-from sim.experiments.runs import replicate_seeds
+from sim.experiments import engines
+from sim.experiments.results import manifest
+from sim.experiments.store import SweepStore
+from sim.experiments.tasks import RunTask, replicate_seeds
+from sim.model import memory
 from sim.model.model import OUTCOMES
 from sim.paths import ROOT
 from sim.scenario.schema import (
@@ -50,7 +58,6 @@ from sim.scenario.schema import (
 )
 
 __all__ = [
-    "RunTask",
     "Sweep",
     "SweepError",
     "SweepOutcome",
@@ -380,7 +387,6 @@ def model_sources() -> list[Path]:
     Package faces (``__init__.py``) count as modules, so a face that re-exports from another
     floor pulls that floor's modules in too.
     """
-    import ast
 
     def source(module: str) -> Path | None:
         base = ROOT.joinpath(*module.split("."))
@@ -425,22 +431,6 @@ def code_version() -> str:
     except metadata.PackageNotFoundError:
         version = "unknown"
     return f"{version}+src.{digest.hexdigest()[:12]}"
-
-
-@dataclass(frozen=True)
-class RunTask:
-    """Everything one run needs; small and picklable (it travels to pool and Dask workers)."""
-
-    run_id: str
-    config: dict[str, Any]
-    scenario: str
-    point: int
-    replicate: int
-    seed: int
-    steps: int
-    levers: dict[str, Any]
-    outcomes: tuple[str, ...]
-    recorded_steps: tuple[int, ...]
 
 
 def _run_id(payload: dict[str, Any]) -> str:
@@ -551,13 +541,6 @@ def run_sweep(
     ``retry_failed``. Each result is written to disk as it arrives, then dropped; at most
     ``window`` runs are in flight (default: 4 per worker).
     """
-    import sys
-    import time
-
-    from sim.experiments import engines
-    from sim.experiments import runs as experiments
-    from sim.experiments.store import SweepStore
-
     start = time.perf_counter()
     design = design_matrix(sweep.spec, raw=True)
     # Refusals come before the folder is made: an unknown engine, a scheduler nobody answers
@@ -573,7 +556,7 @@ def run_sweep(
     fp = fingerprint(sweep)
     store = SweepStore.open(out, fp, sweep_text)
     store.write_design(design)
-    info = experiments.manifest(
+    info = manifest(
         list(sweep.scenarios),
         replications=sweep.spec.replications,
         steps=sweep.steps,
@@ -617,7 +600,7 @@ def run_sweep(
         complete=n_done == total,
         runs_done=n_done,
         runs_failed=n_failed,
-        finished=experiments._dt.datetime.now(experiments._dt.UTC).isoformat(timespec="seconds"),
+        finished=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
     )
     store.write_manifest(info)
     print(
@@ -640,10 +623,8 @@ def check_fits(sweep: Sweep, design: pd.DataFrame, workers: int) -> int:
     each one's own results), not the whole table. Design levers that change a run's size
     (``population.*``, ``organizations.*``, ``run.*``) are applied at each distinct value
     combination to find the largest run. Returns the estimated bytes; raises
-    :class:`sim.memory.MemoryLimitError` naming the sweep file otherwise.
+    :class:`sim.model.memory.MemoryLimitError` naming the sweep file otherwise.
     """
-    from sim.model import memory
-
     sized = [n for n in sweep.levers if n.split(".")[0] in SIZE_SECTIONS]
     combos = design[sized].drop_duplicates().to_dict("records") if sized else [{}]
     variants = [
@@ -678,8 +659,6 @@ def _failure_record(result: Any) -> dict[str, Any]:
 
 
 def _bar(total: int, enabled: bool):
-    import sys
-
     from tqdm.auto import tqdm
 
     return tqdm(
@@ -697,7 +676,6 @@ def _bar(total: int, enabled: bool):
 def command(argv: list[str]) -> int:
     """``python run_simulation.py sweep FILE [--engine ...] [--out DIR] ...``."""
     import argparse
-    import sys
 
     from sim.present.cli import _Parser, _workers
 

@@ -29,17 +29,19 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from sim.errors import UserError
-from sim.experiments.runs import _ci, replicate_seeds, write_atomic
+from sim.experiments import stats
+from sim.experiments.disk import write_atomic
+from sim.experiments.runs import Runner
+from sim.experiments.tasks import RunTask, replicate_seeds
 from sim.model.model import PartnershipModel
 from sim.paths import ROOT
 from sim.scenario.schema import Scenario, lever_table, load_scenario
@@ -47,6 +49,7 @@ from sim.scenario.schema import Scenario, lever_table, load_scenario
 __all__ = [
     "PATTERNS",
     "SIZES",
+    "ArmRunner",
     "ContributionShock",
     "Effect",
     "PatternResult",
@@ -214,32 +217,25 @@ def arm(label: str, scenario: str, shocks=(), probe=None, **overrides: Any) -> A
     return Arm(label, scenario, items, tuple(shocks), probe)
 
 
-def _run_task(task: tuple[dict[str, Any], tuple, str | None, int, int, int]) -> pd.DataFrame:
-    config, shocks, probe, replicate, seed, steps = task
-    model = ShockedModel(
-        Scenario.model_validate(config), shocks=shocks, probe=probe, seed=seed, replicate=replicate
-    )
-    return model.run(steps).results()
+class ArmRunner:
+    """Runs arms with common random numbers and caches them (arms shared across patterns).
 
-
-class Runner:
-    """Runs arms with common random numbers and caches them (arms shared across patterns)."""
+    Every arm runs through the one runner (:class:`sim.experiments.runs.Runner`) as a
+    :class:`ShockedModel` with the arm's shocks and probe, on the same replicate seeds.
+    """
 
     def __init__(self, size: Size, workers: int = 1, progress: bool = False) -> None:
         self.size = size
-        self.workers = workers
         self.progress = progress
         self.seeds = replicate_seeds(size.root_seed, size.replications)
         self._cache: dict[str, pd.DataFrame] = {}
-        self._pool: ProcessPoolExecutor | None = None
+        self._runner = Runner(workers)
 
     def close(self) -> None:
         """Shut down the worker processes, if any."""
-        if self._pool is not None:
-            self._pool.shutdown()
-            self._pool = None
+        self._runner.close()
 
-    def __enter__(self) -> Runner:
+    def __enter__(self) -> ArmRunner:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -255,16 +251,14 @@ class Runner:
         tasks, keys = [], []
         for k, a in todo.items():
             config = a.build(self.size).to_dict()
+            model = partial(ShockedModel, shocks=a.shocks, probe=a.probe)
             for r, seed in enumerate(self.seeds):
-                tasks.append((config, a.shocks, a.probe, r, seed, self.size.steps))
+                run_id = str(len(tasks))
+                tasks.append(
+                    RunTask(run_id, config, a.label, 0, r, seed, self.size.steps, model=model)
+                )
                 keys.append(k)
-        frames: list[pd.DataFrame]
-        if self.workers > 1 and len(tasks) > 1:
-            if self._pool is None:
-                self._pool = ProcessPoolExecutor(max_workers=self.workers)
-            frames = list(self._pool.map(_run_task, tasks, chunksize=4))
-        else:
-            frames = [_run_task(t) for t in tasks]
+        frames = [result.payload for result in self._runner.run(tasks)]
         for k in todo:
             self._cache[k] = pd.concat([f for kk, f in zip(keys, frames, strict=True) if kk == k])
         if self.progress and todo:
@@ -330,13 +324,7 @@ class Effect:
             >>> round(e.p_value, 4)  # t = 2 / (1 / sqrt(3)) = 3.464 on 2 df
             0.0371
         """
-        if self.n < 2 or not (np.isfinite(self.low) and np.isfinite(self.high)):
-            return 1.0
-        se = (self.high - self.low) / 2.0 / float(stats.t.ppf(0.975, self.n - 1))
-        signed = self.direction * self.estimate
-        if se == 0.0:
-            return 0.0 if signed > 0 else 1.0
-        return float(stats.t.sf(signed / se, self.n - 1))
+        return stats.one_sided_p(self.estimate, self.low, self.high, self.n, self.direction)
 
     def row(self) -> dict[str, Any]:
         """The effect as a table row."""
@@ -364,7 +352,7 @@ def paired_effect(
     diff = values - reference
     diff = diff.dropna().to_numpy(dtype=float)
     mean = float(diff.mean()) if diff.size else float("nan")
-    low, high = _ci(diff) if diff.size else (float("nan"), float("nan"))
+    low, high = stats.t_interval(diff) if diff.size else (float("nan"), float("nan"))
     return Effect(label, mean, low, high, diff.size, direction, unit)
 
 
@@ -418,13 +406,7 @@ def holm(effects: Sequence[Effect], alpha: float = 0.025) -> list[bool]:
         >>> [e.passed for e in es], holm(es)  # b's interval alone is above 0, not with a and c
         ([True, True, False], [True, False, False])
     """
-    p = np.array([e.p_value for e in effects], dtype=float)
-    holds = np.zeros(p.size, dtype=bool)
-    for rank, i in enumerate(np.argsort(p, kind="stable")):
-        if not p[i] <= alpha / (p.size - rank):  # a NaN p-value stops it too
-            break
-        holds[i] = True
-    return holds.tolist()
+    return stats.holm([e.p_value for e in effects], alpha)
 
 
 def family_wise(results: Sequence[PatternResult]) -> tuple[dict[int, bool], dict[int, bool]]:
@@ -452,7 +434,7 @@ FACTOR_SCENARIOS = {
 }
 
 
-def pattern_1(r: Runner) -> PatternResult:
+def pattern_1(r: ArmRunner) -> PatternResult:
     arms = [arm("baseline", "baseline")] + [arm(t, t) for t in TYPES]
     out = r.run(arms)
     ref = per_run(out["baseline"], horizon("welfare_mean"))
@@ -475,7 +457,7 @@ def pattern_1(r: Runner) -> PatternResult:
     )
 
 
-def pattern_2(r: Runner) -> PatternResult:
+def pattern_2(r: ArmRunner) -> PatternResult:
     arms = [arm("msp", "msp")] + [arm(s, s) for s in FACTOR_SCENARIOS.values()]
     out = r.run(arms)
     ref_w = per_run(out["msp"], horizon("welfare_mean"))
@@ -528,7 +510,7 @@ def pattern_2(r: Runner) -> PatternResult:
     )
 
 
-def pattern_3(r: Runner) -> PatternResult:
+def pattern_3(r: ArmRunner) -> PatternResult:
     # Survival is compared among demanding partners (FRAGILE), where it is in doubt.
     levels = (0.3, 0.35, 0.7)
     prehistory = [arm(f"trust {t}", "msp", factors__trust=t, **FRAGILE) for t in levels]
@@ -613,7 +595,7 @@ def _breach_times(breach: pd.DataFrame, clean: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("seed")
 
 
-def pattern_4(r: Runner) -> PatternResult:
+def pattern_4(r: ArmRunner) -> PatternResult:
     shock = ContributionShock((BREACH_MEMBER,), BREACH[0], BREACH[1], 0.0)
     out = r.run(
         [
@@ -649,7 +631,7 @@ def pattern_4(r: Runner) -> PatternResult:
     )
 
 
-def pattern_5(r: Runner) -> PatternResult:
+def pattern_5(r: ArmRunner) -> PatternResult:
     silent = {
         "factors__communication": 0.0,
         "factors__evaluation_interval": 0,
@@ -714,7 +696,7 @@ EARLY = 24
 """Months after which "sooner" is judged (two years, before Casey et al.'s four)."""
 
 
-def pattern_6(r: Runner) -> PatternResult:
+def pattern_6(r: ArmRunner) -> PatternResult:
     out = r.run([arm("msp", "msp")])
     df = out["msp"]
     effects = [
@@ -748,7 +730,7 @@ def pattern_6(r: Runner) -> PatternResult:
     )
 
 
-def pattern_7(r: Runner) -> PatternResult:
+def pattern_7(r: ArmRunner) -> PatternResult:
     out = r.run(
         [
             arm("msp", "msp"),
@@ -806,7 +788,7 @@ def pattern_7(r: Runner) -> PatternResult:
     )
 
 
-def pattern_8(r: Runner) -> PatternResult:
+def pattern_8(r: ArmRunner) -> PatternResult:
     arms = [
         arm("status quo", "msp"),
         arm("audits", "msp", accountability__audit_probability=1.0),
@@ -861,7 +843,7 @@ def pattern_8(r: Runner) -> PatternResult:
     )
 
 
-def pattern_9(r: Runner) -> PatternResult:
+def pattern_9(r: ArmRunner) -> PatternResult:
     arms = [arm(t, t) for t in TYPES] + [
         arm(f"{t} poor comm.", t, factors__communication=0.2) for t in TYPES
     ]
@@ -891,7 +873,7 @@ def pattern_9(r: Runner) -> PatternResult:
     )
 
 
-def pattern_10(r: Runner) -> PatternResult:
+def pattern_10(r: ArmRunner) -> PatternResult:
     out = r.run([arm(t, t) for t in TYPES])
     ref = per_run(out["ppp"], horizon("empowerment_mean"))
     effects = [
@@ -913,7 +895,7 @@ def pattern_10(r: Runner) -> PatternResult:
     )
 
 
-PATTERNS: dict[int, Callable[[Runner], PatternResult]] = {
+PATTERNS: dict[int, Callable[[ArmRunner], PatternResult]] = {
     1: pattern_1,
     2: pattern_2,
     3: pattern_3,
@@ -928,11 +910,11 @@ PATTERNS: dict[int, Callable[[Runner], PatternResult]] = {
 
 
 def run_pattern(
-    number: int, size: str | Size = "ci", runner: Runner | None = None
+    number: int, size: str | Size = "ci", runner: ArmRunner | None = None
 ) -> PatternResult:
     """Run one pattern's experiment at ``size`` and judge it."""
     s = SIZES[size] if isinstance(size, str) else size
-    return PATTERNS[number](runner or Runner(s))
+    return PATTERNS[number](runner or ArmRunner(s))
 
 
 def run_suite(
@@ -944,7 +926,7 @@ def run_suite(
     """Run every pattern (sharing runs between them) and return the results in order."""
     s = SIZES[size] if isinstance(size, str) else size
     results = []
-    with Runner(s, workers=workers, progress=progress) as runner:
+    with ArmRunner(s, workers=workers, progress=progress) as runner:
         for number in patterns or PATTERNS:
             if progress:
                 print(f"pattern {number} ...", file=sys.stderr)
@@ -1013,7 +995,7 @@ def _fig_bars(values: dict[str, pd.Series], xlabel: str, title: str):
     fig, ax = plt.subplots(figsize=(6.5, 0.45 * len(values) + 1.2))
     names = list(values)
     mean = np.array([values[k].mean() for k in names])
-    half = np.array([_ci(values[k].to_numpy(dtype=float))[1] for k in names]) - mean
+    half = np.array([stats.t_interval(values[k].to_numpy(dtype=float))[1] for k in names]) - mean
     ax.barh(np.arange(len(names)), mean, xerr=np.nan_to_num(half), color="#4C78A8", capsize=3)
     ax.set_yticks(np.arange(len(names)), names)
     ax.invert_yaxis()
@@ -1057,7 +1039,7 @@ def _fig_breach(out: dict[str, pd.DataFrame]):
 
 
 # ----------------------------------------------------------------------------- plausibility
-def plausibility(runner: Runner, results: dict[int, PatternResult]) -> list[str]:
+def plausibility(runner: ArmRunner, results: dict[int, PatternResult]) -> list[str]:
     """Markdown lines: defaults against behavioural evidence, measured in the model."""
     from sim.scenario.schema import Scenario as _S
 
@@ -1146,7 +1128,7 @@ def _fmt(x: float) -> str:
 
 
 def write_report(
-    results: list[PatternResult], runner: Runner, out: Path = REPORT, figures: Path = FIGURES
+    results: list[PatternResult], runner: ArmRunner, out: Path = REPORT, figures: Path = FIGURES
 ) -> Path:
     """Write the Markdown report and one PNG per pattern (atomically)."""
     figures.mkdir(parents=True, exist_ok=True)
@@ -1366,7 +1348,7 @@ def command(argv: list[str]) -> int:
         raise ValidationError(f"--out {out}: folder {out.parent} does not exist")
     figures = args.figures or out.parent / "img" / "validation"
     results = []
-    with Runner(size, workers=args.workers, progress=True) as runner:
+    with ArmRunner(size, workers=args.workers, progress=True) as runner:
         for n in numbers:
             print(f"pattern {n} ...", file=sys.stderr)
             results.append(PATTERNS[n](runner))

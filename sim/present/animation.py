@@ -96,7 +96,7 @@ def animate(
     from matplotlib import animation as mpl_animation
     from matplotlib.figure import Figure
 
-    from sim.experiments.runs import write_atomic
+    from sim.experiments.disk import write_atomic
     from sim.present.netdraw import draw_network
     from sim.present.plots import LABELS
 

@@ -139,7 +139,7 @@ def _cmd_run(argv: list[str]) -> int:
             "(set name = ... in the files)"
         )
 
-    from sim.experiments import runs as experiments
+    from sim import experiments
     from sim.model import memory  # heavy imports after the arguments are known good
 
     replications = args.replications or scenarios[0].run.replications

@@ -21,7 +21,8 @@ if "ipykernel" not in sys.modules:  # in Jupyter, keep the inline backend so fig
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from scipy import stats
+
+from sim.experiments.stats import half_width
 
 __all__ = ["LABELS", "plot_bands", "plot_comparison", "plot_horizon"]
 
@@ -51,7 +52,7 @@ LABELS = {
 def _band(group: pd.DataFrame, outcome: str) -> pd.DataFrame:
     g = group.groupby("step")[outcome]
     mean, sd, n = g.mean(), g.std(ddof=1), g.count()
-    half = stats.t.ppf(0.975, np.maximum(n - 1, 1)) * sd / np.sqrt(n)
+    half = half_width(sd, n)
     return pd.DataFrame({"mean": mean, "low": mean - half.fillna(0), "high": mean + half.fillna(0)})
 
 
