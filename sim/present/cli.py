@@ -232,6 +232,7 @@ COMMANDS = {
     "sweep": _lazy("sim.experiments.sweep"),
     "analyze": _lazy("sim.experiments.analysis"),
     "validate": _lazy("sim.experiments.validation"),
+    "archive": _lazy("sim.present.archive"),
 }
 """Subcommands; ``run`` is the default when the first argument is not a command."""
 

@@ -1,0 +1,110 @@
+"""``archive``: write a model archive ready for the CoMSES Net Computational Model Library.
+
+The layout follows CoMSES Net's recommended archive structure (code, docs, data and results
+in their own folders; licence, README and ``codemeta.json`` at the top)::
+
+    OUT/
+      LICENSE  README.md  CITATION.cff  codemeta.json
+      code/     the sim package, run_simulation.py, pyproject.toml, scenarios/, sweeps/
+      docs/     ODD.md (the model description) and the other reference pages, with images
+
+The archive is made from a source checkout (the ODD, licence and citation file are not part of
+the installed package); ``codemeta.json`` is written with the running ``sim.__version__``.
+
+Example:
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> out = Path(tempfile.mkdtemp()) / "kemitraan-archive"
+    >>> files = write_archive(out)
+    >>> sorted(p for p in ("LICENSE", "README.md", "codemeta.json") if (out / p).is_file())
+    ['LICENSE', 'README.md', 'codemeta.json']
+    >>> (out / "code" / "sim" / "__init__.py").is_file(), (out / "docs" / "ODD.md").is_file()
+    (True, True)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import sim
+from sim.errors import UserError
+from sim.experiments import prepare_output_folder
+from sim.paths import ROOT
+
+__all__ = ["command", "write_archive"]
+
+TOP_FILES = ("LICENSE", "README.md", "CITATION.cff", "codemeta.json")
+"""Files copied to the archive's top folder (CoMSES asks for licence, README and codemeta)."""
+
+CODE = ("sim", "run_simulation.py", "pyproject.toml", "scenarios", "sweeps", "CHANGELOG.md")
+"""What goes under ``code/``: everything needed to install and run the model."""
+
+DOCS = ("ODD.md", "policies.md", "sweeps.md", "dashboard.md", "validation.md", "img")
+"""What goes under ``docs/``; ``ODD.md`` is required, the rest is copied when present."""
+
+_SKIP = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints")
+
+
+def _source(root: Path) -> None:
+    """Refuse a tree that is not a source checkout, naming what is missing."""
+    needed = (*TOP_FILES, "docs/ODD.md", "sim/__init__.py")
+    missing = [name for name in needed if not (root / name).exists()]
+    if missing:
+        raise UserError(
+            f"archive: {root} is not a Kemitraan source checkout (missing {', '.join(missing)}); "
+            "run the archive command from a clone of the repository"
+        )
+
+
+def write_archive(out: Path, *, root: Path = ROOT, overwrite: bool = False) -> list[Path]:
+    """Write the CoMSES-ready archive of the model at ``root`` into the folder ``out``.
+
+    Args:
+        out: The archive folder; refused if it exists and is not empty, unless ``overwrite``.
+        root: The source checkout to archive (default: the checkout this package runs from).
+        overwrite: Allow writing into an existing, non-empty folder.
+
+    Returns:
+        Every file written, relative to ``out``, sorted.
+
+    Raises:
+        UserError: ``root`` is not a source checkout, or ``out`` cannot be used.
+    """
+    root = Path(root)
+    _source(root)
+    out = prepare_output_folder(Path(out), overwrite=overwrite)
+    for name in TOP_FILES:
+        shutil.copy2(root / name, out / name)
+    meta = json.loads((root / "codemeta.json").read_text(encoding="utf-8"))
+    meta["version"] = meta["softwareVersion"] = sim.__version__
+    (out / "codemeta.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    for kind, names, base in (("code", CODE, root), ("docs", DOCS, root / "docs")):
+        for name in names:
+            src, dst = base / name, out / kind / name
+            if src.is_dir():
+                shutil.copytree(src, dst, ignore=_SKIP, dirs_exist_ok=True)
+            elif src.is_file():
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(src, dst)
+    return sorted(p.relative_to(out) for p in out.rglob("*") if p.is_file())
+
+
+def command(argv: list[str]) -> int:
+    """The ``archive`` command: ``archive OUT [--overwrite]``."""
+    parser = argparse.ArgumentParser(
+        prog="kemitraan archive",
+        description=(
+            "Write a model archive ready for the CoMSES Net Computational Model Library: code/, "
+            "docs/ (the ODD), LICENSE, README.md, CITATION.cff and codemeta.json."
+        ),
+    )
+    parser.add_argument("out", type=Path, help="archive folder (must be new or empty)")
+    parser.add_argument("--overwrite", action="store_true", help="write into a non-empty folder")
+    args = parser.parse_args(argv)
+    files = write_archive(args.out, overwrite=args.overwrite)
+    print(f"wrote {len(files)} files to {args.out}", file=sys.stdout)
+    return 0
