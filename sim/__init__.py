@@ -8,7 +8,7 @@ Example:
 """
 
 from sim.model.model import OUTCOMES, PartnershipModel
-from sim.scenario.schema import Scenario, ScenarioError, load_scenario
+from sim.scenario import Scenario, ScenarioError, load_scenario
 
 __all__ = [
     "OUTCOMES",

@@ -28,7 +28,7 @@ from sim.errors import UserError
 from sim.model import memory
 from sim.model.model import PartnershipModel
 from sim.present.cli import main
-from sim.scenario.schema import Scenario, load_scenario
+from sim.scenario import Scenario, load_scenario
 
 from .conftest import ROOT, SCENARIOS
 

@@ -21,7 +21,7 @@ from sim.experiments.compare import (
 )
 from sim.experiments.results import is_complete
 from sim.model.model import OUTCOMES
-from sim.scenario.schema import load_scenario
+from sim.scenario import load_scenario
 
 from .conftest import ROOT
 

@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sim.model.model import PartnershipModel
-from sim.scenario.schema import (
+from sim.scenario import (
     PARTNERSHIP_TYPES,
     Scenario,
     ScenarioError,

@@ -12,7 +12,7 @@ import pytest
 from sim.errors import UserError
 from sim.experiments.runs import run_comparison
 from sim.model.model import OUTCOMES, PartnershipModel
-from sim.scenario.schema import Scenario, load_scenario
+from sim.scenario import Scenario, load_scenario
 
 from .conftest import ROOT
 

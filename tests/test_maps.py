@@ -70,7 +70,7 @@ def test_fingerprint_names_every_file_with_its_hash():
 def test_map_path_is_relative_to_the_scenario_file(tmp_path):
     shutil.copytree(EXAMPLE, tmp_path / "m")
     (tmp_path / "s.toml").write_text('[population]\nmap = "m"\n')
-    from sim.scenario.schema import load_scenario
+    from sim.scenario import load_scenario
 
     s = load_scenario(tmp_path / "s.toml")
     assert s.population.map == str((tmp_path / "m").resolve())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sim.scenario.schema import (
+from sim.scenario import (
     PARTNERSHIP_TYPES,
     Scenario,
     ScenarioError,

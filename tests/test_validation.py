@@ -19,7 +19,7 @@ import pytest
 from sim.experiments import validation as v
 from sim.experiments.runs import run_one
 from sim.present.cli import main
-from sim.scenario.schema import load_scenario
+from sim.scenario import load_scenario
 
 from .conftest import SCENARIOS
 

@@ -48,8 +48,8 @@ from sim.experiments.results import manifest, write_results
 from sim.experiments.runs import run_comparison
 from sim.experiments.stats import paired_differences, summarize
 from sim.model.interventions import EVENT_COLUMNS
+from sim.scenario import Scenario, apply_overrides, load_scenario
 from sim.scenario.maps import fingerprint
-from sim.scenario.schema import Scenario, apply_overrides, load_scenario
 
 __all__ = [
     "HORIZON_OUTCOMES",

@@ -30,7 +30,6 @@ import json
 import math
 import sys
 import time
-import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
@@ -40,7 +39,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import ConfigDict, Field, ValidationError, field_validator
 
 from sim.errors import UserError, did_you_mean
 from sim.experiments import engines
@@ -50,12 +49,10 @@ from sim.experiments.tasks import RunTask, replicate_seeds
 from sim.model import memory
 from sim.model.model import OUTCOMES
 from sim.paths import ROOT
-from sim.scenario.schema import (
-    Scenario,
-    ScenarioError,
-    _section_fields,
-    load_scenario,
-)
+from sim.scenario import Scenario, ScenarioError, load_scenario
+from sim.scenario.explain import Table, explain
+from sim.scenario.files import read_toml
+from sim.scenario.schema import section_fields
 
 __all__ = [
     "Sweep",
@@ -82,7 +79,7 @@ class SweepError(UserError):
 
 
 # ----------------------------------------------------------------------------- the schema
-class _Strict(BaseModel):
+class _Strict(Table):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
@@ -182,34 +179,9 @@ class Sweep:
         return self.spec.steps or self.scenarios[0].run.steps
 
 
-def _explain(exc: ValidationError, source: str) -> str:
-    lines = []
-    for err in exc.errors():
-        loc = [str(p) for p in err["loc"]]
-        key = ".".join(loc)
-        if err["type"] == "extra_forbidden":
-            model: type[BaseModel] = SweepSpec
-            for part in loc[:-1]:
-                field = model.model_fields.get(part)
-                ann = getattr(field, "annotation", None) if field else None
-                if isinstance(ann, type) and issubclass(ann, BaseModel):
-                    model = ann
-                elif part == "levers" or (model is DesignSpec and part not in model.model_fields):
-                    model = LeverSpec
-            options = list(model.model_fields)
-            lines.append(
-                f"{source}: unknown key '{key}'.{did_you_mean(loc[-1], options)} "
-                f"Allowed keys: {', '.join(options)}"
-            )
-            continue
-        msg = err["msg"].removeprefix("Value error, ")
-        lines.append(f"{source}: {key} = {err.get('input')!r}: {msg}")
-    return "\n".join(lines)
-
-
 def _lever_field(name: str, source: str) -> tuple[str, str, Any]:
     """Section, key and pydantic field of a dotted lever name, or a SweepError."""
-    sections = _section_fields()
+    sections = section_fields()
     all_keys = [f"{s}.{k}" for s, keys in sections.items() for k in keys]
     parts = name.split(".")
     if len(parts) != 2 or parts[0] not in sections or parts[1] not in sections[parts[0]]:
@@ -237,16 +209,7 @@ def load_sweep(path: str | Path) -> Sweep:
     """Read and validate a sweep file; load its base scenarios; check its levers and ranges."""
     path = Path(path)
     source = str(path)
-    if not path.is_file():
-        raise SweepError(
-            f"{source}: sweep file not found" + (" (a folder)" if path.is_dir() else "")
-        )
-    try:
-        data = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as exc:
-        raise SweepError(f"{source}: not valid TOML ({exc})") from None
-    except (UnicodeDecodeError, OSError) as exc:
-        raise SweepError(f"{source}: cannot be read as text ({exc})") from None
+    data = read_toml(path, "sweep file", SweepError)
     data.setdefault("name", path.stem)
     return from_dict(data, source, base=path.parent)
 
@@ -256,7 +219,7 @@ def from_dict(data: dict[str, Any], source: str = "<dict>", base: Path | None = 
     try:
         spec = SweepSpec.model_validate(data)
     except ValidationError as exc:
-        raise SweepError(_explain(exc, source)) from None
+        raise SweepError(explain(exc, source, SweepSpec, data)) from None
     base = base or Path.cwd()
     scenarios = []
     for ref in spec.scenarios:

@@ -44,7 +44,7 @@ from sim.experiments.runs import Runner
 from sim.experiments.tasks import RunTask, replicate_seeds
 from sim.model.model import PartnershipModel
 from sim.paths import ROOT
-from sim.scenario.schema import Scenario, lever_table, load_scenario
+from sim.scenario import Scenario, lever_table, load_scenario
 
 __all__ = [
     "PATTERNS",

@@ -43,9 +43,8 @@ from sim.model.agents import (
     Organization,
 )
 from sim.model.outcomes import HouseholdOutcomes, mean_of
-from sim.scenario import maps
+from sim.scenario import Scenario, load_scenario, maps
 from sim.scenario.outcomes import OUTCOMES
-from sim.scenario.schema import Scenario, load_scenario
 
 __all__ = ["OUTCOMES", "PartnershipModel"]
 

@@ -209,7 +209,7 @@ def _parser() -> argparse.ArgumentParser:
 def command(argv: list[str]) -> int:
     """``animate``: run one scenario and write the animation."""
     args = _parser().parse_args(argv)
-    from sim.scenario.schema import load_scenario
+    from sim.scenario import load_scenario
 
     scenario = load_scenario(args.scenario, args.overrides)
     _check_out(args.out, args.overwrite)

@@ -49,7 +49,7 @@ from sim.model.model import PartnershipModel
 from sim.paths import ROOT
 from sim.present.netdraw import draw_network
 from sim.present.plots import LABELS
-from sim.scenario.schema import PARTNERSHIP_TYPES, Scenario, load_scenario
+from sim.scenario import PARTNERSHIP_TYPES, Scenario, load_scenario
 
 __all__ = [
     "COMPARISONS",

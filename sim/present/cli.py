@@ -15,7 +15,7 @@ from pathlib import Path
 
 from sim.errors import UserError
 from sim.paths import ROOT
-from sim.scenario.schema import lever_table, load_scenario
+from sim.scenario import lever_table, load_scenario
 
 __all__ = ["main"]
 

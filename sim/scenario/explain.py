@@ -1,4 +1,7 @@
-"""Pydantic's validation errors turned into one line each: file, key, value, what is allowed.
+"""Declared tables: how they read a file's values, and their errors told in one line each.
+
+A :class:`Table` (the base of the scenario's sections, an intervention, a sweep file) refuses
+unknown keys and reads numbers strictly: no ``true`` or text where a number goes, no NaN.
 
 Every declared schema of the project (the scenario's levers, an intervention, a sweep file)
 is a pydantic model. Its errors are explained here, once, by walking the model along the
@@ -20,18 +23,21 @@ Example:
 
 from __future__ import annotations
 
+import math
+import numbers
+import re
 import reprlib
 import types
 import typing
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator
 from pydantic.fields import FieldInfo
 
 from sim.errors import did_you_mean
 
-__all__ = ["allowed", "explain", "fields_of", "sections", "shown"]
+__all__ = ["Table", "allowed", "bounds", "explain", "fields_of", "sections", "shown"]
 
 
 class _Shown(reprlib.Repr):
@@ -56,6 +62,64 @@ def shown(value: Any) -> str:
         '<a whole number of about 5001 digits>'
     """
     return _SHOWN.repr(value)
+
+
+def _leaf_types(annotation: Any) -> set[Any]:
+    """The scalar types a field admits, looking into unions, lists, tuples and dicts."""
+    if annotation is Any:
+        return {Any}
+    if typing.get_origin(annotation) is Literal:
+        return {type(a) for a in typing.get_args(annotation)}
+    args = typing.get_args(annotation)
+    if not args:
+        return {annotation}
+    if typing.get_origin(annotation) is dict:
+        args = args[1:]
+    return set().union(*(_leaf_types(a) for a in args if a is not Ellipsis))
+
+
+def _misread(value: Any, leaves: set[Any], depth: int = 0) -> str | None:
+    """What pydantic would silently convert: true/false or text where only numbers go."""
+    if not leaves & {int, float}:
+        return None
+    if isinstance(value, bool):
+        return None if bool in leaves else "true/false"
+    if isinstance(value, str):
+        return None if str in leaves else "text"
+    if depth < 3 and isinstance(value, list | tuple):
+        return next((m for v in value if (m := _misread(v, leaves, depth + 1))), None)
+    return None
+
+
+class Table(BaseModel):
+    """A table of a declared file: unknown keys are refused, and numbers are numbers.
+
+    Pydantic would read ``true`` as 1 and ``"0.5"`` as 0.5; a file says what it means. A
+    ``true``, ``false`` or text where the field takes only numbers (itself or as items of a
+    list) is refused, and so is NaN or infinity anywhere.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _numbers_are_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        leaves = _leaf_types(cls.model_fields[info.field_name].annotation)
+        if Any not in leaves:
+            misread = _misread(value, leaves)
+            if misread is not None:
+                raise ValueError(f"must be a number, not {misread}")
+        if isinstance(value, numbers.Real) and not isinstance(value, numbers.Integral):
+            if not math.isfinite(value):  # numpy floats too; an int is always finite
+                raise ValueError("must be a finite number (not NaN or inf)")
+        return value
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _finite(cls, value: Any) -> Any:
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError("must be a finite number (not NaN or inf)")
+        return value
 
 
 def _model(annotation: Any) -> type[BaseModel] | None:
@@ -116,7 +180,11 @@ def allowed(field: FieldInfo | None) -> str:
     limits = bounds(field)
     if limits:
         parts.append(" " + " and ".join(f"{symbols[a]} {v}" for a, v in limits.items()))
-    parts.append(f" ({field.description}; default {field.default!r})")
+    if field.is_required():
+        parts.append(f" ({field.description}; required)")
+    else:
+        default = field.get_default(call_default_factory=True)
+        parts.append(f" ({field.description}; default {shown(default)})")
     return "".join(parts)
 
 
@@ -139,6 +207,28 @@ def _walk(model: type[BaseModel], loc: list[str]) -> tuple[type[BaseModel] | Non
             break
         current, depth, i = item, i + 2, i + 2
     return _model(current), depth
+
+
+_TAG = re.compile(r"^(?:int|float|str|bool|none|bytes|[a-z][a-z_-]*\[.*\])$", re.S)
+
+
+def _errors(exc: ValidationError) -> list[dict[str, Any]]:
+    """The errors of ``exc`` with their location as text, one per location.
+
+    A value that fits no member of a union (``int | str``) gets one error per member, each
+    with the member's tag in its location (``record.int``); they become one error whose
+    message lists the reasons.
+    """
+    merged: dict[tuple[str, ...], dict[str, Any]] = {}
+    for err in exc.errors():
+        loc = tuple(str(p) for p in err["loc"] if not _TAG.match(str(p)))
+        msg = err["msg"].removeprefix("Value error, ")
+        if loc in merged:
+            if msg not in merged[loc]["msg"]:
+                merged[loc]["msg"] += f"; or {msg[0].lower()}{msg[1:]}"
+            continue
+        merged[loc] = {**err, "loc": list(loc), "msg": msg}
+    return list(merged.values())
 
 
 def _label(loc: list[str], list_fields: set[str]) -> str:
@@ -173,9 +263,8 @@ def explain(
     lines = []
     reported: set[tuple[str, ...]] = set()
     list_fields = set(lists)
-    for err in exc.errors():
-        loc = [str(p) for p in err["loc"]]
-        msg = err["msg"].removeprefix("Value error, ")
+    for err in _errors(exc):
+        loc, msg = err["loc"], err["msg"]
         if not loc:  # a rule between fields; the message names them
             lines.append(f"{source}: {msg}")
             continue

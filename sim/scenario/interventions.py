@@ -32,11 +32,11 @@ import math
 import re
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import ConfigDict, Field, ValidationError, model_validator
 
 from sim.errors import UserError, did_you_mean
 from sim.scenario import maps
-from sim.scenario.explain import allowed, fields_of
+from sim.scenario.explain import Table, allowed, fields_of
 from sim.scenario.outcomes import OUTCOMES
 
 if TYPE_CHECKING:
@@ -108,7 +108,7 @@ def parse_condition(text: str) -> tuple[str, str, float]:
     return metric, op, value
 
 
-class Intervention(BaseModel):
+class Intervention(Table):
     """One ``[[interventions]]`` table: when it fires and what it does."""
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)

@@ -13,11 +13,6 @@ Example:
 from __future__ import annotations
 
 import difflib
-import math
-import numbers
-import reprlib
-import tomllib
-from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import (
@@ -25,13 +20,14 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
-    ValidationInfo,
     field_validator,
     model_validator,
 )
 
 from sim.errors import UserError, did_you_mean
 from sim.scenario import maps
+from sim.scenario.explain import Table, explain, fields_of, sections
+from sim.scenario.explain import bounds as declared_bounds
 from sim.scenario.interventions import Intervention, check_interventions
 
 __all__ = [
@@ -39,9 +35,9 @@ __all__ = [
     "PARTNERSHIP_TYPES",
     "Scenario",
     "ScenarioError",
-    "apply_overrides",
+    "Table",
     "lever_table",
-    "load_scenario",
+    "section_fields",
 ]
 
 PARTNERSHIP_TYPES = ("none", "ppp", "psp", "pmg", "msp")
@@ -70,27 +66,8 @@ def _lever(default: Any, meaning: str, source: str = "calibration assumption", *
     return Field(default, description=meaning, json_schema_extra={"source": source}, **bounds)
 
 
-class _Section(BaseModel):
+class _Section(Table):
     model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _numbers_are_numbers(cls, value: Any, info: ValidationInfo) -> Any:
-        # Pydantic would read true as 1 and "0.5" as 0.5; a scenario says what it means.
-        annotation = cls.model_fields[info.field_name].annotation
-        if annotation in (int, float) and isinstance(value, bool | str):
-            kind = "true/false" if isinstance(value, bool) else "text"
-            raise ValueError(f"must be a number, not {kind}")
-        if isinstance(value, numbers.Real) and not math.isfinite(value):  # numpy floats too
-            raise ValueError("must be a finite number (not NaN or inf)")
-        return value
-
-    @field_validator("*", mode="after")
-    @classmethod
-    def _finite(cls, value: Any) -> Any:
-        if isinstance(value, float) and not math.isfinite(value):
-            raise ValueError("must be a finite number (not NaN or inf)")
-        return value
 
 
 class RunSection(_Section):
@@ -100,7 +77,9 @@ class RunSection(_Section):
     replications: int = _lever(
         5, "replications per scenario (common random numbers)", ge=1, le=10_000
     )
-    seed: int = _lever(20261128, "root seed; replicate seeds come from SeedSequence.spawn", ge=0)
+    seed: int = _lever(
+        20261128, "root seed; replicate seeds come from SeedSequence.spawn", ge=0, le=2**63 - 1
+    )
     steps_per_year: int = _lever(
         12, "steps in a year (annual rates are converted with it)", ge=1, le=366
     )
@@ -475,7 +454,9 @@ class Scenario(BaseModel):
         try:
             scenario = cls.model_validate(data)
         except ValidationError as exc:
-            raise ScenarioError(_explain(exc, source, data)) from None
+            raise ScenarioError(
+                explain(exc, source, Scenario, data, lists=("interventions",))
+            ) from None
         if scenario.population.map:
             scenario = maps.for_scenario(scenario)[0]
         return check_interventions(scenario, source)
@@ -496,103 +477,14 @@ def _types_without(member: str) -> str:
     return ", ".join(t for t, members in PARTNERSHIP_MEMBERS.items() if member not in members)
 
 
-def _section_fields() -> dict[str, list[str]]:
-    return {
-        name: list(field.annotation.model_fields)
-        for name, field in Scenario.model_fields.items()
-        if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel)
-    }
-
-
-_SHOWN = reprlib.Repr()
-_SHOWN.maxlevel, _SHOWN.maxstring, _SHOWN.maxother, _SHOWN.maxlist = 3, 80, 80, 8
-
-
-def _shown(value: Any) -> str:
-    """A value as it appears in a message: its repr, shortened if it is long or deep."""
-    return _SHOWN.repr(value)
-
-
-def _explain(exc: ValidationError, source: str, data: Any = None) -> str:
-    lines = []
-    sections = _section_fields()
-    reported: set[tuple[str, ...]] = set()
-    for err in exc.errors():
-        loc = [str(p) for p in err["loc"]]
-        msg = err["msg"].removeprefix("Value error, ")
-        if not loc:  # a rule between levers; the message names them
-            lines.append(f"{source}: {msg}")
-            continue
-        if len(loc) > 2 and loc[0] in sections and err["type"] != "extra_forbidden":
-            # An item of a tuple lever: report the lever once, with its whole value.
-            field = tuple(loc[:2])
-            if field in reported:
-                continue
-            reported.add(field)
-            value = data.get(loc[0], {}).get(loc[1]) if isinstance(data, dict) else None
-            lines.append(
-                f"{source}: {'.'.join(field)} = {_shown(value)}: item {loc[2]}: {msg}."
-                f"{_allowed(list(field))}"
-            )
-            continue
-        key = ".".join(loc)
-        value = err.get("input")
-        if loc[:1] == ["interventions"] and len(loc) >= 2:
-            lines.append(_explain_intervention(err, loc, source))
-            continue
-        if err["type"] == "extra_forbidden":
-            parent = loc[0] if len(loc) > 1 else None
-            options = sections.get(parent, []) if parent else list(Scenario.model_fields)
-            lines.append(
-                f"{source}: unknown key '{key}'.{did_you_mean(loc[-1], options)} "
-                f"Allowed keys{' in [' + parent + ']' if parent else ''}: {', '.join(options)}"
-            )
-            continue
-        allowed = _allowed(loc)
-        lines.append(f"{source}: {key} = {_shown(value)}: {msg}.{allowed}")
-    return "\n".join(lines)
-
-
-def _explain_intervention(err: dict[str, Any], loc: list[str], source: str) -> str:
-    where = f"{source}: interventions[{int(loc[1]) + 1}]"
-    msg = err["msg"].removeprefix("Value error, ")
-    if len(loc) == 2:
-        return f"{where}: {msg}"
-    key = ".".join(loc[2:])
-    if err["type"] == "extra_forbidden":
-        options = list(Intervention.model_fields)
-        return (
-            f"{where}: unknown key '{key}'.{did_you_mean(key, options)} Allowed keys: "
-            f"{', '.join(options)}"
-        )
-    field = Intervention.model_fields.get(loc[2])
-    meaning = f" ({field.description})" if field is not None and field.description else ""
-    return f"{where}: {key} = {err.get('input')!r}: {msg}.{meaning}"
-
-
-def _allowed(loc: list[str]) -> str:
-    if len(loc) != 2 or loc[0] not in Scenario.model_fields:
-        return ""
-    section = Scenario.model_fields[loc[0]].annotation
-    field = section.model_fields.get(loc[1]) if hasattr(section, "model_fields") else None
-    if field is None:
-        return ""
-    bounds = []
-    for meta in field.metadata:
-        for attr, sym in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")):
-            if getattr(meta, attr, None) is not None:
-                bounds.append(f"{sym} {getattr(meta, attr)}")
-    kind = getattr(field.annotation, "__name__", str(field.annotation))
-    parts = [f" Allowed: {kind}"]
-    if bounds:
-        parts.append(" " + " and ".join(bounds))
-    parts.append(f" ({field.description}; default {field.default!r})")
-    return "".join(parts)
+def section_fields() -> dict[str, list[str]]:
+    """The keys of every section of a scenario, e.g. ``{"run": ["steps", ...], ...}``."""
+    return sections(Scenario)
 
 
 def _set_dotted(data: dict[str, Any], key: str, value: Any, source: str) -> None:
     parts = key.split(".")
-    sections = _section_fields()
+    sections = section_fields()
     if len(parts) == 1 and parts[0] not in ("name", "description"):
         owners = [s for s, fields in sections.items() if parts[0] in fields]
         if len(owners) == 1:
@@ -620,161 +512,16 @@ def _set_dotted(data: dict[str, Any], key: str, value: Any, source: str) -> None
         )
 
 
-def _parse_value(text: str) -> Any:
-    """Parse the right-hand side of ``--set key=value`` as a TOML value (strings bare or quoted)."""
-    try:
-        return tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
-        return text
-
-
-def apply_overrides(scenario: Scenario, assignments: list[str]) -> Scenario:
-    """Apply ``KEY=VALUE`` strings (``--set``) to a scenario; keys may omit the section."""
-    overrides: dict[str, Any] = {}
-    for item in assignments:
-        if "=" not in item:
-            raise ScenarioError(
-                f"--set {item!r}: expected KEY=VALUE, e.g. --set factors.communication=0.3"
-            )
-        key, text = item.split("=", 1)
-        overrides[key.strip()] = _parse_value(text.strip())
-    return scenario.with_overrides(overrides)
-
-
-MAX_SCENARIO_BYTES = 1_000_000
-"""Largest scenario file read: a scenario holds only what differs from its defaults."""
-
-MAX_EXTENDS = 32
-"""Longest ``extends`` chain followed."""
-
-
-def _read_toml(path: Path) -> dict[str, Any]:
-    if not path.exists():
-        raise ScenarioError(f"{path}: scenario file not found")
-    if path.is_dir():
-        raise ScenarioError(f"{path}: is a folder; expected a scenario file (.toml)")
-    if not path.is_file():  # a device or a pipe could block or never end
-        raise ScenarioError(f"{path}: not a regular file; expected a scenario file (.toml)")
-    try:
-        size = path.stat().st_size
-        if size > MAX_SCENARIO_BYTES:
-            raise ScenarioError(
-                f"{path}: {size} bytes; allowed: at most {MAX_SCENARIO_BYTES} bytes (a scenario "
-                "holds only what differs from the defaults)"
-            )
-        # utf-8-sig: editors on Windows start UTF-8 files with a byte-order mark.
-        return tomllib.loads(path.read_bytes().decode("utf-8-sig"))
-    except RecursionError:
-        raise ScenarioError(f"{path}: values nested too deeply to be a scenario") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"{path}: not valid TOML ({exc})") from None
-    except UnicodeDecodeError:
-        raise ScenarioError(
-            f"{path}: not UTF-8 text; allowed: a TOML file saved as UTF-8"
-        ) from None
-    except OSError as exc:
-        raise ScenarioError(f"{path}: cannot be read ({exc.strerror})") from None
-
-
-def _deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in top.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _deep_merge(out[key], value)
-        else:
-            out[key] = value
-    return out
-
-
-def _usable_name(path: Path, what: str) -> Path:
-    """``path`` made absolute, or a :class:`ScenarioError` for a name the system refuses."""
-    try:
-        path.exists()  # raises for a name too long or with a NUL byte
-        return path.resolve()
-    except (OSError, ValueError, RuntimeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise ScenarioError(
-            f"{what} {str(path)[:200]!r}: not a usable file name ({reason})"
-        ) from None
-
-
-def _resolve(path: Path, chain: tuple[Path, ...] = ()) -> dict[str, Any]:
-    path = _usable_name(path, "scenario file")
-    if path in chain:
-        cycle = " -> ".join(str(p) for p in (*chain, path))
-        raise ScenarioError(f"{path}: circular 'extends': {cycle}")
-    if len(chain) >= MAX_EXTENDS:
-        raise ScenarioError(
-            f"{chain[0]}: 'extends' chain longer than {MAX_EXTENDS} files (reached {path}); "
-            f"allowed: at most {MAX_EXTENDS}"
-        )
-    data = _read_toml(path)
-    _anchor_map(data, path)
-    parent = data.pop("extends", None)
-    if parent is None:
-        return data
-    if not isinstance(parent, str):
-        raise ScenarioError(f"{path}: extends = {parent!r}: must be a path string")
-    parent_path = _usable_name(path.parent / parent, f"{path}: extends =")
-    if not parent_path.is_file():
-        problem = "is a folder" if parent_path.is_dir() else "file not found"
-        raise ScenarioError(
-            f"{path}: extends = {parent!r}: {problem} ({parent_path}); allowed: the path of a "
-            "scenario file, relative to this file"
-        )
-    base = _resolve(parent_path, (*chain, path))
-    merged = _deep_merge(base, data)
-    # A design that extends another adds its interventions to the parent's timeline.
-    if isinstance(base.get("interventions"), list) and isinstance(data.get("interventions"), list):
-        merged["interventions"] = base["interventions"] + data["interventions"]
-    return merged
-
-
-def _anchor_map(data: dict[str, Any], path: Path) -> None:
-    """A ``population.map`` path in a file is relative to that file."""
-    population = data.get("population")
-    if isinstance(population, dict) and isinstance(population.get("map"), str):
-        if population["map"] and not Path(population["map"]).is_absolute():
-            population["map"] = str((path.parent / population["map"]).resolve())
-
-
-def load_scenario(path: str | Path, overrides: list[str] | None = None) -> Scenario:
-    """Load a scenario file, following ``extends``, and apply ``--set`` overrides.
-
-    The scenario's name defaults to the file's stem.
-    """
-    path = Path(path)
-    data = _resolve(path)
-    data.setdefault("name", path.stem)
-    scenario = Scenario.from_dict(data, str(path))
-    if overrides:
-        scenario = apply_overrides(scenario, overrides)
-    return scenario
-
-
 def lever_table() -> list[dict[str, Any]]:
     """Every lever: section, key, default, bounds, meaning and source (for docs and tests)."""
-    rows = []
-    for section_name, section_field in Scenario.model_fields.items():
-        section = section_field.annotation
-        if not (isinstance(section, type) and issubclass(section, BaseModel)):
-            continue
-        for key, field in section.model_fields.items():
-            bounds = {
-                attr: getattr(meta, attr)
-                for meta in field.metadata
-                for attr in ("ge", "gt", "le", "lt")
-                if getattr(meta, attr, None) is not None
-            }
-            extra = field.json_schema_extra or {}
-            rows.append(
-                {
-                    "section": section_name,
-                    "key": key,
-                    "default": field.default,
-                    "bounds": bounds,
-                    "meaning": field.description,
-                    "source": extra.get("source", ""),
-                }
-            )
-    return rows
+    return [
+        {
+            "section": section,
+            "key": key,
+            "default": field.default,
+            "bounds": declared_bounds(field),
+            "meaning": field.description,
+            "source": (field.json_schema_extra or {}).get("source", ""),
+        }
+        for section, key, field in fields_of(Scenario)
+    ]
