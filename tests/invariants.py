@@ -11,43 +11,18 @@ import math
 
 import numpy as np
 
-from sim.model.model import OUTCOMES
+from sim.scenario.outcomes import DECLARED, OUTCOMES
 
-SHARES = {
-    "welfare_mean",
-    "welfare_q1",
-    "access_mean",
-    "capacity_mean",
-    "empowerment_mean",
-    "welfare_gini",
-    "income_gini",
-    "welfare_atkinson",
-    "welfare_sen",
-    "mpi_h",
-    "mpi_a",
-    "mpi_m0",
-    "trust_partners",
-    "trust_community",
-    "shared_understanding",
-    "power_balance",
-    "community_voice",
-    "contribution_rate",
-    "leakage",
-    "partnership_active",
-}
+BOUNDS = {o.name: o.bounds for o in DECLARED.values()}
+"""The range every finite value of each outcome lies in, as declared in sim.scenario.outcomes."""
+
+SHARES = {name for name, bounds in BOUNDS.items() if bounds == (0.0, 1.0)}
 """Outcomes that are shares, indices or probabilities: always in [0, 1]."""
 
-NON_NEGATIVE = {"income_mean", "pooled_resources", "delivered", "partnership_size", "spent"}
-
 UNDEFINED_WITHOUT_PARTNERSHIP = {
-    "trust_partners",
-    "shared_understanding",
-    "power_balance",
-    "contribution_rate",
+    o.name for o in DECLARED.values() if o.undefined_without_partnership
 }
 """NaN by definition (docs/ODD.md) when no partnership is active."""
-
-assert SHARES | NON_NEGATIVE == set(OUTCOMES)
 
 
 def counts(model) -> tuple[int, int, int]:
@@ -97,10 +72,8 @@ def check(model, expected_counts, edges) -> None:
             assert math.isnan(value), f"step {step}: {name} = {value} with nothing to measure"
             continue
         assert math.isfinite(value), f"step {step}: {name} = {value}"
-        if name in SHARES:
-            assert 0.0 <= value <= 1.0, f"step {step}: {name} = {value} outside [0, 1]"
-        else:
-            assert value >= 0.0, f"step {step}: {name} = {value} < 0"
+        low, high = BOUNDS[name]
+        assert low <= value <= high, f"step {step}: {name} = {value} outside [{low}, {high}]"
 
 
 def run_checked(model, steps: int) -> list[float]:

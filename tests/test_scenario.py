@@ -141,3 +141,19 @@ def test_lever_table_documents_every_lever():
         "evaluation_interval",
     ):
         assert ("factors", factor) in keys
+
+
+def test_every_outcome_is_declared_once_with_label_unit_bounds_and_direction():
+    from sim import OUTCOMES as FACE
+    from sim.present.plots import LABELS
+    from sim.scenario.outcomes import DECLARED, OUTCOMES
+
+    assert FACE is OUTCOMES and list(DECLARED) == list(OUTCOMES)
+    assert len(set(OUTCOMES)) == len(OUTCOMES) == 25
+    for name, o in DECLARED.items():
+        assert o.name == name and o.label and o.unit and o.meaning
+        low, high = o.bounds
+        assert low < high and o.better in ("higher", "lower", "")
+        assert LABELS[name] == o.label
+    labels = [o.label for o in DECLARED.values()]
+    assert len(set(labels)) == len(labels), "two outcomes share a label"

@@ -23,30 +23,12 @@ import numpy as np
 import pandas as pd
 
 from sim.experiments.stats import half_width
+from sim.scenario import outcomes
 
 __all__ = ["LABELS", "plot_bands", "plot_comparison", "plot_horizon"]
 
-LABELS = {
-    "welfare_mean": "Welfare (mean)",
-    "welfare_q1": "Welfare, poorest quintile",
-    "access_mean": "Access to services",
-    "capacity_mean": "Capacity",
-    "empowerment_mean": "Empowerment",
-    "income_mean": "Income (x poverty line)",
-    "mpi_m0": "Poverty (Alkire-Foster M0)",
-    "welfare_gini": "Welfare Gini",
-    "trust_partners": "Trust among partners",
-    "trust_community": "Household trust in organizations",
-    "shared_understanding": "Shared understanding",
-    "power_balance": "Power balance",
-    "contribution_rate": "Contribution (share of promise)",
-    "partnership_active": "Partnership active",
-    "partnership_size": "Partnership members",
-    "community_voice": "Community voice",
-    "leakage": "Leakage (share lost)",
-    "mpi_h": "Poverty headcount (H)",
-    "income_gini": "Income Gini",
-}
+LABELS = outcomes.LABELS
+"""Outcome labels, read from their declaration (:mod:`sim.scenario.outcomes`)."""
 
 
 def _band(group: pd.DataFrame, outcome: str) -> pd.DataFrame:

@@ -1,38 +1,128 @@
-"""The model's outcomes, declared once.
+"""The model's outcomes, declared once: name, label, unit, range, better direction, meaning.
 
-The model records these at step 0 and after every step (defined in docs/ODD.md); intervention
-triggers (``when``), sweeps, plots and tests read the names from here.
+The model records every outcome at step 0 and after every step (the full definitions, with
+their equations, are in docs/ODD.md, section "Outputs"). Everything else reads this
+declaration: the model its column names (:data:`OUTCOMES`), intervention triggers (``when``)
+and sweeps the names they may use, plots and reports the labels, tests the bounds.
+
+Example:
+    >>> DECLARED["mpi_m0"].label, DECLARED["mpi_m0"].better
+    ('Poverty (Alkire-Foster M0)', 'lower')
+    >>> DECLARED["income_mean"].bounds
+    (0.0, inf)
 """
 
 from __future__ import annotations
 
-__all__ = ["OUTCOMES"]
+import math
+from dataclasses import dataclass
+from typing import Literal
 
-OUTCOMES = (
-    "welfare_mean",
-    "welfare_q1",
-    "access_mean",
-    "capacity_mean",
-    "empowerment_mean",
-    "income_mean",
-    "welfare_gini",
-    "income_gini",
-    "welfare_atkinson",
-    "welfare_sen",
-    "mpi_h",
-    "mpi_a",
-    "mpi_m0",
-    "trust_partners",
-    "trust_community",
-    "shared_understanding",
-    "power_balance",
-    "community_voice",
-    "contribution_rate",
-    "pooled_resources",
-    "delivered",
-    "leakage",
-    "partnership_active",
-    "partnership_size",
-    "spent",
-)
+__all__ = ["DECLARED", "LABELS", "OUTCOMES", "Outcome", "label"]
+
+INF = math.inf
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One outcome of the model.
+
+    Attributes:
+        name: the column name in every results table.
+        label: how figures and reports name it.
+        unit: what its numbers count.
+        bounds: the closed range every finite value lies in (``inf`` for no upper bound).
+        better: ``"higher"``, ``"lower"`` or ``""`` (a state, not a goal).
+        meaning: one line; the full definition is in docs/ODD.md.
+        undefined_without_partnership: NaN by definition when no partnership is active.
+    """
+
+    name: str
+    label: str
+    unit: str
+    bounds: tuple[float, float]
+    better: Literal["higher", "lower", ""]
+    meaning: str
+    undefined_without_partnership: bool = False
+
+
+_SHARE = (0.0, 1.0)
+_NON_NEGATIVE = (0.0, INF)
+_PER_HOUSEHOLD = "welfare units per household per step"
+
+_DECLARATIONS = (
+    Outcome("welfare_mean", "Welfare (mean)", "index", _SHARE, "higher",
+            "mean of the welfare index W over households"),
+    Outcome("welfare_q1", "Welfare, poorest fifth", "index", _SHARE, "higher",
+            "mean W over the poorest 20% of households by initial income (a fixed cohort)"),
+    Outcome("access_mean", "Access to services", "share", _SHARE, "higher",
+            "mean access to health, education and infrastructure"),
+    Outcome("capacity_mean", "Capacity", "share", _SHARE, "higher",
+            "mean capacity (skills)"),
+    Outcome("empowerment_mean", "Empowerment", "share", _SHARE, "higher",
+            "mean empowerment"),
+    Outcome("income_mean", "Income (x poverty line)", "multiples of the poverty line",
+            _NON_NEGATIVE, "higher", "mean income"),
+    Outcome("welfare_gini", "Inequality (welfare Gini)", "index", _SHARE, "lower",
+            "Gini coefficient of W"),
+    Outcome("income_gini", "Income Gini", "index", _SHARE, "lower",
+            "Gini coefficient of income"),
+    Outcome("welfare_atkinson", "Welfare Atkinson index", "index", _SHARE, "lower",
+            "Atkinson index of W with inequality aversion 1"),
+    Outcome("welfare_sen", "Welfare Sen index", "index", _SHARE, "higher",
+            "Sen's welfare index: mean W times (1 - Gini of W)"),
+    Outcome("mpi_h", "Poverty headcount (H)", "share of households", _SHARE, "lower",
+            "Alkire-Foster headcount ratio: share of households who are poor"),
+    Outcome("mpi_a", "Poverty intensity (A)", "share of dimensions", _SHARE, "lower",
+            "Alkire-Foster intensity: mean weighted deprivation among the poor"),
+    Outcome("mpi_m0", "Poverty (Alkire-Foster M0)", "index", _SHARE, "lower",
+            "Alkire-Foster adjusted headcount M0 = H x A"),
+    Outcome("trust_partners", "Trust among partners", "share", _SHARE, "higher",
+            "mean trust of each party of the partnership in the others",
+            undefined_without_partnership=True),
+    Outcome("trust_community", "Household trust in organizations", "share", _SHARE, "higher",
+            "mean trust of households in the organizations that serve them"),
+    Outcome("shared_understanding", "Shared understanding", "index", _SHARE, "higher",
+            "how close the members' views of the goal are",
+            undefined_without_partnership=True),
+    Outcome("power_balance", "Power balance", "index", _SHARE, "higher",
+            "normalized entropy of the members' decision weights (1 = equal say)",
+            undefined_without_partnership=True),
+    Outcome("community_voice", "Community voice", "share", _SHARE, "higher",
+            "the community's decision weight relative to an equal share (0 without a seat)"),
+    Outcome("contribution_rate", "Contribution (share of promise)", "share", _SHARE, "higher",
+            "mean share of their promise the members contribute",
+            undefined_without_partnership=True),
+    Outcome("pooled_resources", "Pooled resources", _PER_HOUSEHOLD, _NON_NEGATIVE, "",
+            "resources pooled by the partnership this step"),
+    Outcome("delivered", "Services delivered", _PER_HOUSEHOLD, _NON_NEGATIVE, "higher",
+            "value of services delivered this step by the partnership and solo programmes"),
+    Outcome("leakage", "Leakage (share lost)", "share of spending", _SHARE, "lower",
+            "share of this step's spending lost to leakage"),
+    Outcome("partnership_active", "Partnership active", "1 = yes, 0 = no", _SHARE, "higher",
+            "whether a partnership exists and is active"),
+    Outcome("partnership_size", "Partnership members", "members", _NON_NEGATIVE, "",
+            "number of members, the community included"),
+    Outcome("spent", "Resources spent", _PER_HOUSEHOLD, _NON_NEGATIVE, "lower",
+            "resources spent this step: pooled resources and solo budgets"),
+)  # fmt: skip
+
+DECLARED: dict[str, Outcome] = {o.name: o for o in _DECLARATIONS}
+"""Every outcome by name, in the order of the results tables."""
+
+OUTCOMES: tuple[str, ...] = tuple(DECLARED)
 """Model-level outcomes recorded at step 0 and after every step (defined in docs/ODD.md)."""
+
+LABELS: dict[str, str] = {o.name: o.label for o in _DECLARATIONS}
+"""The label of every outcome, for figures and reports."""
+
+
+def label(name: str) -> str:
+    """The label of an outcome, or ``name`` itself for a column that is not an outcome.
+
+    Example:
+        >>> label("trust_partners"), label("step")
+        ('Trust among partners', 'step')
+    """
+    outcome = DECLARED.get(name)
+    return outcome.label if outcome is not None else name
