@@ -48,6 +48,7 @@ from sim.experiments.results import manifest, write_results
 from sim.experiments.runs import run_comparison
 from sim.experiments.stats import paired_differences, summarize
 from sim.model.interventions import EVENT_COLUMNS
+from sim.paths import RESULTS
 from sim.scenario import Scenario, apply_overrides, load_scenario
 from sim.scenario.maps import fingerprint
 
@@ -673,13 +674,12 @@ def command(argv: list[str]) -> int:
             )
     from sim.experiments import results as experiments
     from sim.model import memory
-    from sim.present.cli import ROOT
 
     replications = args.replications or 20
     memory.check_fits(
         scenarios, replications=replications, steps=steps, workers=args.workers, files=args.designs
     )
-    out = experiments.prepare_output_folder(args.out, ROOT / "results", args.overwrite)
+    out = experiments.prepare_output_folder(args.out, RESULTS, args.overwrite)
     root_seed = scenarios[0].run.seed if args.seed is None else args.seed
     result = compare(
         scenarios,

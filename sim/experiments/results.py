@@ -25,7 +25,7 @@ from sim.errors import UserError
 from sim.experiments import store
 from sim.experiments.disk import checksum, json_default, write_atomic
 from sim.experiments.tasks import replicate_seeds
-from sim.paths import ROOT
+from sim.paths import CHECKOUT, ROOT
 from sim.scenario.schema import Scenario
 
 __all__ = [
@@ -95,6 +95,8 @@ def prepare_output_folder(
 
 
 def _git_commit() -> dict[str, Any]:
+    if not CHECKOUT:  # installed: a git repository around site-packages is the user's, not ours
+        return {"commit": None, "dirty": None}
     try:
         commit = subprocess.run(
             ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=10

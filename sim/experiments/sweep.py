@@ -48,7 +48,7 @@ from sim.experiments.store import SweepStore
 from sim.experiments.tasks import RunTask, replicate_seeds
 from sim.model import memory
 from sim.model.model import OUTCOMES
-from sim.paths import ROOT
+from sim.paths import RESULTS, ROOT, SCENARIOS
 from sim.scenario import Scenario, ScenarioError, load_scenario
 from sim.scenario.explain import Table, explain
 from sim.scenario.files import read_toml
@@ -194,11 +194,11 @@ def _lever_field(name: str, source: str) -> tuple[str, str, Any]:
 
 
 def _resolve_scenario(ref: str, base: Path, source: str) -> Scenario:
-    candidates = [base / ref, ROOT / "scenarios" / f"{ref}.toml", ROOT / "scenarios" / ref]
+    candidates = [base / ref, SCENARIOS / f"{ref}.toml", SCENARIOS / ref]
     for path in candidates:
         if path.is_file():
             return load_scenario(path)
-    names = sorted(p.stem for p in (ROOT / "scenarios").glob("*.toml"))
+    names = sorted(p.stem for p in SCENARIOS.glob("*.toml"))
     raise SweepError(
         f"{source}: scenarios: {ref!r} is neither a file (relative to the sweep file) nor a "
         f"scenario in scenarios/.{did_you_mean(ref, names)} Known scenarios: {', '.join(names)}"
@@ -669,7 +669,7 @@ def command(argv: list[str]) -> int:
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     args: argparse.Namespace = p.parse_args(argv)
     sweep = load_sweep(args.file)
-    out = args.out or ROOT / "results" / sweep.spec.name
+    out = args.out or RESULTS / sweep.spec.name
     run_sweep(
         sweep,
         out,

@@ -43,7 +43,7 @@ from sim.experiments.disk import write_atomic
 from sim.experiments.runs import Runner
 from sim.experiments.tasks import RunTask, replicate_seeds
 from sim.model.model import PartnershipModel
-from sim.paths import ROOT
+from sim.paths import DOCS, SCENARIOS
 from sim.scenario import Scenario, lever_table, load_scenario
 
 __all__ = [
@@ -61,7 +61,7 @@ __all__ = [
     "run_suite",
 ]
 
-SCENARIO_DIR = ROOT / "scenarios"
+SCENARIO_DIR = SCENARIOS
 
 
 # ----------------------------------------------------------------------------- sizes
@@ -1119,8 +1119,8 @@ def _fmt_first_late(results: dict[int, PatternResult]) -> str:
 
 
 # ----------------------------------------------------------------------------- report
-REPORT = ROOT / "docs" / "validation.md"
-FIGURES = ROOT / "docs" / "img" / "validation"
+REPORT = DOCS / "validation.md"
+FIGURES = DOCS / "img" / "validation"
 
 
 def _fmt(x: float) -> str:

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sim.errors import UserError
-from sim.paths import ROOT
+from sim.paths import SCENARIOS
 
 if TYPE_CHECKING:
     from sim.model.model import PartnershipModel
@@ -181,7 +181,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--scenario",
         type=Path,
-        default=ROOT / "scenarios" / "msp.toml",
+        default=SCENARIOS / "msp.toml",
         metavar="FILE",
         help="scenario file (default: scenarios/msp.toml)",
     )

@@ -46,7 +46,7 @@ with warnings.catch_warnings():
 
 from sim.errors import UserError
 from sim.model.model import PartnershipModel
-from sim.paths import ROOT
+from sim.paths import SCENARIOS
 from sim.present.netdraw import draw_network
 from sim.present.plots import LABELS
 from sim.scenario import PARTNERSHIP_TYPES, Scenario, load_scenario
@@ -59,8 +59,6 @@ __all__ = [
     "Page",
     "policy_designs",
 ]
-
-SCENARIOS = ROOT / "scenarios"
 
 COMPARISONS = {
     "none": None,

@@ -14,7 +14,7 @@ from importlib import import_module
 from pathlib import Path
 
 from sim.errors import UserError
-from sim.paths import ROOT
+from sim.paths import RESULTS, SCENARIOS
 from sim.scenario import lever_table, load_scenario
 
 __all__ = ["main"]
@@ -128,7 +128,7 @@ def _cmd_run(argv: list[str]) -> int:
     paths = (
         [Path(s) for s in args.scenario]
         if args.scenario
-        else [ROOT / "scenarios" / f"{name}.toml" for name in DEFAULT_SCENARIOS]
+        else [SCENARIOS / f"{name}.toml" for name in DEFAULT_SCENARIOS]
     )
     scenarios = [load_scenario(path, args.overrides) for path in paths]
     names = [s.name for s in scenarios]
@@ -147,7 +147,7 @@ def _cmd_run(argv: list[str]) -> int:
     memory.check_fits(
         scenarios, replications=replications, steps=args.steps, workers=args.workers, files=paths
     )
-    out = experiments.prepare_output_folder(args.out, ROOT / "results", args.overwrite)
+    out = experiments.prepare_output_folder(args.out, RESULTS, args.overwrite)
     events: list = []
     df = experiments.run_comparison(
         scenarios,
@@ -233,6 +233,7 @@ COMMANDS = {
     "analyze": _lazy("sim.experiments.analysis"),
     "validate": _lazy("sim.experiments.validation"),
     "archive": _lazy("sim.present.archive"),
+    "init": _lazy("sim.present.starter"),
 }
 """Subcommands; ``run`` is the default when the first argument is not a command."""
 
