@@ -7,6 +7,7 @@ Example:
     [0, 1, 2, 3, 4, 5, 6]
 """
 
+from sim.interop import run_model
 from sim.model.model import OUTCOMES, PartnershipModel
 from sim.scenario import Scenario, ScenarioError, load_scenario
 
@@ -17,6 +18,7 @@ __all__ = [
     "ScenarioError",
     "__version__",
     "load_scenario",
+    "run_model",
 ]
 
 __version__ = "0.1.0"
