@@ -193,6 +193,13 @@ class PartnershipModel(mesa.Model):
         members = member_nodes(cfg.partnership.type, self.orgs_by_kind())
         if cfg.partnership.type != "none" and len(members) >= 2:
             self.form_partnership(cfg.partnership.type, members)
+            # Month 0 reports the power the partners start with (phase 3's rule on their
+            # promised contributions at full funding), not the equal shares of formation.
+            # Phase 3 recomputes the weights every month, so later months are unchanged.
+            p = self.partnership
+            p.weights = self._decision_weights(
+                p, np.array([self._resources0(n) for n in p.members])
+            )
 
         self.interventions = interventions.Interventions(self)
         self._reset_step_records()
@@ -393,9 +400,13 @@ class PartnershipModel(mesa.Model):
 
     # ------------------------------------------------------------------ party attributes
     def _resources(self, node: str) -> float:
+        return self._resources0(node) * (1.0 if node == COMMUNITY else self._funding_factor)
+
+    def _resources0(self, node: str) -> float:
+        """A member's resources before the funding horizon (full budget)."""
         if node == COMMUNITY:
             return self.scenario.organizations.community_inkind * len(self.hh)
-        return self.org_by_node[node].budget * self._funding_factor
+        return self.org_by_node[node].budget
 
     def _capabilities(self, node: str) -> np.ndarray:
         if node == COMMUNITY:
@@ -517,14 +528,7 @@ class PartnershipModel(mesa.Model):
             return
         d = self.scenario.dynamics
         resources = np.array([self._resources(n) for n in p.members])
-        contributed = p.contribution * p.promised * resources
-        p.weights = power.decision_weights(
-            np.array([self._authority(n) for n in p.members]),
-            contributed,
-            np.array([self._legitimacy(n) for n in p.members]),
-            (d.power_authority, d.power_resources, d.power_legitimacy),
-            self.scenario.factors.power_balance,
-        )
+        p.weights = self._decision_weights(p, resources)
         trust = self.trust_matrix()
         m = p.size
         trust_in_others = (trust.sum(axis=1) - 1.0) / max(1, m - 1)
@@ -540,6 +544,17 @@ class PartnershipModel(mesa.Model):
         p.contribution = dynamics.conditional_contribution(p.belief, motive, d.conditional_slope)
         self._resources_now = resources
         self._pooled = float((p.contribution * p.promised * resources).sum())
+
+    def _decision_weights(self, p: Partnership, resources: np.ndarray) -> np.ndarray:
+        """Members' decision power from authority, what they put in and legitimacy."""
+        d = self.scenario.dynamics
+        return power.decision_weights(
+            np.array([self._authority(n) for n in p.members]),
+            p.contribution * p.promised * resources,
+            np.array([self._legitimacy(n) for n in p.members]),
+            (d.power_authority, d.power_resources, d.power_legitimacy),
+            self.scenario.factors.power_balance,
+        )
 
     # 4 ---------------------------------------------------------------------------------------
     def deliver(self) -> None:
