@@ -9,6 +9,7 @@ import scipy.sparse as sp
 
 from sim import PartnershipModel
 from sim.mechanisms import dynamics, metrics, network, welfare
+from sim.model.learning import household_trust_in_several
 
 
 @pytest.fixture(scope="module")
@@ -87,10 +88,10 @@ def test_household_state_layout_and_work_arrays_do_not_leak_between_steps():
     model.run(2)
     assert model.hh.stock.flags.f_contiguous
     # The joint dose is rebuilt each step: it equals what this step's programme delivered.
-    before = model._joint_dose.copy()
+    before = model.record.joint_dose.copy()
     model.step()
-    assert not np.array_equal(before, model._joint_dose)
-    assert np.all(model._joint_dose >= 0)
+    assert not np.array_equal(before, model.record.joint_dose)
+    assert np.all(model.record.joint_dose >= 0)
 
 
 def test_service_area_reader_skips_organization_nodes():
@@ -139,7 +140,7 @@ def _plain_household_outcomes(model: PartnershipModel) -> dict[str, float]:
     tied = hh.trust[model.tied]  # the trust of every household in every organization tied to it
     return {
         "welfare_mean": float(w.mean()),
-        "welfare_q1": float(w[model._poorest].mean()),
+        "welfare_q1": float(w[model.poorest].mean()),
         "access_mean": float(hh.access.mean()),
         "capacity_mean": float(hh.capacity.mean()),
         "empowerment_mean": float(hh.empowerment.mean()),
@@ -210,7 +211,7 @@ def test_partner_trust_after_someone_leaves_is_over_the_remaining_members():
     model.review_membership()
     assert p.size == 3 < size
     trust = model.trust_matrix()
-    recorded = model._outcomes()
+    recorded = model.outcomes()
     assert recorded["partnership_size"] == 3.0
     assert recorded["trust_partners"] == pytest.approx(
         trust[~np.eye(3, dtype=bool)].mean(), rel=RECORD_RTOL
@@ -328,13 +329,15 @@ def test_household_trust_of_all_partners_at_once_equals_one_organization_at_a_ti
             expected[tied, col], experience[tied], d.trust_gain, d.trust_loss
         )
     before = model.hh.trust.copy()
-    model._update_household_trust(experience, cols)
+    household_trust_in_several(model.hh.trust, experience, cols, model.structure.tied_weight, d)
     np.testing.assert_array_equal(model.hh.trust, expected)
     assert not np.array_equal(model.hh.trust, before)
     np.testing.assert_array_equal(model.hh.trust[~model.tied], before[~model.tied])
     # A subset of the organizations (gather and scatter) gives the same entries.
     model.hh.trust[:] = before
-    model._update_household_trust(experience, cols[1:4])
+    household_trust_in_several(
+        model.hh.trust, experience, cols[1:4], model.structure.tied_weight, d
+    )
     np.testing.assert_array_equal(model.hh.trust[:, 1:4], expected[:, 1:4])
     np.testing.assert_array_equal(model.hh.trust[:, [0, *cols[4:]]], before[:, [0, *cols[4:]]])
 

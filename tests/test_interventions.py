@@ -165,14 +165,12 @@ def test_communication_programme_shifts_every_channel_and_budget_resets_organiza
     )
     model = PartnershipModel(s, seed=2)
     model.step()
-    before = {(u, v): d["communication"] for u, v, d in model.graph.edges(data=True)
-              if "communication" in d}  # fmt: skip
+    before = model.ties.channels()
     model.step()
-    after = {(u, v): d["communication"] for u, v, d in model.graph.edges(data=True)
-             if "communication" in d}  # fmt: skip
-    assert before.keys() == after.keys() and len(before) > 10
-    shifted = np.array([after[k] - before[k] for k in before])
-    expected = np.array([np.clip(before[k] - 0.3, 0, 1) - before[k] for k in before])
+    after = model.ties.channels()
+    assert before.size == after.size > 10
+    shifted = after - before
+    expected = np.clip(before - 0.3, 0, 1) - before
     np.testing.assert_allclose(shifted, expected, atol=1e-12)
     ngos = [o for o in model.organizations if o.kind == "ngo"]
     assert [o.budget for o in ngos] == [pytest.approx(0.05 * 80)] * 2

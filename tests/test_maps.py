@@ -47,7 +47,11 @@ def test_model_on_the_map_has_its_villages_organizations_and_ties():
     # directional trust from the map: source -> target and target -> source
     assert get_trust(model.graph, "dinas_pmd", "pt_sawit") == 0.6
     assert get_trust(model.graph, "pt_sawit", "dinas_pmd") == 0.7
-    assert model.graph.edges["pt_sawit", "lsm_air"]["communication"] == 0.3
+    assert (
+        model.ties.quality("pt_sawit", "lsm_air")
+        == model.ties.quality("lsm_air", "pt_sawit")
+        == 0.3
+    )
     # pt_tambang works in tanjung (70) and bukit_indah (50), after 340 others: 340..459
     area = model.service_areas["pt_tambang"]
     assert area.tolist() == list(range(340, 460))

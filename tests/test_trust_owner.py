@@ -38,7 +38,7 @@ def test_org_tie_trust_is_a_view_of_org_trust(model):
 def test_representative_tie_trust_is_a_view_of_rep_trust(model):
     org = "firm_0"
     col = model.org_index[org]
-    reps = model._reps_of(org)
+    reps = model.structure.rep_households[model.org_index[org]]
     assert reps.size > 0
     for h in reps.tolist():
         assert (
@@ -60,7 +60,7 @@ def test_representative_tie_trust_is_a_view_of_rep_trust(model):
 
 def test_a_tie_rejects_trust_it_does_not_own(model):
     org = "ngo_0"
-    h = int(model._reps_of(org)[0])
+    h = int(model.structure.rep_households[model.org_index[org]][0])
     with pytest.raises(KeyError, match="lives elsewhere"):
         set_trust(model.graph, h, org, 0.5)  # the household's trust is in model.hh.trust
     with pytest.raises(KeyError):

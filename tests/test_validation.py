@@ -75,7 +75,7 @@ def test_breach_caps_the_member_and_lowers_the_pool() -> None:
         clean.step()
     i = m.partnership.members.index("firm_0")
     assert m.partnership.contribution[i] == 0.0
-    assert m._pooled < clean._pooled
+    assert m.record.pooled < clean.record.pooled
     res = m.results()
     assert res["trust_in_probe"].iloc[-1] < clean.results()["trust_in_probe"].iloc[-1]
     # Recording some steps only: each row keeps its own step's probe value.

@@ -42,6 +42,7 @@ from sim.experiments import stats
 from sim.experiments.disk import write_atomic
 from sim.experiments.runs import Runner
 from sim.experiments.tasks import RunTask, replicate_seeds
+from sim.mechanisms.partnership import Partnership
 from sim.model.model import PartnershipModel
 from sim.paths import DOCS, SCENARIOS
 from sim.scenario import Scenario, lever_table, load_scenario
@@ -116,7 +117,8 @@ class ShockedModel(PartnershipModel):
     """A :class:`~sim.model.PartnershipModel` with contribution shocks and a trust probe.
 
     After the members decide their contributions (phase 3), active shocks cap or floor the
-    named members' contributions and the pool is recomputed; nothing else changes. If
+    named members' contributions before they are pooled (the model's ``on_contribute`` hook);
+    nothing else changes. If
     ``probe`` names a member, the other members' mean trust in it is recorded after every step
     (column ``trust_in_probe``; NaN once it or the partnership is gone).
     """
@@ -135,13 +137,8 @@ class ShockedModel(PartnershipModel):
         super().__init__(scenario, **kwargs)
         self._probe_values.append(self._trust_in_probe())
 
-    def contribute(self) -> None:
-        """Phase 3 as in the model, then the active shocks cap or floor contributions."""
-        super().contribute()
-        p = self.active_partnership
-        if p is None or not self.shocks:
-            return
-        changed = False
+    def on_contribute(self, p: Partnership) -> None:
+        """The model's hook after phase 3's decisions: active shocks cap or floor them."""
         for shock in self.shocks:
             if not shock.start <= self.steps <= shock.end:
                 continue
@@ -152,9 +149,6 @@ class ShockedModel(PartnershipModel):
                 p.contribution[i] = (
                     min(k, shock.level) if shock.kind == "cap" else max(k, shock.level)
                 )
-                changed = True
-        if changed:
-            self._pooled = float((p.contribution * p.promised * self._resources_now).sum())
 
     def step(self) -> None:
         """One step of the model, then the trust probe is recorded."""

@@ -39,7 +39,6 @@ import scipy.sparse as sp
 __all__ = [
     "TieTrust",
     "add_organizations",
-    "communication_quality",
     "get_trust",
     "service_area",
     "set_trust",
@@ -224,8 +223,3 @@ def get_trust(graph: nx.Graph, truster: object, trustee: object) -> float:
 def set_trust(graph: nx.Graph, truster: object, trustee: object, value: float) -> None:
     """Write ``truster``'s trust in ``trustee`` on their tie."""
     graph.edges[truster, trustee].setdefault("trust", {})[truster] = float(value)
-
-
-def communication_quality(graph: nx.Graph, a: object, b: object) -> float:
-    """Quality of the communication channel on the tie between ``a`` and ``b``."""
-    return graph.edges[a, b]["communication"]

@@ -25,11 +25,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sim.model.agents import CAPABILITIES, SERVICES
 from sim.scenario.schema import PARTNERSHIP_MEMBERS
 
 __all__ = [
+    "CAPABILITIES",
     "COMMUNITY",
+    "COMMUNITY_AUTHORITY",
+    "COMMUNITY_CAPABILITIES",
+    "SERVICES",
     "SERVICE_REQUIREMENTS",
     "Partnership",
     "allocation",
@@ -41,6 +44,20 @@ __all__ = [
     "member_nodes",
     "service_effectiveness",
 ]
+
+CAPABILITIES = ("finance", "technical", "authority", "facilitation", "local_knowledge")
+"""What a party can bring to joint delivery (Bryson, Crosby & Stone 2006: cross-sector
+collaborations form because each sector holds capabilities the others lack)."""
+
+SERVICES = ("health", "education", "infrastructure", "training", "participation")
+"""What a programme delivers: three access services, training (capacity) and participation in
+decisions (empowerment), the essay's impact dimensions."""
+
+COMMUNITY_CAPABILITIES = (0.05, 0.2, 0.1, 0.3, 0.9)
+"""The community brings little money but local knowledge (Ostrom 1996, co-production)."""
+
+COMMUNITY_AUTHORITY = 0.1
+"""The community's formal authority in a partnership: little, as a party without office."""
 
 COMMUNITY = "community"  # the name PARTNERSHIP_MEMBERS uses for it
 """The community's party id in a partnership (its voice is its representatives)."""

@@ -19,6 +19,11 @@ from typing import TYPE_CHECKING, ClassVar
 import mesa
 import numpy as np
 
+from sim.mechanisms.partnership import (
+    CAPABILITIES,
+    SERVICES,
+)
+
 if TYPE_CHECKING:
     from sim.model.model import PartnershipModel
 
@@ -31,14 +36,6 @@ __all__ = [
     "Household",
     "Organization",
 ]
-
-CAPABILITIES = ("finance", "technical", "authority", "facilitation", "local_knowledge")
-"""What a party can bring to joint delivery (Bryson, Crosby & Stone 2006: cross-sector
-collaborations form because each sector holds capabilities the others lack)."""
-
-SERVICES = ("health", "education", "infrastructure", "training", "participation")
-"""What a programme delivers: three access services, training (capacity) and participation in
-decisions (empowerment), the essay's impact dimensions."""
 
 
 class _AgentIdCounters(weakref.WeakKeyDictionary):
@@ -130,12 +127,6 @@ class NGO(Organization):
     base_capabilities = (0.3, 0.3, 0.1, 0.9, 0.6)
     base_preferences = (0.2, 0.2, 0.0, 0.3, 0.3)
     base_authority = 0.2
-
-
-COMMUNITY_CAPABILITIES = (0.05, 0.2, 0.1, 0.3, 0.9)
-"""The community brings little money but local knowledge (Ostrom 1996, co-production)."""
-
-COMMUNITY_AUTHORITY = 0.1
 
 
 class Household(mesa.Agent):

@@ -23,10 +23,9 @@ import math
 import operator
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 
-from sim.mechanisms.partnership import initial_views, member_nodes
+from sim.mechanisms.partnership import member_nodes
 from sim.scenario.interventions import (
     ACTIONS,
     EVENT_COLUMNS,
@@ -300,10 +299,7 @@ def set_lever(model: PartnershipModel, lever: str, value: Any) -> None:
     old = getattr(getattr(model.scenario, section), key)
     setattr(getattr(model.scenario, section), key, value)
     if lever == "factors.communication":
-        shift = float(value) - float(old)
-        for _, _, data in model.graph.edges(data=True):
-            if "communication" in data:
-                data["communication"] = float(np.clip(data["communication"] + shift, 0.0, 1.0))
+        model.ties.shift_communication(float(value) - float(old))
     elif lever in _BUDGETS:
         n = len(model.hh)
         for o in model.organizations:
@@ -313,6 +309,5 @@ def set_lever(model: PartnershipModel, lever: str, value: Any) -> None:
 
 def add_member(model: PartnershipModel, node: str) -> None:
     """Admit ``node`` to the active partnership, holding a view drawn as at formation."""
-    s = model.scenario
-    view = initial_views(1, s.factors.goal_clarity, s.dynamics.view_spread, model._form_rng)
-    model.active_partnership.add_member(node, float(view[0]), s.partnership.commitment)
+    view = model.new_member_view()
+    model.active_partnership.add_member(node, view, model.scenario.partnership.commitment)

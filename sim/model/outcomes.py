@@ -27,11 +27,19 @@ gain nothing on such input (measured at 100,000 households; see benchmarks/READM
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import mesa
 import numpy as np
 
-from sim.mechanisms import metrics, welfare
+from sim.mechanisms import metrics, power, welfare
+from sim.mechanisms.partnership import Partnership
 
-__all__ = ["HouseholdOutcomes", "mean_of"]
+if TYPE_CHECKING:
+    from sim.model.step import StepRecord
+
+__all__ = ["HouseholdOutcomes", "OutcomeCollector", "mean_of", "step_outcomes"]
 
 
 class HouseholdOutcomes:
@@ -40,9 +48,9 @@ class HouseholdOutcomes:
     Example:
         >>> from sim import PartnershipModel
         >>> model = PartnershipModel(seed=1, households=100)
-        >>> out = HouseholdOutcomes()(model.hh, poorest=model._poorest,
-        ...                           tied_weight=model._tied_weight,
-        ...                           tied_count=model._tied_count, cutoff=0.4, k=1 / 3)
+        >>> out = HouseholdOutcomes()(model.hh, poorest=model.poorest,
+        ...                           tied_weight=model.structure.tied_weight,
+        ...                           tied_count=model.structure.tied_count, cutoff=0.4, k=1 / 3)
         >>> out["welfare_mean"] == float(model.hh.welfare().mean())
         True
     """
@@ -168,3 +176,74 @@ def mean_of(x: np.ndarray) -> np.float64:
 
 _SCORES = metrics.scores_of_counts(welfare.DEPRIVATION_WEIGHTS)
 """Alkire-Foster score by number of deprivations (the welfare indicators weigh equally)."""
+
+
+def step_outcomes(
+    record: StepRecord,
+    households: int,
+    p: Partnership | None,
+    trust: np.ndarray,
+    understanding: float,
+    voice: float,
+) -> dict[str, float]:
+    """The partnership's and the step's flows as outcomes (per household where a flow).
+
+    ``trust`` is the members' :meth:`~sim.model.ties.Ties.party_trust` (unused with no
+    partnership). With no active partnership its outcomes are NaN (voice 0).
+    """
+    out = {
+        "pooled_resources": record.pooled / households,
+        "delivered": record.delivered / households,
+        "leakage": record.leaked / record.spent if record.spent > 0 else 0.0,
+        "partnership_active": float(p is not None),
+        "partnership_size": float(p.size if p is not None else 0),
+        "spent": record.spent / households,
+    }
+    if p is not None:
+        m = p.size
+        out.update(
+            # The mean off the diagonal, whose entries are exactly 1.
+            trust_partners=float((trust.sum() - m) / (m * m - m)),
+            shared_understanding=understanding,
+            power_balance=power.power_balance(p.weights),
+            community_voice=voice,
+            contribution_rate=float(p.contribution.mean()),
+        )
+    else:
+        out.update(
+            trust_partners=float("nan"),
+            shared_understanding=float("nan"),
+            power_balance=float("nan"),
+            community_voice=0.0,
+            contribution_rate=float("nan"),
+        )
+    return out
+
+
+class OutcomeCollector(mesa.DataCollector):
+    """Mesa's DataCollector for the model's outcomes, without a deep copy of each value.
+
+    Mesa deep-copies every reported value so that a mutable one cannot change after it was
+    recorded; the outcomes are floats, which cannot change, and the copies cost a quarter of
+    data collection at 1,000 households. Everything else (reporters, tables) is Mesa's. Each
+    outcome is read from the model's ``metrics``.
+    """
+
+    def __init__(self, names: Sequence[str]) -> None:
+        super().__init__(model_reporters={name: _reporter(name) for name in names})
+
+    def collect(self, model: mesa.Model) -> None:
+        """Append the model's current outcomes."""
+        if self.agent_reporters or self.agenttype_reporters:
+            super().collect(model)
+            return
+        for name, reporter in self.model_reporters.items():
+            self.model_vars[name].append(reporter(model))
+
+
+def _reporter(name: str):
+    def report(model: mesa.Model) -> float:
+        return model.metrics[name]
+
+    report.__name__ = name
+    return report

@@ -120,7 +120,7 @@ def _power(model: PartnershipModel) -> dict[str, float]:
     """Each party's power: its decision weight if in the partnership, else authority / parties."""
     p = model.active_partnership
     n_parties = len(model.organizations) + 1
-    out = {node: model._authority(node) / n_parties for node in [*model.org_index, COMMUNITY]}
+    out = {node: model.authority(node) / n_parties for node in [*model.org_index, COMMUNITY]}
     if p is not None:
         for node, w in zip(p.members, p.weights, strict=True):
             out[node] = float(w)

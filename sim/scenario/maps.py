@@ -50,11 +50,9 @@ import networkx as nx
 import numpy as np
 
 from sim.errors import UserError, did_you_mean
-from sim.mechanisms import network
 
 if TYPE_CHECKING:
     from sim.mechanisms.welfare import Households
-    from sim.model.model import PartnershipModel
     from sim.scenario.schema import Scenario
 
 __all__ = [
@@ -62,7 +60,6 @@ __all__ = [
     "ORGANIZATION_TYPES",
     "MapError",
     "StakeholderMap",
-    "apply",
     "fingerprint",
     "for_scenario",
     "load_map",
@@ -478,54 +475,3 @@ def organization_id(smap: StakeholderMap | None, kind: str, k: int) -> str:
     if smap is None:
         return f"{kind}_{k}"
     return [o.id for o in smap.organizations if o.kind == kind][k]
-
-
-def apply(model: PartnershipModel, smap: StakeholderMap | None) -> None:
-    """Impose the map on a model being built: budgets, where organizations work, tie trust.
-
-    Called once the default ties and representatives exist; it rewrites what the map lists.
-    """
-    if smap is None:
-        return
-    n = len(model.hh)
-    graph = model.graph
-    sizes = np.array([v.households for v in smap.villages])
-    start = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-    reps = model.representatives.tolist()
-    rep_position = {h: r for r, h in enumerate(reps)}
-    for o in smap.organizations:
-        org = model.org_by_node[o.id]
-        if o.budget is not None:
-            org.budget = o.budget * n
-        if o.id not in smap.serves:
-            continue
-        # The organization's tie to the community's representatives, as drawn at set-up.
-        oi = model.org_index[o.id]
-        drawn = model.rep_trust[oi][~np.isnan(model.rep_trust[oi])]
-        f = model.scenario.factors
-        trust_in_community = float(drawn[0]) if drawn.size else f.trust
-        quality = next(
-            (graph.edges[o.id, h]["communication"] for h in graph.adj[o.id] if h in rep_position),
-            f.communication,
-        )
-        old = [h for h in graph.adj[o.id] if isinstance(h, int | np.integer)]
-        graph.remove_edges_from((o.id, h) for h in old)
-        model.rep_trust[oi] = np.nan  # trust in representatives exists only on ties
-        for v in smap.serves[o.id]:
-            for h in range(int(start[v]), int(start[v] + sizes[v])):
-                r = rep_position.get(h)
-                if r is None:
-                    graph.add_edge(o.id, h)
-                    continue
-                # ``rep_trust`` owns the value; the tie carries a view of it.
-                model.rep_trust[oi, r] = trust_in_community
-                trust = network.TieTrust(model.rep_trust, {o.id: (oi, r)})
-                graph.add_edge(o.id, h, trust=trust, communication=quality)
-    for tie in smap.ties:
-        edge = graph.edges[tie.source, tie.target]
-        if tie.trust is not None:
-            # Written through the tie's view into ``org_trust``, which owns the values.
-            edge["trust"][tie.source] = tie.trust
-            edge["trust"][tie.target] = tie.trust_back
-        if tie.communication is not None:
-            edge["communication"] = tie.communication

@@ -1,0 +1,135 @@
+"""Phase 6, trust: partners learn from each other's conduct, households from what they receive.
+
+Partners seen directly are judged by their conduct; the others by the joint output against
+plan net of expected leakage, which carries shirking, coordination costs and misunderstanding
+alike (attribution under noise: Kollock 1993; Van Lange, Ouwerkerk & Tazelaar 2002, JPSP
+82:768). Households compare the benefits they received with what each programme announced,
+and trust spreads along their social ties (docs/ODD.md, submodel 7.6). The rules are
+:mod:`sim.mechanisms.dynamics`'s; this module applies them to one step's arrays.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import scipy.sparse as sp
+
+from sim.mechanisms import dynamics
+from sim.mechanisms.governance import beliefs
+from sim.mechanisms.partnership import COMMUNITY, Partnership
+from sim.model.delivery import Scratch
+from sim.model.step import Parties, StepRecord
+from sim.scenario.schema import DynamicsSection
+
+__all__ = ["household_trust", "household_trust_in_several", "partner_experience"]
+
+
+def partner_experience(
+    p: Partnership, observed: np.ndarray, trust: np.ndarray, d: DynamicsSection
+) -> np.ndarray:
+    """Members' trust after this step's experience of each other; updates their beliefs."""
+    inferred = np.where(observed, p.contribution[None, :], p.signal)
+    direct = dynamics.partner_experience(p.contribution, p.unfairness, p.weights)
+    seen = dynamics.partner_experience(np.ones(p.size), p.unfairness, p.weights)
+    experience = np.where(observed, direct, seen * p.signal)
+    new = dynamics.trust_update(trust, experience, d.trust_gain, d.trust_loss)
+    p.belief = beliefs(inferred, p.belief)
+    return new
+
+
+def household_trust(
+    p: Partnership | None,
+    parties: Parties,
+    record: StepRecord,
+    scratch: Scratch,
+    social_ties: sp.csr_array,
+    social_degree: np.ndarray,
+    d: DynamicsSection,
+) -> None:
+    """Households update their trust in the organizations that served them, then talk."""
+    hh = parties.hh
+    for programme, received in record.received.items():
+        promised = record.promised[programme]
+        if promised <= 0:
+            continue
+        experience = np.minimum(1.0, received / promised)
+        area = record.areas[programme]
+        orgs = (
+            [m for m in p.members if m != COMMUNITY] if programme == "partnership" else [programme]
+        )
+        if len(orgs) > 1 and area.size == len(hh):
+            household_trust_in_several(
+                hh.trust,
+                experience,
+                [parties.index[o] for o in orgs],
+                parties.structure.tied_weight,
+                d,
+                scratch,
+            )
+            continue
+        for org in orgs:
+            col = parties.index[org]
+            idx, seen = _tied_in(parties, area, experience, org)
+            hh.trust[idx, col] = dynamics.trust_update(
+                hh.trust[idx, col], seen, d.trust_gain, d.trust_loss
+            )
+    if d.household_diffusion > 0 and social_ties.nnz:
+        dynamics.diffuse_on_ties(
+            hh.trust, social_ties, d.household_diffusion, degree=social_degree, out=hh.trust
+        )
+
+
+def household_trust_in_several(
+    trust: np.ndarray,
+    experience: np.ndarray,
+    cols: Sequence[int],
+    tied_weight: np.ndarray,
+    d: DynamicsSection,
+    scratch: Scratch | None = None,
+) -> None:
+    """Households' trust in several organizations after one programme served everyone.
+
+    ``experience`` (n,) is each household's; only households tied to an organization update
+    their trust in it (its ties, ``tied_weight``, are the mask). The arithmetic per entry is
+    that of one organization at a time, in one pass over the columns ``cols`` of ``trust``.
+    """
+    if sorted(cols) == list(range(trust.shape[1])):  # all of them: no gather, no scatter
+        work = None
+        if scratch is not None:
+            work = (scratch("trust_a", zero=False, like=trust), scratch("trust_b", False, trust))
+        dynamics.trust_update(
+            trust,
+            experience[:, None],
+            d.trust_gain,
+            d.trust_loss,
+            observed=tied_weight,
+            out=trust,
+            work=work,
+        )
+    else:
+        trust[:, cols] = dynamics.trust_update(
+            trust[:, cols],
+            experience[:, None],
+            d.trust_gain,
+            d.trust_loss,
+            observed=tied_weight[:, cols],
+        )
+
+
+def _tied_in(
+    parties: Parties, area: np.ndarray, values: np.ndarray, org: str
+) -> tuple[np.ndarray | slice, np.ndarray]:
+    """The households of ``area`` tied to ``org``, and their entries of ``values``.
+
+    The households come as an index array, or as a slice when they are everyone (which spares
+    a gather and a scatter over all households).
+    """
+    own = parties.served(org)
+    structure = parties.structure
+    if area is structure.service_areas[org]:  # a solo programme: its area is the service area
+        return own, values
+    if area.size == len(parties.hh):  # everyone: the service area, in the same order
+        return own, values if isinstance(own, slice) else values[own]
+    tied = structure.tied[area, parties.index[org]]
+    return np.compress(tied, area), np.compress(tied, values)

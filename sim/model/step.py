@@ -1,0 +1,117 @@
+"""What one step's phases hand on to each other: the step record and the parties' attributes.
+
+The model resets a :class:`StepRecord` at the start of every step; each phase reads what the
+earlier phases wrote and adds its own, so the data flow between phases is explicit. The
+record is public: outcomes are read from it and validation's shocks act on it
+(:meth:`~sim.model.PartnershipModel.on_contribute`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from sim.mechanisms.partnership import COMMUNITY, COMMUNITY_AUTHORITY, COMMUNITY_CAPABILITIES
+from sim.mechanisms.welfare import Households
+from sim.model.agents import Organization
+from sim.model.build import Structure
+
+__all__ = ["Parties", "StepRecord"]
+
+
+@dataclass
+class StepRecord:
+    """One step's flows, per phase (all zero or empty at the start of a step).
+
+    Attributes:
+        funding_factor: share of the organizations' budgets available (1: funded; phase 1).
+        talked: (members, members) bool, who met this step (phase 2).
+        talked_pairs: number of pairs who met (phase 2).
+        observed: (members, members) bool, whose conduct each member saw directly: those it
+            met, or everyone in a month with an audit (phase 2).
+        resources: each member's resources this step (phase 3).
+        pooled: resources pooled by the partnership (phase 3).
+        spent, leaked, delivered: resources spent by every programme, lost to leakage, and
+            the services' value delivered (phase 4).
+        joint_dose: (households, services) the partnership's services (phase 4).
+        received: per programme, what each household of its area received (phase 4).
+        areas: per programme, the households it served (phase 4).
+        promised: per programme, what it announced per household (phase 4).
+    """
+
+    funding_factor: float = 1.0
+    talked: np.ndarray | None = None
+    talked_pairs: int = 0
+    observed: np.ndarray | None = None
+    resources: np.ndarray | None = None
+    pooled: float = 0.0
+    spent: float = 0.0
+    leaked: float = 0.0
+    delivered: float = 0.0
+    joint_dose: np.ndarray | None = None
+    received: dict[str, np.ndarray] = field(default_factory=dict)
+    areas: dict[str, np.ndarray] = field(default_factory=dict)
+    promised: dict[str, float] = field(default_factory=dict)
+
+
+class Parties:
+    """What each party brings: organizations' traits and the community's, by node id.
+
+    The community's resources are its in-kind contribution per household; its capabilities
+    and authority are constants of :mod:`sim.mechanisms.partnership`; its preferences follow
+    its households' unmet needs; its legitimacy is their empowerment. An organization's
+    legitimacy is the trust of the households it serves.
+    """
+
+    def __init__(
+        self,
+        organizations: Sequence[Organization],
+        hh: Households,
+        structure: Structure,
+    ) -> None:
+        self.organizations = list(organizations)
+        self.by_node = {o.node: o for o in self.organizations}
+        self.index = {o.node: i for i, o in enumerate(self.organizations)}
+        self.hh = hh
+        self.structure = structure
+
+    def resources(self, node: str, community_inkind: float, funding_factor: float = 1.0) -> float:
+        """A party's resources; ``funding_factor`` scales organizations' budgets.
+
+        The community brings ``community_inkind`` per household (the lever of that name).
+        """
+        if node == COMMUNITY:
+            return community_inkind * len(self.hh)
+        return self.by_node[node].budget * funding_factor
+
+    def capabilities(self, node: str) -> np.ndarray:
+        """A party's capabilities (columns of ``CAPABILITIES``)."""
+        if node == COMMUNITY:
+            return np.array(COMMUNITY_CAPABILITIES)
+        return self.by_node[node].capabilities
+
+    def preferences(self, node: str) -> np.ndarray:
+        """A party's wishes over services (sum 1)."""
+        if node == COMMUNITY:
+            need = 1.0 - self.hh.stock.mean(axis=0)
+            total = need.sum()
+            # Every service at its ceiling: no need steers the community's wishes.
+            return need / total if total > 0 else np.full(need.size, 1.0 / need.size)
+        return self.by_node[node].preferences
+
+    def authority(self, node: str) -> float:
+        """A party's formal authority."""
+        return COMMUNITY_AUTHORITY if node == COMMUNITY else self.by_node[node].authority
+
+    def legitimacy(self, node: str) -> float:
+        """A party's legitimacy: the community's empowerment, or its households' trust."""
+        if node == COMMUNITY:
+            return float(self.hh.empowerment.mean())
+        return float(self.hh.trust[self.served(node), self.index[node]].mean())
+
+    def served(self, org: str) -> np.ndarray | slice:
+        """``org``'s service area as an index, a slice when it serves everyone (a view)."""
+        area = self.structure.service_areas[org]
+        return slice(None) if area.size == len(self.hh) else area
