@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import weakref
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, ClassVar
 
 import mesa
@@ -34,6 +35,7 @@ __all__ = [
     "Firm",
     "Government",
     "Household",
+    "HouseholdFaces",
     "Organization",
 ]
 
@@ -197,3 +199,27 @@ class Household(mesa.Agent):
 
     def __repr__(self) -> str:
         return f"Household({self.index})"
+
+
+class HouseholdFaces(Sequence):
+    """``model.households[i]``: the Mesa face of household ``i``, created on first use."""
+
+    def __init__(self, model: mesa.Model) -> None:
+        self._model = model
+        self._agents: dict[int, Household] = {}
+
+    def __len__(self) -> int:
+        return len(self._model.hh)
+
+    def __getitem__(self, index: int) -> Household:  # type: ignore[override]
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        i = int(index)
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(f"household {index} out of range 0..{len(self) - 1}")
+        agent = self._agents.get(i)
+        if agent is None:
+            agent = self._agents[i] = Household(self._model, i)
+        return agent

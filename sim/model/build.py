@@ -15,13 +15,27 @@ import networkx as nx
 import numpy as np
 import scipy.sparse as sp
 
-from sim.mechanisms import network
+from sim.mechanisms import network, welfare
 from sim.mechanisms.welfare import Households
-from sim.model.ties import Ties
+from sim.model.agents import Organization
+from sim.model.ties import Ties, beta_mean
+from sim.scenario import maps
 from sim.scenario.maps import StakeholderMap
-from sim.scenario.schema import FactorsSection, OrganizationsSection, PopulationSection
+from sim.scenario.schema import (
+    FactorsSection,
+    OrganizationsSection,
+    PopulationSection,
+    Scenario,
+)
 
-__all__ = ["Structure", "apply_map", "representatives", "stakeholder_graph"]
+__all__ = [
+    "District",
+    "Structure",
+    "apply_map",
+    "district",
+    "representatives",
+    "stakeholder_graph",
+]
 
 
 def stakeholder_graph(
@@ -147,3 +161,74 @@ class Structure:
             rep_positions=positions,
             rep_households=[reps[pos] for pos in positions],
         )
+
+
+@dataclass(frozen=True)
+class District:
+    """Everything built at step 0 around the organizations (see :func:`district`).
+
+    Attributes:
+        hh: the households' state (structure of arrays).
+        graph: the stakeholder graph.
+        social_ties: the households' social ties (sparse adjacency).
+        social_degree: each household's number of ties, repeated per organization (the shape
+            of ``hh.trust``), so trust diffusion divides in one contiguous pass.
+        ties: trust and channel quality of the organizations' ties.
+        structure: who is tied to whom.
+    """
+
+    hh: Households
+    graph: nx.Graph
+    social_ties: sp.csr_array
+    social_degree: np.ndarray
+    ties: Ties
+    structure: Structure
+
+
+def district(
+    scenario: Scenario,
+    smap: StakeholderMap | None,
+    organizations: Sequence[Organization],
+    streams: Sequence[np.random.Generator],
+) -> District:
+    """Build the district around ``organizations`` (in their fixed order; budgets set here).
+
+    ``streams`` are four independent generators: population, network, ties, representatives.
+    Trust and channel quality draw from two streams spawned from the ties' stream, so changing
+    one factor leaves the other's draws (and the representatives) untouched.
+    """
+    pop_rng, net_rng, tie_rng, rep_rng = streams
+    pop, f = scenario.population, scenario.factors
+    n, n_orgs = pop.households, len(organizations)
+    hh = welfare.initial_households(
+        n, min(pop.villages, n), n_orgs, income_median=pop.income_median,
+        income_sigma=pop.income_sigma, initial_access=pop.initial_access,
+        initial_capacity=pop.initial_capacity, initial_empowerment=pop.initial_empowerment,
+        initial_trust=pop.initial_trust, status_gradient=pop.status_gradient, rng=pop_rng,
+    )  # fmt: skip
+    maps.place_households(hh, smap)
+    graph, social_ties = stakeholder_graph(
+        hh.village, pop, scenario.organizations, [(o.node, o.kind) for o in organizations],
+        net_rng,
+    )  # fmt: skip
+    for o in organizations:
+        graph.nodes[o.node].update(kind=o.kind, agent=o)
+    degree = np.asarray(social_ties.sum(axis=1)).ravel()
+    social_degree = np.repeat(degree, n_orgs).reshape(hh.trust.shape)
+    trust_rng, quality_rng = tie_rng.spawn(2)
+    reps = representatives(hh.village, hh.voice, scenario.organizations.representatives, rep_rng)
+    nodes = [o.node for o in organizations]
+    ties = Ties(
+        graph, nodes, reps, trust=f.trust, communication=f.communication,
+        trust_rng=trust_rng, quality_rng=quality_rng,
+    )  # fmt: skip
+    # The representatives' trust in each organization starts from the trust factor too.
+    hh.trust[reps] = beta_mean(trust_rng, f.trust, reps.size * n_orgs).reshape(
+        reps.size,
+        n_orgs,  # (k, 0) when there are no organizations; -1 cannot be inferred
+    )
+    budgets = apply_map(smap, ties, {o.node: o.budget for o in organizations}, n, f)
+    for o in organizations:
+        o.budget = budgets[o.node]
+    structure = Structure.read(graph, nodes, hh, reps)
+    return District(hh, graph, social_ties, social_degree, ties, structure)

@@ -16,7 +16,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -27,44 +27,23 @@ import pandas as pd
 from sim.mechanisms import dynamics, governance, power, welfare
 from sim.mechanisms.partnership import (
     COMMUNITY,
-    SERVICES,
     Partnership,
     initial_views,
     member_nodes,
 )
 from sim.model import build, delivery, interventions, learning, memory
-from sim.model.agents import NGO, Firm, Government, Household, Organization
-from sim.model.outcomes import HouseholdOutcomes, OutcomeCollector, step_outcomes
+from sim.model.agents import NGO, Firm, Government, HouseholdFaces, Organization
+from sim.model.outcomes import (
+    HouseholdOutcomes,
+    OutcomeCollector,
+    household_frame,
+    step_outcomes,
+)
 from sim.model.step import Parties, StepRecord
-from sim.model.ties import Ties, beta_mean
 from sim.scenario import Scenario, load_scenario, maps
 from sim.scenario.outcomes import OUTCOMES
 
 __all__ = ["OUTCOMES", "PartnershipModel"]
-
-
-class _LazyHouseholds(Sequence):
-    """``model.households[i]``: the Mesa face of household ``i``, created on first use."""
-
-    def __init__(self, model: PartnershipModel) -> None:
-        self._model = model
-        self._agents: dict[int, Household] = {}
-
-    def __len__(self) -> int:
-        return len(self._model.hh)
-
-    def __getitem__(self, index: int) -> Household:  # type: ignore[override]
-        if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(len(self)))]
-        i = int(index)
-        if i < 0:
-            i += len(self)
-        if not 0 <= i < len(self):
-            raise IndexError(f"household {index} out of range 0..{len(self) - 1}")
-        agent = self._agents.get(i)
-        if agent is None:
-            agent = self._agents[i] = Household(self._model, i)
-        return agent
 
 
 class PartnershipModel(mesa.Model):
@@ -100,70 +79,31 @@ class PartnershipModel(mesa.Model):
         seed = scenario.run.seed if seed is None else int(seed)
         super().__init__(seed=seed)
         self.scenario, self.seed, self.replicate = scenario, seed, replicate
-        cfg, smap = scenario, self.stakeholder_map
+        cfg = scenario
         # Independent streams (all spawned from the model's generator) keep the population and
         # the graph identical across scenarios that share a seed: common random numbers.
         # Beta draws consume a varying amount of randomness, so each use has its own stream.
         pop_rng, net_rng, org_rng, tie_rng, rep_rng, self._form_rng, self._event_rng = (
             self.rng.spawn(7)
         )
-        kinds = [(Government, "governments"), (Firm, "firms"), (NGO, "ngos")]
-        n = cfg.population.households
-        n_orgs = sum(getattr(cfg.organizations, count) for _, count in kinds)
-        pop = cfg.population
-        self.hh = welfare.initial_households(
-            n, min(pop.villages, n), n_orgs, income_median=pop.income_median,
-            income_sigma=pop.income_sigma, initial_access=pop.initial_access,
-            initial_capacity=pop.initial_capacity, initial_empowerment=pop.initial_empowerment,
-            initial_trust=pop.initial_trust, status_gradient=pop.status_gradient, rng=pop_rng,
-        )  # fmt: skip
-        maps.place_households(self.hh, smap)
-        self.households = _LazyHouseholds(self)
-
         # Organizations in a fixed order (their column in hh.trust), traits from their stream.
         self.organizations: list[Organization] = []
         saved_rng, self.rng = self.rng, org_rng
-        for cls, count in kinds:
-            budget = getattr(cfg.organizations, f"budget_{cls.kind}")
+        for cls, count in ((Government, "governments"), (Firm, "firms"), (NGO, "ngos")):
+            budget = getattr(cfg.organizations, f"budget_{cls.kind}") * cfg.population.households
             for k in range(getattr(cfg.organizations, count)):
-                name = maps.organization_id(smap, cls.kind, k)
-                self.organizations.append(cls(self, name, budget * n))
+                node = maps.organization_id(self.stakeholder_map, cls.kind, k)
+                self.organizations.append(cls(self, node, budget))
         self.rng = saved_rng
         self.org_index = {o.node: i for i, o in enumerate(self.organizations)}
         self.org_by_node = {o.node: o for o in self.organizations}
-        nodes = [o.node for o in self.organizations]
-
-        self.graph, self.social_ties = build.stakeholder_graph(
-            self.hh.village, pop, cfg.organizations, [(o.node, o.kind) for o in self.organizations],
-            net_rng,
-        )  # fmt: skip
-        for o in self.organizations:
-            self.graph.nodes[o.node].update(kind=o.kind, agent=o)
-        # Each household's number of ties, repeated per organization (the shape of hh.trust),
-        # so trust diffusion divides in one contiguous pass.
-        degree = np.asarray(self.social_ties.sum(axis=1)).ravel()
-        self._social_degree = np.repeat(degree, n_orgs).reshape(self.hh.trust.shape)
-        # Trust and channel quality draw from separate streams, so changing one factor leaves
-        # the other's draws (and the representatives) untouched.
-        trust_rng, quality_rng = tie_rng.spawn(2)
-        reps = build.representatives(
-            self.hh.village, self.hh.voice, cfg.organizations.representatives, rep_rng
+        district = build.district(
+            cfg, self.stakeholder_map, self.organizations, (pop_rng, net_rng, tie_rng, rep_rng)
         )
-        self.ties = Ties(
-            self.graph, nodes, reps, trust=cfg.factors.trust,
-            communication=cfg.factors.communication, trust_rng=trust_rng,
-            quality_rng=quality_rng,
-        )  # fmt: skip
-        self.hh.trust[reps] = beta_mean(trust_rng, cfg.factors.trust, reps.size * n_orgs).reshape(
-            reps.size,
-            n_orgs,  # (k, 0) when there are no organizations; -1 cannot be inferred
-        )
-        budgets = build.apply_map(
-            smap, self.ties, {o.node: o.budget for o in self.organizations}, n, cfg.factors
-        )
-        for o in self.organizations:
-            o.budget = budgets[o.node]
-        self.structure = build.Structure.read(self.graph, nodes, self.hh, reps)
+        self.hh, self.graph, self.ties = district.hh, district.graph, district.ties
+        self.social_ties, self._social_degree = district.social_ties, district.social_degree
+        self.structure = district.structure
+        self.households = HouseholdFaces(self)
         self.parties = Parties(self.organizations, self.hh, self.structure)
         self.record = StepRecord()
         self._scratch = delivery.Scratch(self.hh.stock)
@@ -498,14 +438,4 @@ class PartnershipModel(mesa.Model):
 
     def household_frame(self) -> pd.DataFrame:
         """Agent-level data: one row per household at the current step."""
-        hh = self.hh
-        frame = {
-            "household": np.arange(len(hh)), "village": hh.village, "income0": hh.income0,
-            "income": hh.income, "voice": hh.voice, "welfare": hh.welfare(),
-            "poorest_quintile": hh.poorest_quintile,
-        }  # fmt: skip
-        for s, name in enumerate(SERVICES):
-            frame[name] = hh.stock[:, s]
-        df = pd.DataFrame(frame)
-        df.insert(0, "step", int(self.steps))
-        return df
+        return household_frame(self.hh, int(self.steps))

@@ -32,14 +32,21 @@ from typing import TYPE_CHECKING
 
 import mesa
 import numpy as np
+import pandas as pd
 
 from sim.mechanisms import metrics, power, welfare
-from sim.mechanisms.partnership import Partnership
+from sim.mechanisms.partnership import SERVICES, Partnership
 
 if TYPE_CHECKING:
     from sim.model.step import StepRecord
 
-__all__ = ["HouseholdOutcomes", "OutcomeCollector", "mean_of", "step_outcomes"]
+__all__ = [
+    "HouseholdOutcomes",
+    "OutcomeCollector",
+    "household_frame",
+    "mean_of",
+    "step_outcomes",
+]
 
 
 class HouseholdOutcomes:
@@ -247,3 +254,21 @@ def _reporter(name: str):
 
     report.__name__ = name
     return report
+
+
+def household_frame(hh: welfare.Households, step: int) -> pd.DataFrame:
+    """Agent-level data: one row per household (its village, incomes, voice and stocks)."""
+    frame = {
+        "household": np.arange(len(hh)),
+        "village": hh.village,
+        "income0": hh.income0,
+        "income": hh.income,
+        "voice": hh.voice,
+        "welfare": hh.welfare(),
+        "poorest_quintile": hh.poorest_quintile,
+    }
+    for s, name in enumerate(SERVICES):
+        frame[name] = hh.stock[:, s]
+    df = pd.DataFrame(frame)
+    df.insert(0, "step", step)
+    return df
