@@ -158,6 +158,23 @@ def test_lever_directions():
     assert after["leakage"] < before["leakage"]
 
 
+def test_a_communication_window_restores_every_channel_bit_for_bit():
+    """A set ... until window on communication is undone exactly, clipped channels included."""
+    s = scenario(
+        {"name": "c", "at": 2, "until": 4, "action": "set", "lever": "communication", "value": 1.0}
+    )
+    model = PartnershipModel(s, seed=2)
+    before = model.ties.channels().copy()
+    model.run(3)  # the window is in force from step 2
+    during = model.ties.channels()
+    np.testing.assert_array_equal(during, np.clip(before + (1.0 - s.factors.communication), 0, 1))
+    clipped = during == 1.0
+    assert clipped.any() and (before[clipped] < 1.0).all()  # the old rule lost these values
+    model.run(2)  # step 5: the window ended at step 4 and was undone
+    assert [e["action"] for e in model.events] == ["set", "restore"]
+    np.testing.assert_array_equal(model.ties.channels(), before)
+
+
 def test_communication_programme_shifts_every_channel_and_budget_resets_organizations():
     s = scenario(
         {"name": "c", "at": 2, "action": "set", "lever": "communication", "value": 0.5},

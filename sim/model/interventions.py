@@ -289,17 +289,16 @@ def set_lever(model: PartnershipModel, lever: str, value: Any) -> None:
     Most levers are read from ``model.scenario`` every step, so writing them there is enough.
     Two are read when the model is built and are re-applied:
 
-    - ``factors.communication``: every tie's channel quality moves by the change,
-      ``q' = clip(q + (c' − c), 0, 1)``, so the mean quality follows the lever (a
-      communication programme improves every channel alike);
+    - ``factors.communication``: every tie's channel quality moves by the lever's change since
+      set-up, ``q = clip(q_drawn + (c − c_0), 0, 1)`` (``Ties.set_communication``), so the
+      mean quality follows the lever and undoing the change restores every channel;
     - ``organizations.budget_<kind>``: every organization of that kind gets the new budget per
       household.
     """
     section, key = lever.split(".")
-    old = getattr(getattr(model.scenario, section), key)
     setattr(getattr(model.scenario, section), key, value)
     if lever == "factors.communication":
-        model.ties.shift_communication(float(value) - float(old))
+        model.ties.set_communication(float(value))
     elif lever in _BUDGETS:
         n = len(model.hh)
         for o in model.organizations:

@@ -9,6 +9,9 @@ Every tie also has a communication channel. Its quality is drawn at set-up (the
 ``factors.communication`` lever is its mean) and is owned here: ``org_quality`` between
 organizations (symmetric, NaN where there is no tie) and ``community_quality``, the quality of
 each organization's channel to the representatives it deals with (one per organization).
+The drawn qualities are kept as they were drawn; a later change of the lever moves every
+channel by the lever's change since set-up, ``q = clip(q_drawn + (c - c_0), 0, 1)``, so a
+change that is undone (a ``set … until`` window) restores every channel exactly.
 
 The stakeholder graph keeps the ties' topology; each tie's ``trust`` attribute is a view of
 these arrays (:class:`~sim.mechanisms.network.TieTrust`), so drawing the graph shows the owner's
@@ -69,6 +72,8 @@ class Ties:
         quality_rng: np.random.Generator,
     ) -> None:
         self.graph = graph
+        self.communication = self._communication_at_start = communication
+        self._drawn: tuple[np.ndarray, np.ndarray] | None = None
         self.nodes = list(nodes)
         self.index = {node: i for i, node in enumerate(self.nodes)}
         self.representatives = representatives
@@ -116,19 +121,24 @@ class Ties:
         return float(self.community_quality[self.index[org]])
 
     def set_quality(self, a: str, b: str, value: float) -> None:
-        """Set the quality of the channel between organizations ``a`` and ``b``."""
+        """Set the quality of the channel between organizations ``a`` and ``b`` (at set-up)."""
         i, j = self.index[a], self.index[b]
         self.org_quality[i, j] = self.org_quality[j, i] = float(value)
 
-    def shift_communication(self, change: float) -> None:
-        """Move every channel's quality by ``change``, clipped to [0, 1].
+    def set_communication(self, communication: float) -> None:
+        """The ``factors.communication`` lever changed: every channel follows it.
 
-        ``q' = clip(q + change, 0, 1)``: a communication programme improves every channel
-        alike, so the mean quality follows the lever.
+        ``q = clip(q_drawn + (c − c_0), 0, 1)`` with ``c_0`` the lever at set-up: a
+        communication programme improves every channel alike, so the mean quality follows the
+        lever, and setting the lever back to ``c_0`` gives every channel its drawn quality
+        again, bit for bit (clipping is never compounded).
         """
-        for q in (self.org_quality, self.community_quality):
-            tied = ~np.isnan(q)
-            q[tied] = np.clip(q[tied] + change, 0.0, 1.0)
+        if self._drawn is None:  # the qualities as set up (drawn, then a map's)
+            self._drawn = (self.org_quality.copy(), self.community_quality.copy())
+        self.communication = communication
+        change = communication - self._communication_at_start
+        for q, drawn in zip((self.org_quality, self.community_quality), self._drawn, strict=True):
+            np.clip(drawn + change, 0.0, 1.0, out=q)  # NaN (no tie) stays NaN
 
     def channels(self) -> np.ndarray:
         """Every channel's quality: organizations' ties (upper triangle), then the community's."""
