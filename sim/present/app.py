@@ -1,32 +1,37 @@
-"""The live dashboard: Mesa's SolaraViz over a partnership model, for classrooms.
+"""The live dashboard: partnership models A and B on a Solara page, for classrooms.
 
 Start it with ``python run_simulation.py dashboard`` (or ``solara run sim/app.py --host
-127.0.0.1``) and open the address it prints. In the sidebar: the partnership type, the five
-success factors, community size, seed and a comparison configuration *B*; Mesa's own controls
-give Reset, Play/Pause, Step and the speed (play interval). A sidebar parameter takes effect
-on **Reset**, as in every SolaraViz app: a new model is built from the sliders. The *Change
-now* panel's sliders change goal clarity, power balance, communication and the evaluation
-interval of the running models (A and B) from the next month on, as a scheduled ``set``
-intervention would, and each change is listed under Events.
+127.0.0.1``) and open the address it prints. On the left: the partnership type, the five
+success factors (each with its value and what it means), community size, seed, a policy design
+and a comparison configuration *B*; they take effect on **Reset**. Above the charts: Reset,
+Step, Play/Pause, the speed and the month. The *Change now* panel changes goal clarity, power
+balance, communication and the evaluation interval of the running models (A and B) from the
+next month on, as a scheduled ``set`` intervention would, and each change is listed under
+Events.
 
-A *policy design* (one of ``scenarios/policies/*.toml``, chosen in the sidebar) replaces the
-partnership type and the five success factors with the design file's own levers and adds its
-timeline of interventions; community size and seed still come from the sidebar. The Events
-panel then lists every intervention as it fires.
+Robustness (issue 18): the page is this module's own, not Mesa's ``SolaraViz`` (whose
+"Use Threads" option drew panels from three different months, whose panels dragged with the
+sliders, and whose Play ran past the horizon). One lock guards every model: a step holds it,
+and every picture is drawn from a :class:`Snapshot` taken under it (the network is drawn to
+PNG under it), never from the live model. Play runs in one thread per session; it stops at the
+run's horizon, on Pause, and as soon as the browser's page is no longer connected; when the
+session closes, its models are dropped.
 
-Configuration *B* is configuration *A* with the one change that a shipped scenario variant
-makes (for example ``scenarios/msp_poor_communication.toml`` sets ``factors.communication =
-0.2``), built on the same seed: the same households, villages and ties (common random numbers),
-so every difference on screen comes from that change.
+Smooth Play: stepping is decoupled from drawing. A step costs about a millisecond at 500
+households; the page is refreshed at most every :data:`REFRESH_S` seconds (the key numbers
+and the charts, whose lines keep their figure and only get new data), and the network every
+:data:`NETWORK_EVERY` months and whenever Play stops.
 
-Everything renders offline with Mesa's matplotlib backend (see docs/dashboard.md).
+Everything renders offline with matplotlib PNGs (see docs/dashboard.md).
 """
 
 from __future__ import annotations
 
+import io
 import math
 import threading
-import warnings
+import time
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -35,28 +40,21 @@ import mesa
 import solara
 from matplotlib.figure import Figure
 
-with warnings.catch_warnings():
-    # Solara's rules-of-hooks check flags Mesa 3.3.1's ComponentsView when Mesa's module is
-    # imported (a use_state after an early return taken only when there are no components; we
-    # always pass components). The warning is about Mesa's code and is silenced for it only.
-    warnings.filterwarnings("ignore", ".*ComponentsView: `use_state` found", UserWarning)
-    warnings.filterwarnings("ignore", ".*validate hooks for component ComponentsView", UserWarning)
-    from mesa.visualization import SolaraViz
-    from mesa.visualization.utils import force_update, update_counter
-
 from sim.errors import UserError
 from sim.model.model import PartnershipModel
 from sim.paths import SCENARIOS
 from sim.present.netdraw import draw_network
 from sim.present.plots import LABELS
-from sim.scenario import PARTNERSHIP_TYPES, Scenario, load_scenario
+from sim.scenario import PARTNERSHIP_TYPES, Scenario, lever_table, load_scenario
 
 __all__ = [
+    "CHARTS",
     "COMPARISONS",
     "DESIGN_CONTROLS",
     "LIVE_LEVERS",
     "DashboardModel",
     "Page",
+    "Snapshot",
     "policy_designs",
 ]
 
@@ -71,7 +69,6 @@ COMPARISONS = {
 }
 """Choices for configuration B: A changed as the named scenario file changes ``msp.toml``."""
 
-
 POLICIES = SCENARIOS / "policies"
 
 DESIGN_CONTROLS = (
@@ -83,6 +80,12 @@ DESIGN_CONTROLS = (
     "evaluation_interval",
 )
 """Controls whose value a chosen policy design replaces with the design file's own levers."""
+
+REFRESH_S = 0.25
+"""During Play, the page (numbers and charts) is redrawn at most this often (seconds)."""
+
+NETWORK_EVERY = 24
+"""During Play, the network is redrawn every this many months (and whenever Play stops)."""
 
 
 def policy_designs() -> dict[str, Path]:
@@ -140,17 +143,74 @@ def comparison_overrides(choice: str) -> dict[str, Any]:
     }
 
 
+KEY_NUMBERS = (
+    "welfare_mean",
+    "welfare_q1",
+    "mpi_m0",
+    "welfare_gini",
+    "trust_partners",
+    "trust_community",
+    "shared_understanding",
+    "power_balance",
+    "community_voice",
+    "leakage",
+    "partnership_size",
+)
+"""Outcomes shown in the key-numbers panel (columns named as in docs/ODD.md)."""
+
+CHARTS = (
+    ("Welfare dimensions", ("welfare_mean", "access_mean", "capacity_mean", "empowerment_mean")),
+    ("Poverty and inequality", ("mpi_m0", "mpi_h", "welfare_gini", "income_gini")),
+    ("Trust", ("trust_partners", "trust_community")),
+    ("Partnership process", ("shared_understanding", "power_balance", "community_voice")),
+)
+"""Live charts, each its own panel: title and the outcomes drawn in it (all on a 0-1 scale)."""
+
+HISTORY = tuple(dict.fromkeys(k for _, keys in CHARTS for k in keys))
+"""Outcomes whose course the dashboard keeps for its charts and its CSV download."""
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What the page shows, copied from the models under their lock: drawing reads only this.
+
+    Attributes:
+        serial: increases with every snapshot (a redraw key).
+        month: A's month; horizon: the month at which Play stops.
+        labels: run labels, "A" and optionally "B: <change>".
+        metrics: per label, the outcomes at ``month``.
+        history: per label, per outcome in :data:`HISTORY` (and "step"), its course so far.
+        events: the Events panel's lines; pending: live changes waiting for next month.
+        factors: A's current success factors (the Change-now sliders' positions).
+        networks: per label, the network as PNG bytes (redrawn every few months in Play).
+    """
+
+    serial: int
+    month: int
+    horizon: int
+    labels: tuple[str, ...]
+    metrics: dict[str, dict[str, float]]
+    history: dict[str, dict[str, tuple[float, ...]]]
+    events: tuple[str, ...]
+    pending: dict[str, Any]
+    factors: dict[str, float]
+    networks: dict[str, bytes] = field(default_factory=dict)
+
+
 class DashboardModel(mesa.Model):
     """Configuration A and, optionally, B: two partnership models stepped together.
 
     Both are built on the same seed, so they share the population and the graph; B differs
     from A only by :func:`comparison_overrides`. Keyword arguments are the dashboard's
-    controls (SolaraViz passes them by name on Reset).
+    controls (passed by name on Reset).
 
     With ``policy`` set to a design's file name (:func:`policy_designs`), A is that design
     file (its levers and its ``[[interventions]]``) with the sidebar's community size; the
     controls named in :data:`DESIGN_CONTROLS` are not used. B is A with the comparison's change
     applied to the design's starting levers; the design's interventions run in B too.
+
+    Every method that reads or changes the models holds :attr:`lock`; the page draws from
+    :meth:`snapshot`, never from the models.
 
     >>> m = DashboardModel(households=60, compare="low trust")
     >>> m.step(); m.a.steps, m.b.steps, m.b.scenario.factors.trust
@@ -174,6 +234,7 @@ class DashboardModel(mesa.Model):
         seed: int = 1,
         compare: str = "none",
         policy: str = "none",
+        horizon: int = 120,
     ) -> None:
         super().__init__(seed=seed)
         levers = {
@@ -184,6 +245,7 @@ class DashboardModel(mesa.Model):
             "factors.trust": trust,
             "factors.evaluation_interval": int(evaluation_interval),
             "population.households": int(households),
+            "run.steps": int(horizon),
         }
         self.policy = policy
         if policy == "none":
@@ -200,19 +262,35 @@ class DashboardModel(mesa.Model):
             scenario_b = scenario_a.with_overrides({**changes, "name": "B"}, source="dashboard")
             self.b = PartnershipModel(scenario_b, seed=seed)
         self._defines_b = set(changes)
-        # Live changes wait here for the next month. Mesa's Play steps in a worker thread
-        # while slider handlers run in another, so both hold the lock.
+        self.horizon = int(scenario_a.run.steps)
         self.pending: dict[str, Any] = {}
-        self._lock = threading.Lock()
+        # Play steps in a worker thread while slider handlers and drawing run in others:
+        # all of them hold this lock.
+        self.lock = threading.RLock()
+        self._serial = 0
+        self._history = {label: {k: [] for k in ("step", *HISTORY)} for label, _ in self.runs}
+        self._append_history()
 
     @property
     def runs(self) -> list[tuple[str, PartnershipModel]]:
-        """``[("A", model_a)]`` plus ``("B", model_b)`` when a comparison is chosen."""
+        """``[("A", model_a)]`` plus ``("B: <change>", model_b)`` when a comparison is chosen."""
         return [("A", self.a)] + ([(f"B: {self.compare}", self.b)] if self.b else [])
+
+    @property
+    def at_horizon(self) -> bool:
+        """Whether A has reached the run's last month (Play stops there)."""
+        return self.a.steps >= self.horizon
+
+    def _append_history(self) -> None:
+        for label, run in self.runs:
+            rows = self._history[label]
+            rows["step"].append(int(run.steps))
+            for key in HISTORY:
+                rows[key].append(float(run.metrics.get(key, math.nan)))
 
     def step(self) -> None:
         """One month in A and in B, after the live changes made since the last month."""
-        with self._lock:
+        with self.lock:
             pending, self.pending = self.pending, {}
             for lever, value in pending.items():
                 for label, model in self.runs:
@@ -220,17 +298,16 @@ class DashboardModel(mesa.Model):
                         model.interventions.set_now(lever, value, by=LIVE_EVENT)
             for _, model in self.runs:
                 model.step()
+            self._append_history()
 
     def set_live(self, lever: str, value: Any) -> None:
         """Change ``lever`` in A and in B from the next month on, without a Reset.
 
         The change waits in ``pending`` until the next month starts, then applies as a
         scheduled ``set`` intervention at that month would (see
-        :meth:`sim.interventions.Interventions.set_now`) and is listed in the Events panel.
-        Moves made within one month (a slider being dragged) count once, at their last value;
-        one that returns to the current value changes nothing. B keeps its own value of the
-        lever that defines it ("B = A but poor communication" keeps its poor communication
-        when A's changes).
+        :meth:`sim.model.interventions.Interventions.set_now`) and is listed in the Events
+        panel. Moves made within one month (a slider being dragged) count once, at their last
+        value. B keeps its own value of the lever that defines it.
 
         Raises:
             ValueError: for a lever that cannot change mid-run or a value out of bounds.
@@ -246,34 +323,49 @@ class DashboardModel(mesa.Model):
         >>> [(e["step"], e["target"], e["new"]) for e in m.a.events]
         [(2, 'factors.power_balance', '0.1'), (2, 'factors.communication', '0.5')]
         """
-        name, value = self.a.interventions.check_setting(lever, value)
-        with self._lock:
+        with self.lock:
+            name, value = self.a.interventions.check_setting(lever, value)
             self.pending[name] = value
 
+    def snapshot(self, networks: dict[str, bytes] | None = None, draw: bool = False) -> Snapshot:
+        """Copy what the page shows, under the lock; ``draw=True`` also draws the networks.
 
-# ---------------------------------------------------------------------------------- components
-KEY_NUMBERS = (
-    "welfare_mean",
-    "welfare_q1",
-    "mpi_m0",
-    "welfare_gini",
-    "trust_partners",
-    "trust_community",
-    "shared_understanding",
-    "power_balance",
-    "community_voice",
-    "leakage",
-    "partnership_size",
-)
-"""Outcomes shown in the key-numbers panel (columns named as in docs/ODD.md)."""
+        ``networks`` (the previous snapshot's pictures) are kept when not redrawn.
 
-CHARTS = (
-    ("Welfare dimensions", ("welfare_mean", "access_mean", "capacity_mean", "empowerment_mean")),
-    ("Poverty and inequality", ("mpi_m0", "mpi_h", "welfare_gini", "income_gini")),
-    ("Trust", ("trust_partners", "trust_community")),
-    ("Partnership process", ("shared_understanding", "power_balance", "community_voice")),
-)
-"""Live chart panels: title and the outcomes drawn in it."""
+        >>> m = DashboardModel(households=60, compare="low trust"); m.step()
+        >>> s = m.snapshot()
+        >>> s.month, s.labels, s.history["A"]["step"], s.networks
+        (1, ('A', 'B: low trust'), (0, 1), {})
+        >>> m.step(); s.month, len(s.history["A"]["welfare_mean"])  # a copy: it stays put
+        (1, 2)
+        """
+        with self.lock:
+            self._serial += 1
+            factors = self.a.scenario.factors
+            return Snapshot(
+                serial=self._serial,
+                month=int(self.a.steps),
+                horizon=self.horizon,
+                labels=tuple(label for label, _ in self.runs),
+                metrics={label: dict(run.metrics) for label, run in self.runs},
+                history={
+                    label: {k: tuple(v) for k, v in rows.items()}
+                    for label, rows in self._history.items()
+                },
+                events=tuple(event_lines(self.runs)),
+                pending=dict(self.pending),
+                factors={lever: getattr(factors, lever.split(".")[1]) for lever, *_ in LIVE_LEVERS},
+                networks=(
+                    {label: network_png(run, label) for label, run in self.runs}
+                    if draw
+                    else dict(networks or {})
+                ),
+            )
+
+
+# ---------------------------------------------------------------------------------- drawing
+CHART_FONT = 13
+"""Points for every text in the charts: 14.4 px at the charts' 80 dpi (readable projected)."""
 
 _DASH = {"A": "-", "B": "--"}
 
@@ -291,100 +383,103 @@ def format_number(key: str, value: float | None) -> str:
     return f"{value:.0f}" if key == "partnership_size" else f"{value:.3f}"
 
 
-def network_figure(model: PartnershipModel, label: str) -> Figure:
-    """One configuration's stakeholder network, drawn by :func:`sim.netdraw.draw_network`."""
-    fig = Figure(figsize=(5.9, 4.2), layout="constrained")
-    draw_network(fig.subplots(), model, title=f"{label}, month {model.steps}")
-    return fig
+def _png(fig: Figure, dpi: int = 80) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi)
+    return buffer.getvalue()
 
 
-def charts_figure(model: DashboardModel) -> Figure:
-    """The live charts: one panel per :data:`CHARTS` entry, A solid and B dashed."""
-    fig = Figure(figsize=(7.2, 5.0), layout="constrained")
-    axes = fig.subplots(2, 2).ravel()
-    frames = [(label[0], run.results()) for label, run in model.runs]
-    for ax, (title, outcomes) in zip(axes, CHARTS, strict=True):
-        for k, outcome in enumerate(outcomes):
-            colour = f"C{k}"
-            for label, df in frames:
-                ax.plot(
-                    df["step"],
-                    df[outcome],
-                    _DASH[label],
-                    color=colour,
-                    lw=1.3,
-                    label=LABELS.get(outcome, outcome) if label == "A" else None,
+def network_png(model: PartnershipModel, label: str) -> bytes:
+    """One configuration's stakeholder network as a PNG (call it under the models' lock)."""
+    fig = Figure(figsize=(7.0, 5.6))
+    fig.subplots_adjust(left=0.01, right=0.99, top=0.94, bottom=0.01)
+    draw_network(fig.subplots(), model, title=f"{label.split(':')[0]}, month {model.steps}")
+    return _png(fig, dpi=80)
+
+
+class ChartPainter:
+    """One chart's figure, kept between frames: a redraw only gives its lines new data.
+
+    >>> m = DashboardModel(households=60, compare="low trust"); m.step()
+    >>> painter = ChartPainter(0)
+    >>> painter.render(m.snapshot())[1:4]
+    b'PNG'
+    >>> len(painter.lines)  # four outcomes x (A, B)
+    8
+    """
+
+    def __init__(self, index: int) -> None:
+        self.title, self.outcomes = CHARTS[index]
+        self.fig = Figure(figsize=(6.0, 3.9))
+        self.fig.subplots_adjust(left=0.12, right=0.97, top=0.97, bottom=0.36)
+        self.ax = self.fig.subplots()
+        self.lines: dict[tuple[str, str], Any] = {}
+        self._labels: tuple[str, ...] = ()
+
+    def _layout(self, labels: tuple[str, ...], gettext: Any) -> None:
+        ax = self.ax
+        ax.clear()
+        self.lines = {}
+        for k, outcome in enumerate(self.outcomes):
+            for label in labels:
+                short = label[0]
+                (self.lines[(short, outcome)],) = ax.plot(
+                    [],
+                    [],
+                    _DASH[short],
+                    color=f"C{k}",
+                    lw=2.2,
+                    label=gettext(LABELS.get(outcome, outcome)) if short == "A" else None,
                 )
-        ax.set_title(title, fontsize=9)
-        ax.tick_params(labelsize=7)
+        ax.set_xlabel(gettext("month"), fontsize=CHART_FONT)
+        ax.set_ylabel(gettext("index, 0 to 1"), fontsize=CHART_FONT)
+        ax.tick_params(labelsize=CHART_FONT)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=6, loc="best", frameon=False)
-    axes[-1].set_xlabel("month", fontsize=8)
-    axes[-2].set_xlabel("month", fontsize=8)
-    if len(frames) > 1:
-        fig.suptitle("solid: A, dashed: B", fontsize=8)
-    return fig
+        ax.set_ylim(0, 1.02)
+        ax.legend(
+            fontsize=CHART_FONT,
+            loc="upper left",
+            bbox_to_anchor=(-0.1, -0.2),
+            ncols=2,
+            frameon=False,
+            title=gettext("solid: A, dashed: B") if len(labels) > 1 else None,
+            title_fontsize=CHART_FONT,
+        )
+        self._labels = labels
+
+    def render(self, snap: Snapshot, gettext: Any = str, fmt: str = "png") -> bytes:
+        """The chart at ``snap`` as PNG (or SVG) bytes."""
+        if snap.labels != self._labels or getattr(self, "_gettext", None) is not gettext:
+            self._layout(snap.labels, gettext)
+            self._gettext = gettext
+        for label in snap.labels:
+            rows = snap.history[label]
+            for outcome in self.outcomes:
+                self.lines[(label[0], outcome)].set_data(rows["step"], rows[outcome])
+        self.ax.set_xlim(0, max(12, snap.month))
+        buffer = io.BytesIO()
+        self.fig.savefig(buffer, format=fmt, dpi=80)
+        return buffer.getvalue()
 
 
-@solara.component
-def NetworkA(model: DashboardModel):
-    """The network of configuration A."""
-    update_counter.get()  # re-render when SolaraViz steps or resets the model
-    solara.FigureMatplotlib(network_figure(model.a, "A"), format="png", dpi=90)
+def history_csv(snap: Snapshot) -> str:
+    """The run so far as a tidy CSV: one row per configuration and month.
 
-
-@solara.component
-def NetworkB(model: DashboardModel):
-    """The network of configuration B beside A's, or how to get one."""
-    update_counter.get()
-    if model.b is None:
-        with solara.Card("Compare A with B", style={"width": "100%"}):
-            # Plain text: solara.Markdown loads KaTeX from a CDN, which fails offline.
-            solara.Text(
-                "Choose “Compare with B = A but …” in the sidebar and press Reset: B is A "
-                "with one success factor degraded (or no partnership), on the same seed, so "
-                "both share the same villages and households. Its network appears here, "
-                "dashed lines in the charts, and a B column in the key numbers."
-            )
-        return
-    label = model.runs[1][0]
-    solara.FigureMatplotlib(network_figure(model.b, label), format="png", dpi=90)
-
-
-@solara.component
-def ChartsView(model: DashboardModel):
-    """The live charts panel."""
-    update_counter.get()  # re-render when SolaraViz steps or resets the model
-    solara.FigureMatplotlib(charts_figure(model), format="png", dpi=90)
-
-
-@solara.component
-def KeyNumbers(model: DashboardModel):
-    """The key numbers of A (and B) at the current step, each tagged for tests and scrapers."""
-    update_counter.get()  # re-render when SolaraViz steps or resets the model
-    runs = model.runs
-    with solara.Card("Key numbers", style={"width": "100%"}):
-        with solara.Row():
-            solara.Text("", style={"width": "52%"})
-            for label, run in runs:
-                solara.Text(f"{label.split(':')[0]} (month {run.steps})", style={"width": "22%"})
-        for key in KEY_NUMBERS:
-            with solara.Row(style={"font-size": "0.85em"}):
-                solara.Text(LABELS.get(key, key.replace("_", " ")), style={"width": "52%"})
-                for label, run in runs:
-                    solara.Text(
-                        format_number(key, run.metrics.get(key)),
-                        classes=[f"kn-{key}-{label[0].lower()}"],
-                        style={"width": "22%", "font-family": "monospace"},
-                    )
+    >>> m = DashboardModel(households=60); m.step()
+    >>> print(history_csv(m.snapshot()).splitlines()[0][:40])
+    run,step,welfare_mean,access_mean,capaci
+    """
+    lines = [",".join(("run", "step", *HISTORY))]
+    for label in snap.labels:
+        rows = snap.history[label]
+        for i, step in enumerate(rows["step"]):
+            values = (repr(rows[k][i]) for k in HISTORY)
+            lines.append(",".join((label.split(":")[0], str(step), *values)))
+    return "\n".join(lines) + "\n"
 
 
 def event_lines(runs: list[tuple[str, Any]], limit: int = 12) -> list[str]:
     """The newest ``limit`` interventions that fired in the runs (A, B), one line each.
-
-    Reads each run's ``events`` (the model's event log: dicts with ``step``, ``intervention``,
-    ``action``, ``target``, ``old``, ``new`` and ``note``, see :mod:`sim.interventions`); a run
-    without events gives no lines.
 
     >>> from types import SimpleNamespace
     >>> a = SimpleNamespace(events=[
@@ -423,7 +518,7 @@ def design_note(policy: str) -> str:
     """
     if policy == "none":
         return (
-            "Policy design: none. Choose one in the sidebar and press Reset to watch its "
+            "Policy design: none. Choose one on the left and press Reset to watch its "
             "interventions fire here."
         )
     about = design_scenario(policy).description
@@ -431,7 +526,7 @@ def design_note(policy: str) -> str:
         f"Policy design {policy} (scenarios/policies/{policy}.toml): "
         + (f"{about} " if about else "")
         + "The design sets the partnership type and the five success factors (their sliders "
-        "are not used); community size, seed and B come from the sidebar."
+        "are not used); community size, seed and B come from the left."
     )
 
 
@@ -451,126 +546,447 @@ Trust is missing on purpose: its slider sets the partners' history before the fi
 """
 
 
+@cache
+def lever_meanings() -> dict[str, str]:
+    """Each lever's one-line meaning from the lever schema (``run_simulation.py levers``).
+
+    >>> lever_meanings()["factors.communication"]
+    'quality of communication channels between partners'
+    """
+    return {f"{row['section']}.{row['key']}": row["meaning"] for row in lever_table()}
+
+
+# ---------------------------------------------------------------------------------- controls
+@dataclass(frozen=True)
+class Control:
+    """A setting on the left: built into a new model on Reset.
+
+    ``factor`` names the essay's success factor the control stands for (None for the others)
+    and ``lever`` the scenario lever behind it; both are shown in the help text.
+    """
+
+    name: str
+    label: str
+    default: Any
+    lo: float = 0.0
+    hi: float = 1.0
+    step: float = 0.05
+    values: tuple[str, ...] = ()
+    lever: str = ""
+    factor: str = ""
+
+
+PARTNERSHIP_NAMES = {
+    "none": "No partnership",
+    "ppp": "Government–private (PPP)",
+    "psp": "Community–private (PSP)",
+    "pmg": "Community–government (PMG)",
+    "msp": "Multi-stakeholder (MSP)",
+}
+"""The essay's names of the partnership types, by their codes."""
+assert set(PARTNERSHIP_NAMES) == set(PARTNERSHIP_TYPES)
+
+CONTROLS = (
+    Control(
+        "partnership_type",
+        "Partnership type",
+        "msp",
+        values=PARTNERSHIP_TYPES,
+        lever="partnership.type",
+    ),
+    Control(
+        "goal_clarity",
+        "Clarity of goals",
+        0.8,
+        lever="factors.goal_clarity",
+        factor="Clarity of goals and targets",
+    ),
+    Control(
+        "power_balance",
+        "Balance of power",
+        0.7,
+        lever="factors.power_balance",
+        factor="Balance of power",
+    ),
+    Control(
+        "communication",
+        "Communication",
+        0.8,
+        lever="factors.communication",
+        factor="Effective communication",
+    ),
+    Control(
+        "trust",
+        "Trust (before month 1)",
+        0.7,
+        lever="factors.trust",
+        factor="Trust and mutual respect",
+    ),
+    Control(
+        "evaluation_interval",
+        "Evaluation every N months (0 = never)",
+        12,
+        0,
+        36,
+        1,
+        lever="factors.evaluation_interval",
+        factor="Evaluation and learning",
+    ),
+    Control(
+        "households",
+        "Community size (households)",
+        300,
+        50,
+        3000,
+        50,
+        lever="population.households",
+    ),
+    Control("horizon", "Run length (months)", 120, 12, 360, 12, lever="run.steps"),
+    Control("seed", "Seed", 1, 0, 99, 1),
+    Control("policy", "Policy design (sets type and factors)", "none", values=("none",)),
+    Control("compare", "Compare with B = A but …", "none", values=tuple(COMPARISONS)),
+)
+"""The settings on the left, passed by name to :class:`DashboardModel` on Reset."""
+
+
+def control_help(control: Control) -> str:
+    """The help text under a control: the essay's factor and the lever behind it.
+
+    >>> print(control_help(CONTROLS[3]))  # doctest: +NORMALIZE_WHITESPACE
+    Success factor: Effective communication.
+    Lever factors.communication: quality of communication channels between partners.
+    """
+    parts = []
+    if control.factor:
+        parts.append(f"Success factor: {control.factor}.")
+    if control.lever:
+        parts.append(f"Lever {control.lever}: {lever_meanings()[control.lever]}.")
+    if control.name == "seed":
+        parts.append("The random draw of villages, households and ties; A and B share it.")
+    if control.name == "policy":
+        parts.append("A file in scenarios/policies/: its own levers and interventions.")
+    if control.name == "compare":
+        parts.append("B is A with one success factor degraded, on the same households.")
+    return " ".join(parts)
+
+
+def option_label(control: Control, value: str) -> str:
+    """How a choice is shown: partnership types by name and code."""
+    return PARTNERSHIP_NAMES[value] if control.name == "partnership_type" else value
+
+
+# ---------------------------------------------------------------------------------- the page
+SPEEDS = {"1": 1.0, "2": 0.5, "5": 0.2, "10": 0.1, "20": 0.05, "max": 0.0}
+"""Play speeds (months per second) and the pause between months they mean (seconds)."""
+
+
+CLOSED_MESSAGE = "Kemitraan dashboard: a session closed; Play stopped and its models were freed"
+"""Written to the server's output when a page's session closes."""
+
+
+class Session:
+    """One browser session's models and the snapshot its page shows."""
+
+    def __init__(self) -> None:
+        self.model: DashboardModel | None = DashboardModel()
+        self.snap: Snapshot | None = self.model.snapshot(draw=True)
+        self.closed = threading.Event()
+        self.steps_played = 0
+        self.token = 0  # which Play loop may run: a newer token stops older loops
+
+    def reset(self, settings: dict[str, Any]) -> Snapshot:
+        """Build new models from ``settings`` (a Reset)."""
+        self.model = DashboardModel(**settings)
+        self.snap = self.model.snapshot(draw=True)
+        return self.snap
+
+    def refresh(self, draw: bool) -> Snapshot:
+        """A new snapshot of the models (drawing the networks if ``draw``)."""
+        assert self.model is not None
+        previous = self.snap.networks if self.snap is not None else None
+        self.snap = self.model.snapshot(previous, draw=draw)
+        return self.snap
+
+    def close(self) -> None:
+        """The page went away: stop Play and drop the models."""
+        self.closed.set()
+        self.token += 1
+        self.model = None
+        self.snap = None
+        print(CLOSED_MESSAGE, flush=True)
+
+
+def _page_connected(context: Any) -> bool:
+    """Whether a browser page is still connected to this session's kernel."""
+    if context is None:
+        return True
+    if context.closed_event.is_set():
+        return False
+    from solara.server.kernel_context import PageStatus
+
+    return PageStatus.CONNECTED in list(context.page_status.values())
+
+
+def _current_context() -> Any:
+    try:
+        from solara.server import kernel_context
+
+        return kernel_context.get_current_context()
+    except Exception:  # outside a server (a test rendering the page): nothing to watch
+        return None
+
+
+TEXT = {"font-size": "15px"}
+SMALL = {"font-size": "14px", "color": "#444", "display": "block", "line-height": "1.3"}
+
+
 @solara.component
-def LiveLevers(model: DashboardModel):
+def ControlView(control: Control, value: Any, on_value: Any):
+    """One setting: its label and current value, the widget, and its help text."""
+    with solara.Column(gap="0px", style={"margin-bottom": "10px"}):
+        if control.values:
+            values = (
+                ["none", *policy_designs()] if control.name == "policy" else list(control.values)
+            )
+            solara.Select(
+                label=control.label,
+                value=option_label(control, value),
+                values=[option_label(control, v) for v in values],
+                on_value=lambda shown: on_value(
+                    next(v for v in values if option_label(control, v) == shown)
+                ),
+            )
+        else:
+            with solara.Row(justify="space-between", style=TEXT):
+                solara.Text(control.label, style=TEXT)
+                shown = f"{value:g}" if isinstance(control.step, int) else f"{value:.2f}"
+                solara.Text(shown, classes=[f"value-{control.name}"], style={"font-weight": "bold"})
+            widget = solara.SliderInt if isinstance(control.step, int) else solara.SliderFloat
+            widget(
+                control.label,
+                value=value,
+                min=control.lo,
+                max=control.hi,
+                step=control.step,
+                on_value=on_value,
+                thumb_label=True,
+            )
+        text = control_help(control)
+        if text:
+            solara.Text(text, classes=[f"help-{control.name}"], style=SMALL)
+
+
+@solara.component
+def KeyNumbers(snap: Snapshot):
+    """The key numbers of A (and B) at the current month, each tagged for tests."""
+    with solara.Card(style={"width": "100%", "padding": "6px"}):
+        solara.Text("Key numbers", style={"font-size": "18px", "font-weight": "bold"})
+        with solara.Row(style=TEXT):
+            solara.Text("", style={"width": "56%"})
+            for label in snap.labels:
+                solara.Text(f"{label.split(':')[0]} (month {snap.month})", style={"width": "22%"})
+        for key in KEY_NUMBERS:
+            with solara.Row(style={**TEXT, "margin": "1px 0"}):
+                solara.Text(OUTCOME_NAMES.get(key, LABELS.get(key, key)), style={"width": "56%"})
+                for label in snap.labels:
+                    solara.Text(
+                        format_number(key, snap.metrics[label].get(key)),
+                        classes=[f"kn-{key}-{label[0].lower()}"],
+                        style={"width": "22%", "font-family": "monospace"},
+                    )
+
+
+OUTCOME_NAMES = {
+    "power_balance": "Power balance in decisions (result)",
+    "trust_partners": "Trust among partners (result)",
+    "community_voice": "Community voice (result)",
+}
+"""Key-number names that differ from the plots' labels: results, told apart from levers."""
+
+
+@solara.component
+def Chart(index: int, snap: Snapshot, painter: ChartPainter):
+    """One live chart with its title, drawn from the snapshot."""
+    png = solara.use_memo(lambda: painter.render(snap), [snap.serial, snap.labels])
+    with solara.Card(style={"width": "100%", "padding": "4px"}, classes=["chart"]):
+        solara.Text(CHARTS[index][0], style={"font-size": "18px", "font-weight": "bold"})
+        solara.Image(png, width="100%", classes=[f"chart-{index}"])
+
+
+@solara.component
+def LiveLevers(session: Session, snap: Snapshot, on_change: Any):
     """Sliders that change A and B from the next month on (no Reset), logged as events."""
-    update_counter.get()  # re-render when SolaraViz steps or resets the model: show its values
-    factors = model.a.scenario.factors
     with solara.Card("Change now (from next month)", style={"width": "100%"}):
         for lever, label, lo, hi, step in LIVE_LEVERS:
-            value = model.pending.get(lever, getattr(factors, lever.split(".")[1]))
+            value = snap.pending.get(lever, snap.factors[lever])
 
             def apply(new: Any, lever: str = lever) -> None:
-                model.set_live(lever, new)
-                force_update()  # redraw: the panel lists what waits for next month
+                if session.model is not None:
+                    session.model.set_live(lever, new)
+                    on_change()
 
-            if isinstance(step, int):
-                solara.SliderInt(label, value=int(value), min=lo, max=hi, step=step, on_value=apply)
-            else:
-                solara.SliderFloat(
-                    label, value=float(value), min=lo, max=hi, step=step, on_value=apply
-                )
-        for lever, value in model.pending.items():
-            old = getattr(factors, lever.split(".")[1])
+            widget = solara.SliderInt if isinstance(step, int) else solara.SliderFloat
+            widget(label, value=value, min=lo, max=hi, step=step, on_value=apply)
+        for lever, value in snap.pending.items():
             solara.Text(
-                f"Next month: {lever} {old:g} → {value:g}",
+                f"Next month: {lever} {snap.factors[lever]:g} → {value:g}",
                 classes=["pending"],
-                style={"display": "block", "font-size": "0.85em"},
+                style=SMALL,
             )
         solara.Text(
-            "The sidebar's sliders build a new model on Reset; these change the running one "
-            "from the next month, and each change is then listed under Events.",
-            style={"display": "block", "font-size": "0.85em"},
+            "The settings on the left build new models on Reset; these change the running "
+            "ones from the next month, and each change is then listed under Events.",
+            style=SMALL,
         )
 
 
 @solara.component
-def EventsView(model: DashboardModel):
-    """Interventions that fired (``model.events``, when the model records them), newest first."""
-    update_counter.get()  # re-render when SolaraViz steps or resets the model
+def EventsView(snap: Snapshot, policy: str):
+    """Interventions that fired, newest first."""
     with solara.Card("Events", style={"width": "100%"}):
-        solara.Text(design_note(model.policy), classes=["policy-note"], style={"display": "block"})
-        lines = event_lines(model.runs)
-        if not lines:
-            solara.Text("No interventions have fired yet.", classes=["events-empty"])
-        for line in lines:
-            solara.Text(line, classes=["event"], style={"display": "block", "font-size": "0.85em"})
+        solara.Text(design_note(policy), classes=["policy-note"], style=SMALL)
+        if not snap.events:
+            solara.Text("No interventions have fired yet.", classes=["events-empty"], style=SMALL)
+        for line in snap.events:
+            solara.Text(line, classes=["event"], style=SMALL)
 
 
-def _slider(label: str, value: float, lo: float = 0.0, hi: float = 1.0, step: float = 0.05):
-    return {
-        "type": "SliderFloat",
-        "label": label,
-        "value": value,
-        "min": lo,
-        "max": hi,
-        "step": step,
-    }
-
-
-model_params = {
-    "partnership_type": {
-        "type": "Select",
-        "label": "Partnership type",
-        "value": "msp",
-        "values": list(PARTNERSHIP_TYPES),
-    },
-    "goal_clarity": _slider("Goal clarity", 0.8),
-    "power_balance": _slider("Power balance", 0.7),
-    "communication": _slider("Communication", 0.8),
-    "trust": _slider("Trust (prehistory)", 0.7),
-    "evaluation_interval": {
-        "type": "SliderInt",
-        "label": "Evaluation every N months (0 = never)",
-        "value": 12,
-        "min": 0,
-        "max": 36,
-        "step": 1,
-    },
-    "households": {
-        "type": "SliderInt",
-        "label": "Community size (households)",
-        "value": 300,
-        "min": 50,
-        "max": 3000,
-        "step": 50,
-    },
-    "seed": {"type": "SliderInt", "label": "Seed", "value": 1, "min": 0, "max": 99, "step": 1},
-    "policy": {
-        "type": "Select",
-        "label": "Policy design (sets type and factors)",
-        "value": "none",
-        "values": ["none", *policy_designs()],
-    },
-    "compare": {
-        "type": "Select",
-        "label": "Compare with B = A but …",
-        "value": "none",
-        "values": list(COMPARISONS),
-    },
-}
-"""The dashboard's controls, passed by name to :class:`DashboardModel` on Reset."""
+TITLE = "Kemitraan: partnerships and community welfare"
 
 
 @solara.component
 def Page():
-    """The app: one :class:`DashboardModel` per browser session, inside Mesa's SolaraViz.
+    """The app: one :class:`Session` (models A and B) per browser session."""
+    session = solara.use_memo(Session, [])
+    settings, set_settings = solara.use_state({c.name: c.default for c in CONTROLS})
+    snap, set_snap = solara.use_state(session.snap)
+    playing, set_playing = solara.use_state(False)
+    speed, set_speed = solara.use_state("max")
+    context = solara.use_memo(_current_context, [])
+    painters = solara.use_memo(lambda: [ChartPainter(i) for i in range(len(CHARTS))], [])
+    solara.use_effect(lambda: session.close, [])  # on unmount: stop Play, drop the models
 
-    A model built at import time would be shared by every tab (Solara imports the app once per
-    server) until each tab pressed Reset; ``use_memo`` builds one per session instead.
-    """
-    model = solara.use_memo(DashboardModel, [])
-    return SolaraViz(
-        model,
-        components=[
-            (NetworkA, 0),
-            (NetworkB, 0),
-            (KeyNumbers, 0),
-            (LiveLevers, 0),
-            (ChartsView, 0),
-            (EventsView, 0),
-        ],
-        model_params=model_params,
-        name="Kemitraan: partnerships and community welfare",
-        play_interval=200,
-    )
+    def play() -> None:
+        model, token = session.model, session.token
+        if not playing or model is None:
+            return
+        last_draw, last_network = 0.0, model.a.steps
+        try:
+            while session.token == token and not model.at_horizon:
+                if session.model is not model or not _page_connected(context):
+                    return
+                started = time.monotonic()
+                model.step()
+                session.steps_played += 1
+                if started - last_draw >= REFRESH_S:
+                    network = model.a.steps - last_network >= NETWORK_EVERY
+                    if network:
+                        last_network = model.a.steps
+                    set_snap(session.refresh(draw=network))
+                    last_draw = time.monotonic()
+                pause = SPEEDS[speed] - (time.monotonic() - started)
+                if pause > 0:
+                    time.sleep(pause)
+        finally:
+            if session.model is model and not session.closed.is_set():
+                set_snap(session.refresh(draw=True))
+                if session.token == token:
+                    set_playing(False)
+
+    solara.lab.use_task(play, dependencies=[playing, speed], prefer_threaded=True)
+
+    def set_play(on: bool) -> None:
+        session.token += 1  # a running Play loop sees the new token and stops
+        set_playing(on)
+
+    def change_speed(value: str) -> None:
+        session.token += 1
+        set_speed(value)
+
+    def do_reset() -> None:
+        set_play(False)
+        set_snap(session.reset(settings))
+
+    def do_step() -> None:
+        if session.model is not None and not session.model.at_horizon:
+            session.model.step()
+            set_snap(session.refresh(draw=True))
+
+    def changed() -> None:
+        if session.model is not None:
+            set_snap(session.refresh(draw=False))
+
+    if snap is None:
+        solara.Text("This session has ended: reload the page.")
+        return
+    solara.Title(TITLE)
+    solara.Style(".v-slider__thumb-label { font-size: 13px; }")
+    with solara.Column(style={"padding": "6px 10px"}, gap="6px"):
+        with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}, gap="10px"):
+            solara.Text(
+                TITLE, classes=["app-title"], style={"font-size": "20px", "font-weight": "bold"}
+            )
+            solara.Button("Reset", on_click=do_reset, color="primary", outlined=True)
+            solara.Button("Step", on_click=do_step, disabled=playing or snap.month >= snap.horizon)
+            solara.Button(
+                "Pause" if playing else "Play",
+                on_click=lambda: set_play(not playing),
+                color="primary",
+                disabled=not playing and snap.month >= snap.horizon,
+            )
+            with solara.Column(gap="0px", style={"width": "190px"}):
+                solara.Select(
+                    label="Speed (months per second)",
+                    value=speed,
+                    values=list(SPEEDS),
+                    on_value=change_speed,
+                )
+            solara.Text(
+                f"Month {snap.month} of {snap.horizon}",
+                classes=["month-counter"],
+                style={"font-size": "18px", "font-weight": "bold"},
+            )
+        with solara.Columns([3, 9], gutters_dense=True):
+            with solara.Column(
+                style={"max-height": "calc(100vh - 70px)", "overflow-y": "auto"}, gap="0px"
+            ):
+                for control in CONTROLS:
+                    ControlView(
+                        control,
+                        settings[control.name],
+                        lambda v, name=control.name: set_settings({**settings, name: v}),
+                    )
+                solara.Text(
+                    "These settings take effect on Reset.", style={**SMALL, "font-weight": "bold"}
+                )
+            with solara.Column(gap="6px"):
+                with solara.Row(gap="6px", style={"align-items": "flex-start"}):
+                    with solara.Column(style={"width": "40%"}):
+                        KeyNumbers(snap)
+                    with solara.Column(style={"width": "60%"}):
+                        Chart(0, snap, painters[0])
+                with solara.Row(gap="6px", style={"align-items": "flex-start"}):
+                    for i in (1, 2):
+                        with solara.Column(style={"width": "50%"}):
+                            Chart(i, snap, painters[i])
+                with solara.Row(gap="6px", style={"align-items": "flex-start"}):
+                    with solara.Column(style={"width": "50%"}):
+                        Chart(3, snap, painters[3])
+                    with solara.Column(style={"width": "50%"}):
+                        LiveLevers(session, snap, changed)
+                with solara.Row(gap="6px", style={"align-items": "flex-start"}):
+                    for label in snap.labels:
+                        with solara.Column(style={"width": "50%"}):
+                            solara.Image(snap.networks[label], width="100%", classes=["network"])
+                    if len(snap.labels) == 1:
+                        with solara.Card("Compare A with B", style={"width": "50%"}):
+                            solara.Text(
+                                "Choose “Compare with B = A but …” on the left and press Reset: "
+                                "B is A with one success factor degraded (or no partnership), "
+                                "on the same seed, so both share the same villages and "
+                                "households. Its network appears here, dashed lines in the "
+                                "charts, and a B column in the key numbers.",
+                                style=SMALL,
+                            )
+                policy = session.model.policy if session.model else "none"
+                EventsView(snap, policy)

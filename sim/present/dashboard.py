@@ -4,14 +4,19 @@
 ``solara run sim/app.py --host HOST --port PORT --production`` with this checkout first on the
 import path, and stops with Ctrl-C. It listens on 127.0.0.1 (this computer only) unless
 ``--host`` says otherwise, e.g. ``--host 0.0.0.0`` to let a classroom's laptops on the same
-network connect.
+network connect (a warning says so); an empty ``--host`` is refused rather than silently
+listening everywhere, and ``--host ::1`` (IPv6 loopback) works. SIGINT (Ctrl-C) and SIGTERM
+both stop the server. A session whose page was closed without saying so (a lost network) is
+dropped after :data:`SESSION_TIMEOUT`.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib.util
+import ipaddress
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -23,6 +28,9 @@ from sim.paths import ROOT
 __all__ = ["APP", "command", "solara_command"]
 
 APP = Path(__file__).resolve().parent / "app.py"
+
+SESSION_TIMEOUT = "2m"
+"""How long Solara keeps a session whose page is gone (Solara's own default is a day)."""
 
 
 class DashboardError(UserError):
@@ -75,8 +83,24 @@ def solara_command(host: str, port: int, open_browser: bool = False) -> list[str
     ]
 
 
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
 def _check_port(host: str, port: int) -> None:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+    if not host.strip():
+        raise DashboardError(
+            "--host '': an empty address would listen on every network interface; say "
+            "--host 0.0.0.0 (or ::) if that is meant, or keep the default 127.0.0.1"
+        )
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        # As the server will: a port still in TIME_WAIT after a restart is free, one that
+        # another program listens on is not.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((host, port))
         except socket.gaierror:
@@ -91,14 +115,40 @@ def _check_port(host: str, port: int) -> None:
 
 
 def command(argv: list[str]) -> int:
-    """Serve the dashboard until interrupted; returns solara's exit code."""
+    """Serve the dashboard until SIGINT or SIGTERM; returns solara's exit code."""
     args = _parser().parse_args(argv)
     if importlib.util.find_spec("solara") is None:
         raise DashboardError(
             "the dashboard needs Solara: pip install -e '.[dashboard]' (see README, Quick start)"
         )
     _check_port(args.host, args.port)
+    if not _is_loopback(args.host):
+        print(
+            f"warning: --host {args.host} lets other computers on the network open the "
+            "dashboard (and run models on this one)",
+            file=sys.stderr,
+            flush=True,
+        )
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    print(f"Kemitraan dashboard: http://{args.host}:{args.port}/  (Ctrl-C stops)", flush=True)
-    return subprocess.call(solara_command(args.host, args.port, not args.no_open), env=env)
+    env.setdefault("SOLARA_KERNEL_CULL_TIMEOUT", SESSION_TIMEOUT)
+    shown = f"[{args.host}]" if ":" in args.host else args.host
+    print(f"Kemitraan dashboard: http://{shown}:{args.port}/  (Ctrl-C stops)", flush=True)
+    proc = subprocess.Popen(solara_command(args.host, args.port, not args.no_open), env=env)
+
+    def stop(signum: int, _frame: object) -> None:
+        proc.send_signal(signal.SIGINT if signum == signal.SIGINT else signal.SIGTERM)
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        while True:
+            try:
+                return proc.wait(timeout=15) if proc.poll() is None else proc.returncode
+            except subprocess.TimeoutExpired:
+                continue
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
