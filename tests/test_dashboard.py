@@ -325,9 +325,15 @@ def test_play_stops_at_the_horizon_and_pause_holds_the_month(page):
     )
     _button(pg, "pause").click()
     _button(pg, "play").wait_for(timeout=10_000)
-    stopped = _month(pg)
-    time.sleep(1.5)
-    assert _month(pg) == stopped
+    # The loop may finish the month it was in, and the counter shows the last one when Play
+    # has stopped; after that it must hold still.
+    stopped, deadline = _month(pg), time.monotonic() + 10
+    while True:
+        time.sleep(1.0)
+        if _month(pg) == stopped:
+            break
+        assert time.monotonic() < deadline, "still stepping 10 s after Pause"
+        stopped = _month(pg)
     if stopped < 12:
         _assert_shows(
             pg, "welfare_mean", f"{_expected(stopped, horizon=12)['A']['welfare_mean']:.3f}"
