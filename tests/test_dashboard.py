@@ -609,3 +609,145 @@ def test_ipv6_loopback_is_accepted_and_other_hosts_warn(tmp_path, capsys):
 
     assert _is_loopback("::1") and _is_loopback("127.0.0.1") and _is_loopback("localhost")
     assert not _is_loopback("0.0.0.0") and not _is_loopback("192.168.1.5")
+
+
+def _set_slider(pg, label: str, presses: list[str]) -> None:
+    slider = _slider(pg, label)
+    slider.focus()
+    for key in presses:
+        pg.keyboard.press(key)
+
+
+def _play_rate(pg, seconds: float) -> float:
+    """Months per second shown by the counter during ``seconds`` of Play, measured from the
+    first month it shows after Play was pressed."""
+    first = _month(pg)
+    deadline = time.monotonic() + 30
+    while _month(pg) == first:
+        assert time.monotonic() < deadline, "Play did not start within 30 s"
+        time.sleep(0.05)
+    m0, t0 = _month(pg), time.monotonic()
+    month = m0
+    while time.monotonic() - t0 < seconds and month < 300:  # stop short of the horizon
+        time.sleep(0.1)
+        month = _month(pg)
+    return (month - m0) / (time.monotonic() - t0)
+
+
+@needs_chromium
+def test_play_is_smooth_with_500_households_and_b(page):
+    pg, errors = page
+    _set_slider(pg, "Community size (households)", ["Home"] + ["ArrowRight"] * 9)
+    pg.locator(".value-households", has_text="500").wait_for(timeout=10_000)
+    _set_slider(pg, "Run length (months)", ["End"])
+    _choose(pg, "Compare with B", "low trust")
+    _reset(pg)
+    pg.locator(".month-counter", has_text="Month 0 of 360").wait_for(timeout=20_000)
+    _choose(pg, "Speed", "10")
+    _button(pg, "play").click()
+    rate = _play_rate(pg, 4.0)
+    _button(pg, "pause").click()
+    print(f"Play at 10 months/s, 500 households, A and B: {rate:.1f} months/s in the browser")
+    assert rate >= 5.0
+    _choose(pg, "Speed", "max")
+    _button(pg, "play").click()
+    fastest = _play_rate(pg, 5.0)
+    _button(pg, "pause").click()
+    print(f"Play at max, 500 households, A and B: {fastest:.1f} months/s in the browser")
+    assert fastest >= 5.0
+    assert errors == []
+
+
+@needs_chromium
+def test_language_switch_lesson_step_and_downloads(page, tmp_path):
+    pg, errors = page
+    pg.get_by_role("button", name="Bahasa Indonesia").click()
+    pg.get_by_text("Angka kunci", exact=True).wait_for(timeout=20_000)
+    assert pg.locator(".chart-title-0").inner_text() == "Dimensi kesejahteraan"
+    assert pg.locator(".month-counter").inner_text().startswith("Bulan 0 dari")
+    assert (
+        "Faktor keberhasilan: Komunikasi yang efektif"
+        in pg.locator(".help-communication").inner_text()
+    )
+    # The lesson panel offers the Indonesian lesson; step 3 applies B = poor communication.
+    lesson = pg.locator(".lesson")
+    assert "Kejelasan tujuan dan sasaran" in lesson.locator(".lesson-title").inner_text()
+    for _ in range(2):
+        lesson.get_by_role("button", name="▶").click()
+    lesson.locator(".lesson-title", has_text="Komunikasi yang efektif").wait_for(timeout=10_000)
+    lesson.locator(".lesson-apply").click()
+    pg.locator(".kn-welfare_mean-b").wait_for(timeout=20_000)
+    assert pg.get_by_text("komunikasi buruk").first.is_visible()  # the Compare select
+    pg.get_by_role("button", name="Langkah").click()
+    pg.get_by_role("button", name="Langkah").click()
+    pg.locator(".month-counter", has_text="Bulan 2 dari").wait_for(timeout=20_000)
+    both = _expected(2, compare="poor communication")
+    _assert_shows(pg, "welfare_mean", f"{both['B']['welfare_mean']:.3f}", "b")
+
+    # Downloads: the table, the charts as PNG and SVG, the worksheet.
+    files = {}
+    for label in ("Tabel (CSV)", "Grafik (PNG)", "Grafik (SVG)", "Lembar kerja (Markdown)"):
+        with pg.expect_download(timeout=20_000) as info:
+            pg.get_by_text(label, exact=True).click()
+        target = tmp_path / info.value.suggested_filename
+        info.value.save_as(target)
+        files[label] = target
+    table = files["Tabel (CSV)"].read_text().splitlines()
+    assert table[0].startswith("run,step,welfare_mean")
+    assert len(table) == 1 + 2 * 3  # A and B, months 0-2
+    assert files["Grafik (PNG)"].read_bytes()[1:4] == b"PNG"
+    assert b"<svg" in files["Grafik (SVG)"].read_bytes()[:2000]
+    sheet = files["Lembar kerja (Markdown)"].read_text()
+    assert sheet.startswith("# Mengapa") and "**Pertanyaan:**" in sheet
+    assert errors == []
+
+
+@needs_chromium
+def test_a_minute_of_play_at_full_speed_with_b_ends_without_a_server_error(page, server):
+    # The only long test: a class leaves Play running at full speed.
+    pg, errors = page
+    _set_slider(pg, "Run length (months)", ["End"])
+    _choose(pg, "Compare with B", "power imbalance")
+    _reset(pg)
+    pg.locator(".month-counter", has_text="Month 0 of 360").wait_for(timeout=20_000)
+    _choose(pg, "Speed", "max")
+    months, runs, end = 0, 0, time.monotonic() + 60
+    while time.monotonic() < end:
+        _button(pg, "play").click()
+        runs += 1
+        while time.monotonic() < end and _month(pg) < 360:
+            time.sleep(0.5)
+        months += _month(pg)
+        if time.monotonic() < end:
+            _reset(pg)
+            _wait_month(pg, 0)
+    if _button(pg, "pause").count():
+        _button(pg, "pause").click()
+    print(f"60 s of Play at max with B: {runs} runs, {months} months shown")
+    assert months > 360
+    assert "Traceback" not in server["log"].read_text()
+    assert errors == []
+
+
+def test_every_message_has_an_indonesian_translation():
+    from babel.messages.pofile import read_po
+
+    from sim.present import app
+    from sim.present.i18n import LOCALE, translator
+
+    with (LOCALE / "id" / "LC_MESSAGES" / "kemitraan.po").open("rb") as f:
+        catalogue = read_po(f)
+    assert all(m.string for m in catalogue if m.id)
+    _ = translator("id")
+    shown = [
+        app.TITLE,
+        *(c.label for c in app.CONTROLS),
+        *(title for title, _keys in app.CHARTS),
+        *app.PARTNERSHIP_NAMES.values(),
+        *app.COMPARISONS,
+        *(app.LABELS[k] for k in app.KEY_NUMBERS if k not in app.OUTCOME_NAMES),
+        *app.OUTCOME_NAMES.values(),
+    ]
+    untranslated = [text for text in shown if _(text) == text and text not in ("none",)]
+    assert untranslated == []
+    assert _("Empowerment") == "Pemberdayaan" and _("Key numbers") == "Angka kunci"

@@ -37,12 +37,16 @@ from pathlib import Path
 from typing import Any
 
 import mesa
+import PIL.Image
 import solara
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from sim.errors import UserError
 from sim.model.model import PartnershipModel
 from sim.paths import SCENARIOS
+from sim.present.i18n import LANGUAGES, translator
+from sim.present.lessons import lesson_language, lessons, load_lesson, worksheet
 from sim.present.netdraw import draw_network
 from sim.present.plots import LABELS
 from sim.scenario import PARTNERSHIP_TYPES, Scenario, lever_table, load_scenario
@@ -367,6 +371,8 @@ class DashboardModel(mesa.Model):
 CHART_FONT = 13
 """Points for every text in the charts: 14.4 px at the charts' 80 dpi (readable projected)."""
 
+CHART_DPI = 80
+
 _DASH = {"A": "-", "B": "--"}
 
 
@@ -398,7 +404,10 @@ def network_png(model: PartnershipModel, label: str) -> bytes:
 
 
 class ChartPainter:
-    """One chart's figure, kept between frames: a redraw only gives its lines new data.
+    """One chart, kept between frames: a redraw draws only the lines.
+
+    The static background (axes, ticks, legend) is drawn once per configuration, horizon and
+    language and pasted under the lines on every frame (blitting).
 
     >>> m = DashboardModel(households=60, compare="low trust"); m.step()
     >>> painter = ChartPainter(0)
@@ -406,17 +415,21 @@ class ChartPainter:
     b'PNG'
     >>> len(painter.lines)  # four outcomes x (A, B)
     8
+    >>> painter.render(m.snapshot(), fmt="svg")[:5]
+    b'<?xml'
     """
 
     def __init__(self, index: int) -> None:
         self.title, self.outcomes = CHARTS[index]
-        self.fig = Figure(figsize=(6.0, 3.9))
+        self.fig = Figure(figsize=(6.0, 3.9), dpi=CHART_DPI)
+        self.canvas = FigureCanvasAgg(self.fig)
         self.fig.subplots_adjust(left=0.12, right=0.97, top=0.97, bottom=0.36)
         self.ax = self.fig.subplots()
         self.lines: dict[tuple[str, str], Any] = {}
-        self._labels: tuple[str, ...] = ()
+        self._key: tuple = ()
+        self._background = None
 
-    def _layout(self, labels: tuple[str, ...], gettext: Any) -> None:
+    def _layout(self, labels: tuple[str, ...], horizon: int, gettext: Any) -> None:
         ax = self.ax
         ax.clear()
         self.lines = {}
@@ -430,12 +443,14 @@ class ChartPainter:
                     color=f"C{k}",
                     lw=2.2,
                     label=gettext(LABELS.get(outcome, outcome)) if short == "A" else None,
+                    animated=True,  # drawn by render(), not with the background
                 )
         ax.set_xlabel(gettext("month"), fontsize=CHART_FONT)
         ax.set_ylabel(gettext("index, 0 to 1"), fontsize=CHART_FONT)
         ax.tick_params(labelsize=CHART_FONT)
         ax.grid(alpha=0.3)
         ax.set_ylim(0, 1.02)
+        ax.set_xlim(0, horizon)  # fixed for the run: the background never changes
         ax.legend(
             fontsize=CHART_FONT,
             loc="upper left",
@@ -445,21 +460,70 @@ class ChartPainter:
             title=gettext("solid: A, dashed: B") if len(labels) > 1 else None,
             title_fontsize=CHART_FONT,
         )
-        self._labels = labels
+        self.canvas.draw()
+        self._background = self.canvas.copy_from_bbox(self.fig.bbox)
 
     def render(self, snap: Snapshot, gettext: Any = str, fmt: str = "png") -> bytes:
-        """The chart at ``snap`` as PNG (or SVG) bytes."""
-        if snap.labels != self._labels or getattr(self, "_gettext", None) is not gettext:
-            self._layout(snap.labels, gettext)
-            self._gettext = gettext
+        """The chart at ``snap`` as PNG (or, for a download, SVG) bytes."""
+        key = (snap.labels, snap.horizon, gettext)
+        if key != self._key:
+            self._layout(snap.labels, snap.horizon, gettext)
+            self._key = key
         for label in snap.labels:
             rows = snap.history[label]
             for outcome in self.outcomes:
                 self.lines[(label[0], outcome)].set_data(rows["step"], rows[outcome])
-        self.ax.set_xlim(0, max(12, snap.month))
         buffer = io.BytesIO()
-        self.fig.savefig(buffer, format=fmt, dpi=80)
+        if fmt != "png":  # a whole figure, lines included
+            for line in self.lines.values():
+                line.set_animated(False)
+            self.fig.savefig(buffer, format=fmt)
+            for line in self.lines.values():
+                line.set_animated(True)
+            self._key = ()  # the background is redrawn next time
+            return buffer.getvalue()
+        self.canvas.restore_region(self._background)
+        for line in self.lines.values():
+            self.ax.draw_artist(line)
+        width, height = self.canvas.get_width_height()
+        image = PIL.Image.frombuffer("RGBA", (width, height), self.canvas.buffer_rgba())
+        image.save(buffer, format="png", compress_level=1)
         return buffer.getvalue()
+
+
+def charts_image(snap: Snapshot, gettext: Any = str, fmt: str = "png") -> bytes:
+    """All four charts in one figure (2 x 2) as PNG or SVG bytes, for a download.
+
+    >>> m = DashboardModel(households=60); m.step()
+    >>> charts_image(m.snapshot(), fmt="svg")[:5]
+    b'<?xml'
+    """
+    _ = gettext
+    fig = Figure(figsize=(12, 8), layout="constrained")
+    for ax, (title, outcomes) in zip(fig.subplots(2, 2).ravel(), CHARTS, strict=True):
+        for k, outcome in enumerate(outcomes):
+            for label in snap.labels:
+                rows = snap.history[label]
+                ax.plot(
+                    rows["step"],
+                    rows[outcome],
+                    _DASH[label[0]],
+                    color=f"C{k}",
+                    lw=2,
+                    label=_(LABELS.get(outcome, outcome)) if label == "A" else None,
+                )
+        ax.set_title(_(title), fontsize=CHART_FONT + 1)
+        ax.set_xlabel(_("month"), fontsize=CHART_FONT)
+        ax.set_ylabel(_("index, 0 to 1"), fontsize=CHART_FONT)
+        ax.set_xlim(0, snap.horizon)
+        ax.set_ylim(0, 1.02)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=CHART_FONT - 2, frameon=False)
+    if len(snap.labels) > 1:
+        fig.suptitle(_("solid: A, dashed: B"), fontsize=CHART_FONT)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format=fmt, dpi=100)
+    return buffer.getvalue()
 
 
 def history_csv(snap: Snapshot) -> str:
@@ -649,35 +713,40 @@ CONTROLS = (
 """The settings on the left, passed by name to :class:`DashboardModel` on Reset."""
 
 
-def control_help(control: Control) -> str:
+def control_help(control: Control, gettext: Any = str) -> str:
     """The help text under a control: the essay's factor and the lever behind it.
 
     >>> print(control_help(CONTROLS[3]))  # doctest: +NORMALIZE_WHITESPACE
     Success factor: Effective communication.
     Lever factors.communication: quality of communication channels between partners.
     """
+    _ = gettext
     parts = []
     if control.factor:
-        parts.append(f"Success factor: {control.factor}.")
+        parts.append(_("Success factor: {factor}.").format(factor=_(control.factor)))
     if control.lever:
-        parts.append(f"Lever {control.lever}: {lever_meanings()[control.lever]}.")
+        meaning = _(lever_meanings()[control.lever])
+        parts.append(_("Lever {lever}: {meaning}.").format(lever=control.lever, meaning=meaning))
     if control.name == "seed":
-        parts.append("The random draw of villages, households and ties; A and B share it.")
+        parts.append(_("The random draw of villages, households and ties; A and B share it."))
     if control.name == "policy":
-        parts.append("A file in scenarios/policies/: its own levers and interventions.")
+        parts.append(_("A file in scenarios/policies/: its own levers and interventions."))
     if control.name == "compare":
-        parts.append("B is A with one success factor degraded, on the same households.")
+        parts.append(_("B is A with one success factor degraded, on the same households."))
     return " ".join(parts)
 
 
-def option_label(control: Control, value: str) -> str:
-    """How a choice is shown: partnership types by name and code."""
-    return PARTNERSHIP_NAMES[value] if control.name == "partnership_type" else value
+def option_label(control: Control, value: str, gettext: Any = str) -> str:
+    """How a choice is shown: partnership types by name and code, comparisons translated."""
+    if control.name == "partnership_type":
+        return gettext(PARTNERSHIP_NAMES[value])
+    return gettext(value) if control.name == "compare" else value
 
 
 # ---------------------------------------------------------------------------------- the page
-SPEEDS = {"1": 1.0, "2": 0.5, "5": 0.2, "10": 0.1, "20": 0.05, "max": 0.0}
-"""Play speeds (months per second) and the pause between months they mean (seconds)."""
+SPEEDS = {"1": 1.0, "2": 0.5, "5": 0.2, "10": 0.1, "20": 0.05, "max": 0.005}
+"""Play speeds (months per second) and the pause between months they mean (seconds); *max*
+keeps 5 ms, so the server still answers the page while Play runs."""
 
 
 CLOSED_MESSAGE = "Kemitraan dashboard: a session closed; Play stopped and its models were freed"
@@ -693,6 +762,7 @@ class Session:
         self.closed = threading.Event()
         self.steps_played = 0
         self.token = 0  # which Play loop may run: a newer token stops older loops
+        self.play_rate = 0.0  # months per second of the last Play
 
     def reset(self, settings: dict[str, Any]) -> Snapshot:
         """Build new models from ``settings`` (a Reset)."""
@@ -738,32 +808,34 @@ def _current_context() -> Any:
 
 TEXT = {"font-size": "15px"}
 SMALL = {"font-size": "14px", "color": "#444", "display": "block", "line-height": "1.3"}
+BOLD = {"font-size": "18px", "font-weight": "bold"}
 
 
 @solara.component
-def ControlView(control: Control, value: Any, on_value: Any):
+def ControlView(control: Control, value: Any, on_value: Any, _: Any):
     """One setting: its label and current value, the widget, and its help text."""
     with solara.Column(gap="0px", style={"margin-bottom": "10px"}):
         if control.values:
             values = (
                 ["none", *policy_designs()] if control.name == "policy" else list(control.values)
             )
+            shown = {option_label(control, v, _): v for v in values}
             solara.Select(
-                label=control.label,
-                value=option_label(control, value),
-                values=[option_label(control, v) for v in values],
-                on_value=lambda shown: on_value(
-                    next(v for v in values if option_label(control, v) == shown)
-                ),
+                label=_(control.label),
+                value=option_label(control, value, _),
+                values=list(shown),
+                on_value=lambda text: on_value(shown[text]),
             )
         else:
             with solara.Row(justify="space-between", style=TEXT):
-                solara.Text(control.label, style=TEXT)
-                shown = f"{value:g}" if isinstance(control.step, int) else f"{value:.2f}"
-                solara.Text(shown, classes=[f"value-{control.name}"], style={"font-weight": "bold"})
+                solara.Text(_(control.label), style=TEXT)
+                number = f"{value:g}" if isinstance(control.step, int) else f"{value:.2f}"
+                solara.Text(
+                    number, classes=[f"value-{control.name}"], style={"font-weight": "bold"}
+                )
             widget = solara.SliderInt if isinstance(control.step, int) else solara.SliderFloat
             widget(
-                control.label,
+                control.label,  # the accessible name stays English: tests and scripts find it
                 value=value,
                 min=control.lo,
                 max=control.hi,
@@ -771,23 +843,27 @@ def ControlView(control: Control, value: Any, on_value: Any):
                 on_value=on_value,
                 thumb_label=True,
             )
-        text = control_help(control)
+        text = control_help(control, _)
         if text:
             solara.Text(text, classes=[f"help-{control.name}"], style=SMALL)
 
 
 @solara.component
-def KeyNumbers(snap: Snapshot):
+def KeyNumbers(snap: Snapshot, _: Any):
     """The key numbers of A (and B) at the current month, each tagged for tests."""
     with solara.Card(style={"width": "100%", "padding": "6px"}):
-        solara.Text("Key numbers", style={"font-size": "18px", "font-weight": "bold"})
+        solara.Text(_("Key numbers"), classes=["kn-title"], style=BOLD)
         with solara.Row(style=TEXT):
             solara.Text("", style={"width": "56%"})
             for label in snap.labels:
-                solara.Text(f"{label.split(':')[0]} (month {snap.month})", style={"width": "22%"})
+                solara.Text(
+                    _("{run} (month {month})").format(run=label.split(":")[0], month=snap.month),
+                    style={"width": "22%"},
+                )
         for key in KEY_NUMBERS:
             with solara.Row(style={**TEXT, "margin": "1px 0"}):
-                solara.Text(OUTCOME_NAMES.get(key, LABELS.get(key, key)), style={"width": "56%"})
+                name = OUTCOME_NAMES.get(key, LABELS.get(key, key))
+                solara.Text(_(name), style={"width": "56%"})
                 for label in snap.labels:
                     solara.Text(
                         format_number(key, snap.metrics[label].get(key)),
@@ -805,18 +881,18 @@ OUTCOME_NAMES = {
 
 
 @solara.component
-def Chart(index: int, snap: Snapshot, painter: ChartPainter):
+def Chart(index: int, snap: Snapshot, painter: ChartPainter, _: Any):
     """One live chart with its title, drawn from the snapshot."""
-    png = solara.use_memo(lambda: painter.render(snap), [snap.serial, snap.labels])
+    png = solara.use_memo(lambda: painter.render(snap, _), [snap.serial, snap.labels, _])
     with solara.Card(style={"width": "100%", "padding": "4px"}, classes=["chart"]):
-        solara.Text(CHARTS[index][0], style={"font-size": "18px", "font-weight": "bold"})
+        solara.Text(_(CHARTS[index][0]), classes=[f"chart-title-{index}"], style=BOLD)
         solara.Image(png, width="100%", classes=[f"chart-{index}"])
 
 
 @solara.component
-def LiveLevers(session: Session, snap: Snapshot, on_change: Any):
+def LiveLevers(session: Session, snap: Snapshot, on_change: Any, _: Any):
     """Sliders that change A and B from the next month on (no Reset), logged as events."""
-    with solara.Card("Change now (from next month)", style={"width": "100%"}):
+    with solara.Card(_("Change now (from next month)"), style={"width": "100%"}):
         for lever, label, lo, hi, step in LIVE_LEVERS:
             value = snap.pending.get(lever, snap.factors[lever])
 
@@ -834,21 +910,80 @@ def LiveLevers(session: Session, snap: Snapshot, on_change: Any):
                 style=SMALL,
             )
         solara.Text(
-            "The settings on the left build new models on Reset; these change the running "
-            "ones from the next month, and each change is then listed under Events.",
+            _(
+                "The settings on the left build new models on Reset; these change the running "
+                "ones from the next month, and each change is then listed under Events."
+            ),
             style=SMALL,
         )
 
 
 @solara.component
-def EventsView(snap: Snapshot, policy: str):
+def EventsView(snap: Snapshot, policy: str, _: Any):
     """Interventions that fired, newest first."""
-    with solara.Card("Events", style={"width": "100%"}):
+    with solara.Card(_("Events"), style={"width": "100%"}):
         solara.Text(design_note(policy), classes=["policy-note"], style=SMALL)
         if not snap.events:
-            solara.Text("No interventions have fired yet.", classes=["events-empty"], style=SMALL)
+            solara.Text(
+                _("No interventions have fired yet."), classes=["events-empty"], style=SMALL
+            )
         for line in snap.events:
             solara.Text(line, classes=["event"], style=SMALL)
+
+
+@solara.component
+def LessonView(lang: str, on_apply: Any, _: Any):
+    """A lesson from ``lessons/``, one step at a time: question, Apply, what to watch, why."""
+    files = lessons_for(lang)
+    choice, set_choice = solara.use_state(next(iter(files), ""))
+    index, set_index = solara.use_state(0)
+    if choice not in files:
+        choice = next(iter(files), "")
+    with solara.Card(_("Lesson"), style={"width": "100%"}, classes=["lesson"]):
+        if not choice:
+            solara.Text(_("No lesson files in lessons/."), style=SMALL)
+            return
+        lesson = load_lesson(files[choice])
+        index = min(index, len(lesson.steps) - 1)
+        step = lesson.steps[index]
+        with solara.Row(style={"align-items": "center"}, gap="8px"):
+            solara.Select(
+                label=_("Lesson file"),
+                value=choice,
+                values=list(files),
+                on_value=lambda v: (set_choice(v), set_index(0)),
+            )
+            solara.Button("◀", on_click=lambda: set_index(max(0, index - 1)), disabled=index == 0)
+            solara.Text(f"{index + 1} / {len(lesson.steps)}", style=TEXT)
+            solara.Button(
+                "▶",
+                on_click=lambda: set_index(min(len(lesson.steps) - 1, index + 1)),
+                disabled=index == len(lesson.steps) - 1,
+            )
+            solara.FileDownload(
+                lambda: worksheet(lesson, _),
+                filename=f"{choice}_worksheet.md",
+                label=_("Worksheet (Markdown)"),
+            )
+        solara.Text(f"{index + 1}. {step.title}", classes=["lesson-title"], style=BOLD)
+        solara.Text(f"{_('Question')}: {step.question}", classes=["lesson-question"], style=TEXT)
+        settings = ", ".join(f"{k} = {v}" for k, v in step.settings.items())
+        with solara.Row(style={"align-items": "center"}, gap="8px"):
+            solara.Button(
+                _("Apply these settings and reset"),
+                on_click=lambda: on_apply(step.settings),
+                color="primary",
+                classes=["lesson-apply"],
+            )
+            solara.Text(settings, classes=["lesson-settings"], style=SMALL)
+        solara.Text(f"{_('Watch')}: {step.watch}", style=SMALL)
+        solara.Text(f"{_('Why it happens')}: {step.mechanism}", style=SMALL)
+
+
+def lessons_for(lang: str) -> dict[str, Path]:
+    """The lesson files in a language (``language`` in the file; English when not given)."""
+    found = {name: path for name, path in lessons().items() if lesson_language(path) == lang}
+    return found or lessons()
 
 
 TITLE = "Kemitraan: partnerships and community welfare"
@@ -862,6 +997,8 @@ def Page():
     snap, set_snap = solara.use_state(session.snap)
     playing, set_playing = solara.use_state(False)
     speed, set_speed = solara.use_state("max")
+    lang, set_lang = solara.use_state("en")
+    _ = translator(lang)
     context = solara.use_memo(_current_context, [])
     painters = solara.use_memo(lambda: [ChartPainter(i) for i in range(len(CHARTS))], [])
     solara.use_effect(lambda: session.close, [])  # on unmount: stop Play, drop the models
@@ -871,23 +1008,32 @@ def Page():
         if not playing or model is None:
             return
         last_draw, last_network = 0.0, model.a.steps
+        started_play, months = time.monotonic(), 0
+        due = started_play
         try:
             while session.token == token and not model.at_horizon:
                 if session.model is not model or not _page_connected(context):
                     return
                 started = time.monotonic()
                 model.step()
-                session.steps_played += 1
+                months += 1
                 if started - last_draw >= REFRESH_S:
                     network = model.a.steps - last_network >= NETWORK_EVERY
                     if network:
                         last_network = model.a.steps
                     set_snap(session.refresh(draw=network))
                     last_draw = time.monotonic()
-                pause = SPEEDS[speed] - (time.monotonic() - started)
+                # Months are due on a fixed clock, so the time spent drawing is made up by
+                # the next months' pauses (up to a second's worth, then the clock restarts).
+                due += SPEEDS[speed]
+                pause = due - time.monotonic()
                 if pause > 0:
                     time.sleep(pause)
+                elif pause < -1.0:
+                    due = time.monotonic()
         finally:
+            elapsed = time.monotonic() - started_play
+            session.play_rate = months / elapsed if elapsed > 0 else 0.0
             if session.model is model and not session.closed.is_set():
                 set_snap(session.refresh(draw=True))
                 if session.token == token:
@@ -903,9 +1049,14 @@ def Page():
         session.token += 1
         set_speed(value)
 
-    def do_reset() -> None:
+    def do_reset(new_settings: dict[str, Any] | None = None) -> None:
         set_play(False)
-        set_snap(session.reset(settings))
+        set_snap(session.reset(new_settings or settings))
+
+    def apply_lesson(changes: dict[str, Any]) -> None:
+        new = {**{c.name: c.default for c in CONTROLS}, **changes}
+        set_settings(new)
+        do_reset(new)
 
     def do_step() -> None:
         if session.model is not None and not session.model.at_horizon:
@@ -919,32 +1070,42 @@ def Page():
     if snap is None:
         solara.Text("This session has ended: reload the page.")
         return
-    solara.Title(TITLE)
+    solara.Title(_(TITLE))
     solara.Style(".v-slider__thumb-label { font-size: 13px; }")
     with solara.Column(style={"padding": "6px 10px"}, gap="6px"):
         with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}, gap="10px"):
             solara.Text(
-                TITLE, classes=["app-title"], style={"font-size": "20px", "font-weight": "bold"}
+                _(TITLE), classes=["app-title"], style={"font-size": "20px", "font-weight": "bold"}
             )
-            solara.Button("Reset", on_click=do_reset, color="primary", outlined=True)
-            solara.Button("Step", on_click=do_step, disabled=playing or snap.month >= snap.horizon)
+            solara.Button(_("Reset"), on_click=do_reset, color="primary", outlined=True)
             solara.Button(
-                "Pause" if playing else "Play",
+                _("Step"), on_click=do_step, disabled=playing or snap.month >= snap.horizon
+            )
+            solara.Button(
+                _("Pause") if playing else _("Play"),
                 on_click=lambda: set_play(not playing),
                 color="primary",
                 disabled=not playing and snap.month >= snap.horizon,
+                classes=["play-button"],
             )
             with solara.Column(gap="0px", style={"width": "190px"}):
                 solara.Select(
-                    label="Speed (months per second)",
+                    label=_("Speed (months per second)"),
                     value=speed,
                     values=list(SPEEDS),
                     on_value=change_speed,
                 )
             solara.Text(
-                f"Month {snap.month} of {snap.horizon}",
+                _("Month {month} of {horizon}").format(month=snap.month, horizon=snap.horizon),
                 classes=["month-counter"],
                 style={"font-size": "18px", "font-weight": "bold"},
+            )
+            solara.ToggleButtonsSingle(
+                value=lang,
+                values=list(LANGUAGES),
+                on_value=set_lang,
+                children=[solara.Button(name, value=code) for code, name in LANGUAGES.items()],
+                classes=["language"],
             )
         with solara.Columns([3, 9], gutters_dense=True):
             with solara.Column(
@@ -955,38 +1116,59 @@ def Page():
                         control,
                         settings[control.name],
                         lambda v, name=control.name: set_settings({**settings, name: v}),
+                        _,
                     )
                 solara.Text(
-                    "These settings take effect on Reset.", style={**SMALL, "font-weight": "bold"}
+                    _("These settings take effect on Reset."),
+                    style={**SMALL, "font-weight": "bold"},
                 )
             with solara.Column(gap="6px"):
                 with solara.Row(gap="6px", style={"align-items": "flex-start"}):
                     with solara.Column(style={"width": "40%"}):
-                        KeyNumbers(snap)
+                        KeyNumbers(snap, _)
                     with solara.Column(style={"width": "60%"}):
-                        Chart(0, snap, painters[0])
+                        Chart(0, snap, painters[0], _)
                 with solara.Row(gap="6px", style={"align-items": "flex-start"}):
                     for i in (1, 2):
                         with solara.Column(style={"width": "50%"}):
-                            Chart(i, snap, painters[i])
+                            Chart(i, snap, painters[i], _)
                 with solara.Row(gap="6px", style={"align-items": "flex-start"}):
                     with solara.Column(style={"width": "50%"}):
-                        Chart(3, snap, painters[3])
+                        Chart(3, snap, painters[3], _)
                     with solara.Column(style={"width": "50%"}):
-                        LiveLevers(session, snap, changed)
+                        LiveLevers(session, snap, changed, _)
+                with solara.Row(gap="6px", style={"align-items": "center"}, classes=["downloads"]):
+                    solara.FileDownload(
+                        lambda: history_csv(snap),
+                        filename="kemitraan_run.csv",
+                        label=_("Table (CSV)"),
+                    )
+                    solara.FileDownload(
+                        lambda: charts_image(snap, _, "png"),
+                        filename="kemitraan_charts.png",
+                        label=_("Charts (PNG)"),
+                    )
+                    solara.FileDownload(
+                        lambda: charts_image(snap, _, "svg"),
+                        filename="kemitraan_charts.svg",
+                        label=_("Charts (SVG)"),
+                    )
+                LessonView(lang, apply_lesson, _)
                 with solara.Row(gap="6px", style={"align-items": "flex-start"}):
                     for label in snap.labels:
                         with solara.Column(style={"width": "50%"}):
                             solara.Image(snap.networks[label], width="100%", classes=["network"])
                     if len(snap.labels) == 1:
-                        with solara.Card("Compare A with B", style={"width": "50%"}):
+                        with solara.Card(_("Compare A with B"), style={"width": "50%"}):
                             solara.Text(
-                                "Choose “Compare with B = A but …” on the left and press Reset: "
-                                "B is A with one success factor degraded (or no partnership), "
-                                "on the same seed, so both share the same villages and "
-                                "households. Its network appears here, dashed lines in the "
-                                "charts, and a B column in the key numbers.",
+                                _(
+                                    "Choose “Compare with B = A but …” on the left and press "
+                                    "Reset: B is A with one success factor degraded (or no "
+                                    "partnership), on the same seed, so both share the same "
+                                    "villages and households. Its network appears here, dashed "
+                                    "lines in the charts, and a B column in the key numbers."
+                                ),
                                 style=SMALL,
                             )
                 policy = session.model.policy if session.model else "none"
-                EventsView(snap, policy)
+                EventsView(snap, policy, _)
