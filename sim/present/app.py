@@ -1102,8 +1102,8 @@ def Page():
             )
             solara.ToggleButtonsSingle(
                 value=lang,
-                values=list(LANGUAGES),
                 on_value=set_lang,
+                dense=True,
                 children=[solara.Button(name, value=code) for code, name in LANGUAGES.items()],
                 classes=["language"],
             )
