@@ -150,3 +150,16 @@ def test_layout_is_fixed_and_drawing_encodes_trust_and_power():
     gov = sizes[tuple(np.round(after["government_0"], 6))]
     firm = sizes[tuple(np.round(after["firm_0"], 6))]
     assert gov > firm
+
+
+def test_mp4_through_the_pip_installed_ffmpeg(tmp_path):
+    pytest.importorskip("imageio_ffmpeg", reason="MP4 needs imageio-ffmpeg (dashboard extra)")
+    import imageio_ffmpeg
+
+    model = PartnershipModel(seed=3, **SMALL)
+    out = animate(model, tmp_path / "run.mp4", steps=4, every=2, fps=4, dpi=40)
+    data = out.read_bytes()
+    assert data[4:8] == b"ftyp"  # an MP4 container
+    frames = imageio_ffmpeg.count_frames_and_secs(str(out))[0]
+    assert frames == 4 // 2 + 1
+    assert not list(tmp_path.glob(".*"))

@@ -45,6 +45,24 @@ class AnimationError(UserError):
     """An animation that cannot be made: a bad option, output path or missing encoder."""
 
 
+def _use_pip_ffmpeg() -> None:
+    """Point matplotlib at imageio-ffmpeg's ffmpeg binary when there is no system ffmpeg.
+
+    imageio-ffmpeg is pip-installable, so MP4 works on a machine where only pip is available.
+    """
+    import shutil
+
+    import matplotlib
+
+    if shutil.which(matplotlib.rcParams["animation.ffmpeg_path"]):
+        return
+    try:
+        import imageio_ffmpeg  # deferred: an optional binary of ~30 MB
+    except ImportError:
+        return
+    matplotlib.rcParams["animation.ffmpeg_path"] = imageio_ffmpeg.get_ffmpeg_exe()
+
+
 def _check_out(out: Path, overwrite: bool) -> None:
     if out.suffix.lower() not in FORMATS:
         raise AnimationError(
@@ -54,8 +72,11 @@ def _check_out(out: Path, overwrite: bool) -> None:
     if out.suffix.lower() == ".mp4":
         from matplotlib import animation as mpl_animation
 
+        _use_pip_ffmpeg()
         if not mpl_animation.writers.is_available("ffmpeg"):
-            raise AnimationError(f"--out {out}: MP4 needs ffmpeg, which is not installed; use .gif")
+            raise AnimationError(
+                f"--out {out}: MP4 needs ffmpeg: pip install imageio-ffmpeg (or use .gif)"
+            )
     if out.is_dir():
         raise AnimationError(f"--out {out}: is a folder; give a file name such as run.gif")
     if out.exists() and not overwrite:
