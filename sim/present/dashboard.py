@@ -134,21 +134,20 @@ def command(argv: list[str]) -> int:
     env.setdefault("SOLARA_KERNEL_CULL_TIMEOUT", SESSION_TIMEOUT)
     shown = f"[{args.host}]" if ":" in args.host else args.host
     print(f"Kemitraan dashboard: http://{shown}:{args.port}/  (Ctrl-C stops)", flush=True)
-    proc = subprocess.Popen(solara_command(args.host, args.port, not args.no_open), env=env)
-
-    def stop(signum: int, _frame: object) -> None:
-        proc.send_signal(signal.SIGINT if signum == signal.SIGINT else signal.SIGTERM)
-
-    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    # SIGTERM becomes an exception here, so subprocess.call kills solara on its way out, as
+    # it does on Ctrl-C (SIGINT, KeyboardInterrupt): no server is left behind either way.
+    previous = signal.signal(signal.SIGTERM, _raise_stop)
     try:
-        while True:
-            try:
-                return proc.wait(timeout=15) if proc.poll() is None else proc.returncode
-            except subprocess.TimeoutExpired:
-                continue
+        return subprocess.call(solara_command(args.host, args.port, not args.no_open), env=env)
+    except (_Stop, KeyboardInterrupt):
+        return 0
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        signal.signal(signal.SIGTERM, previous)
+
+
+class _Stop(Exception):
+    """SIGTERM arrived: stop serving."""
+
+
+def _raise_stop(_signum: int, _frame: object) -> None:
+    raise _Stop
