@@ -153,10 +153,10 @@ class DashboardModel(mesa.Model):
     applied to the design's starting levers; the design's interventions run in B too.
 
     >>> m = DashboardModel(households=60, compare="low trust")
-    >>> m.step(); m.a.steps, m.b.steps, m.b.scenario.factors.trust
+    >>> m.step(); m.a.steps, m.b.steps, m.b.config.factors.trust
     (1, 1, 0.2)
     >>> m = DashboardModel(households=60, policy="quarterly_audits", power_balance=0.0)
-    >>> m.a.scenario.partnership.type, m.a.scenario.factors.power_balance
+    >>> m.a.config.partnership.type, m.a.config.factors.power_balance
     ('ppp', 0.4)
     >>> m.step(); [e["intervention"] for e in m.a.events]
     ['quarterly audits']
@@ -455,7 +455,7 @@ Trust is missing on purpose: its slider sets the partners' history before the fi
 def LiveLevers(model: DashboardModel):
     """Sliders that change A and B from the next month on (no Reset), logged as events."""
     update_counter.get()  # re-render when SolaraViz steps or resets the model: show its values
-    factors = model.a.scenario.factors
+    factors = model.a.config.factors
     with solara.Card("Change now (from next month)", style={"width": "100%"}):
         for lever, label, lo, hi, step in LIVE_LEVERS:
             value = model.pending.get(lever, getattr(factors, lever.split(".")[1]))
