@@ -241,7 +241,7 @@ class DashboardModel(mesa.Model):
         >>> m.pending, m.a.events
         ({'factors.power_balance': 0.1, 'factors.communication': 0.5}, [])
         >>> m.step()
-        >>> [(f.power_balance, f.communication) for f in (r.scenario.factors for _, r in m.runs)]
+        >>> [(f.power_balance, f.communication) for f in (r.config.factors for _, r in m.runs)]
         [(0.1, 0.5), (0.1, 0.2)]
         >>> [(e["step"], e["target"], e["new"]) for e in m.a.events]
         [(2, 'factors.power_balance', '0.1'), (2, 'factors.communication', '0.5')]
