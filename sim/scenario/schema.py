@@ -4,6 +4,10 @@ A scenario file (TOML) holds only what differs from the defaults, or from the sc
 ``extends``. Unknown keys, wrong types and out-of-range values are refused with a
 :class:`ScenarioError` that names the file, the key, the value and what is allowed.
 
+The module is longer than the house's ~500 lines for one reason: it declares every lever
+(74, each with default, bounds, meaning and source), and those declarations are its one job.
+Reading files is in :mod:`sim.scenario.files`, explaining errors in :mod:`sim.scenario.explain`.
+
 Example:
     >>> s = Scenario.from_dict({"partnership": {"type": "ppp"}})
     >>> s.partnership.type, s.factors.communication
