@@ -62,10 +62,9 @@ def run_model(
     """
     base = _scenario(scenario)
     overrides = {key.replace("__", "."): value for key, value in levers.items()}
-    model = PartnershipModel(
-        base.with_overrides(overrides, source="run_model") if overrides else base, seed=seed
-    )
-    horizon = model.scenario.run.steps if steps is None else int(steps)
+    scenario_ = base.with_overrides(overrides, source="run_model") if overrides else base
+    model = PartnershipModel(scenario_, seed=scenario_.run.seed if seed is None else seed)
+    horizon = model.config.run.steps if steps is None else int(steps)
     last = model.run(horizon).results().iloc[-1]
     return {name: float(last[name]) for name in OUTCOMES}
 

@@ -76,7 +76,9 @@ CASES: list[Case] = [
     scenario("binary", bytes(range(256)) * 4, "not"),
     scenario("nested_too_deeply", "a = " + "[" * 5000 + "]" * 5000 + "\n", "nested too deeply"),
     scenario("too_large", "# " + "x" * 1_000_000 + "\n", "bytes; allowed: at most 1000000"),
-    Case("a device, not a file", ("--scenario", "/dev/zero"), ("/dev/zero", "not a regular file")),
+    Case(
+        "a device, not a file", ("--scenario", "/dev/zero"), ("/dev/zero", "a device, not a file")
+    ),
     Case(
         "file name with a NUL byte",
         ("--scenario", "{tmp}/a\x00b.toml"),
@@ -713,6 +715,94 @@ CASES += [
 ]
 
 
+# ---- Reliability II, by class. Each class is closed by one mechanism, named in the comment.
+_AT8 = "[run]\nsteps = 12\n[[interventions]]\nname = 'late'\nat = 8\naction = 'dissolve'\n"
+_DESIGN = "[run]\nsteps = 12\n"
+_SWEEP_ON = (
+    "scenarios = ['late.toml']\nreplications = 1\nsteps = {steps}\n[design]\nmethod = 'grid'\n"
+    '[design.levers]\n"factors.trust" = {{ values = [0.2] }}\n'
+)
+_BIG = "9" * 5000
+CASES += [
+    # Same input, same judgement in every command: interventions are checked against the
+    # horizon the run will really make (interventions.check_horizon, called by run, compare
+    # and sweep before any folder exists).
+    Case(
+        "horizon run --steps",
+        ("--scenario", "{tmp}/late.toml", "--steps", "5"),
+        ("{tmp}/late.toml", "interventions[1] 'late'", "at = 8", "--steps 5", "from 1 to 5"),
+        files={"late.toml": _AT8},
+    ),
+    Case(
+        "horizon compare --steps",
+        ("{tmp}/base.toml", "{tmp}/late.toml", "--steps", "5", "--out", "{tmp}/out"),
+        ("{tmp}/late.toml", "interventions[1] 'late'", "at = 8", "--steps 5"),
+        files={"base.toml": _DESIGN, "late.toml": _AT8},
+        command="compare",
+    ),
+    sweep_case(
+        "horizon",
+        _SWEEP_ON.format(steps=5),
+        "scenario 'late'",
+        "at = 8",
+        "steps = 5",
+        files={"late.toml": _AT8},
+    ),
+    # Checks before any folder: the map must hold every kind of party the type needs
+    # (schema: checked where the map fixes the organizations); a form names each party once
+    # (Intervention's own rules, at load).
+    map_case(
+        "lacks a firm",
+        ("{tmp}/s.toml", "population.map", "no organization of type firm", "partnership.type"),
+        nodes_csv="id,type\ngov,government\nngo,ngo\n",
+        edges_csv="source,target,trust\ngov,ngo,0.5\n",
+    ),
+    intervention(
+        "form_twice",
+        "at = 2\naction = 'form'\nmembers = ['government_0', 'government_0']",
+        "names 'government_0' twice",
+    ),
+    # Bounded work on user input: the condition is read in one pass with a length limit;
+    # counts are read only up to 9 digits; messages quote a bounded excerpt.
+    intervention(
+        "long_when",
+        f"when = '{'a' * 40_000} < 1'\naction = 'dissolve'",
+        "when",
+        "at most 200 characters",
+    ),
+    map_case(
+        "5000-digit count",
+        ("villages.csv row 2", "households", "...", "from 1 to 20000000"),
+        villages_csv=f"id,households\nv1,{_BIG}\nv2,20\n",
+    ),
+    scenario("seed_5000_digits", f"[run]\nseed = {_BIG}\n", "more than 4300 digits"),
+    scenario(
+        "seed_4000_digits",
+        f"[run]\nseed = {'9' * 4000}\n",
+        "run.seed = <a whole number of 4000 digits>",
+        "less than or equal to 9223372036854775807",
+    ),
+    override("set 5000-digit seed", f"run.seed={_BIG}", "--set value", "at most 1000"),
+    Case("--seed 5000 digits", ("--seed", _BIG), ("--seed", "5000 digits", "out of range")),
+    # One reader for every declared file (files.read_toml) and one base for its tables
+    # (explain.Table): a sweep file refuses true/false where a number goes.
+    sweep_case("bool_replications", sweep_text(top="seed = true"), "not true/false"),
+    sweep_case(
+        "bool_in_grid_values",
+        sweep_text(levers='"factors.trust" = { values = [true, 0.5] }'),
+        "not true/false",
+    ),
+    scenario(
+        "bool_in_tuple", "[dynamics]\nmotivation_weights = [true, 1, 1, 1, 1]\n", "true/false"
+    ),
+    # Paths: every input path is checked for its kind first (inputs.input_path).
+    scenario("map_is_a_device", "[population]\nmap = '/dev/null'\n", "a device, not a file"),
+    # Names that become paths cannot leave their folder (inputs.child_name).
+    sweep_case("name_dotdot", sweep_text(top="name = '../escape'"), "name", "plain name"),
+    sweep_case("name_absolute", sweep_text(top="name = '/tmp/escape'"), "name", "plain name"),
+]
+
+
 def _expand(text: str, tmp: Path) -> str:
     return text.replace("{tmp}", str(tmp))
 
@@ -878,3 +968,43 @@ def test_a_utf8_file_with_a_byte_order_mark_is_read(tmp_path):
     path = tmp_path / "bom.toml"
     path.write_bytes("\ufeff[factors]\ntrust = 0.25\r\n".encode())
     assert load_scenario(path).factors.trust == 0.25
+
+
+def test_a_sweep_file_with_a_byte_order_mark_is_read(tmp_path):
+    from sim.experiments.sweep import load_sweep
+
+    path = tmp_path / "bom.toml"
+    path.write_bytes(("\ufeff" + sweep_text()).encode())
+    assert load_sweep(path).spec.replications == 1
+
+
+@pytest.mark.parametrize("role", ["scenario", "map", "out-of-tree parent"])
+def test_a_dangling_symbolic_link_is_named_as_such(tmp_path, capsys, role):
+    link = tmp_path / ("link.toml" if role != "map" else "m")
+    link.symlink_to(tmp_path / "gone")
+    if role == "scenario":
+        argv = ["--scenario", str(link)]
+    elif role == "map":
+        (tmp_path / "s.toml").write_text("[population]\nmap = 'm'\n")
+        argv = ["--scenario", str(tmp_path / "s.toml")]
+    else:
+        (tmp_path / "s.toml").write_text("extends = 'link.toml'\n")
+        argv = ["--scenario", str(tmp_path / "s.toml")]
+    assert main([*QUICK, *argv, "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "symbolic link whose target does not exist" in err or "file not found" in err, err
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_condition_check_is_linear_in_its_length():
+    import time
+
+    from sim.scenario.interventions import parse_condition
+
+    for n in (1_000, 100_000, 1_000_000):
+        text = "trust_partners " + " " * n + "< 0.3"
+        start = time.perf_counter()
+        with pytest.raises(ValueError, match="at most 200") as info:
+            parse_condition(text)
+        assert time.perf_counter() - start < 0.05
+        assert len(str(info.value)) < 300  # a bounded excerpt, not the whole value

@@ -128,7 +128,7 @@ def test_targeting_weights_by_column_equal_one_call_per_service(rng, capture):
 def _plain_household_outcomes(model: PartnershipModel) -> dict[str, float]:
     """The household outcomes as the plain formulas give them (the code before buffers)."""
     hh = model.hh
-    cfg = model.scenario.welfare
+    cfg = model.config.welfare
     w = (
         hh.access.mean(axis=1) + hh.capacity + hh.empowerment + welfare.income_score(hh.income)
     ) / 4.0
@@ -207,7 +207,7 @@ def test_partner_trust_after_someone_leaves_is_over_the_remaining_members():
     size = p.size
     before = model.trust_matrix()
     p.net_benefit[3:] = -1.0  # members 4.. have lost out for as long as they tolerate
-    p.loss_steps[3:] = model.scenario.partnership.exit_patience
+    p.loss_steps[3:] = model.config.partnership.exit_patience
     model.review_membership()
     assert p.size == 3 < size
     trust = model.trust_matrix()
@@ -321,7 +321,7 @@ def test_household_trust_of_all_partners_at_once_equals_one_organization_at_a_ti
     served = [model.service_areas[o.node].size for o in model.organizations]
     assert min(served) < 2000 == max(served)  # some serve everyone, some a part: mask matters
     experience = rng.random(2000)
-    d = model.scenario.dynamics
+    d = model.config.dynamics
     expected = model.hh.trust.copy()
     for col in cols:
         tied = model.tied[:, col]

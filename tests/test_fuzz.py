@@ -17,7 +17,7 @@ import math
 import string
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from sim.model.model import PartnershipModel
@@ -225,3 +225,116 @@ def test_random_valid_levers_keep_every_invariant_over_long_runs(levers, seed):
     model = PartnershipModel(seed=seed, **levers)
     path = run_checked(model, 1000)
     assert len(path) == 1001
+
+
+# ----------------------------------------------------------------------------- commands
+# Generated scenario files with generated [[interventions]] tables (real keys, actions, levers,
+# metrics and party ids mixed with garbage), run through the real commands: every example ends
+# with exit code 0 or 2, never an exception, in bounded time, and a refusal leaves no folder.
+from sim.present.cli import main  # noqa: E402
+from sim.scenario.outcomes import OUTCOMES  # noqa: E402
+
+COMMANDS = settings(
+    max_examples=40,
+    derandomize=True,
+    database=None,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+
+
+def toml_value(value) -> str:
+    """A TOML literal for a generated value (json strings are valid TOML basic strings)."""
+    import json
+
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return (
+            "nan"
+            if math.isnan(value)
+            else ("inf" if value > 0 else "-inf")
+            if math.isinf(value)
+            else repr(value)
+        )
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    return json.dumps(str(value))
+
+
+steps_like = st.one_of(st.integers(-2, 8), st.integers(), st.sampled_from([True, 2.5, "3"]))
+parties = st.sampled_from(
+    ["government_0", "firm_0", "firm_1", "ngo_0", "community", "firm_9", "", "x" * 300]
+)
+intervention_tables = st.fixed_dictionaries(
+    {"name": st.one_of(st.sampled_from(["a", "b"]), st.text(max_size=5))},
+    optional={
+        "action": st.sampled_from(["form", "dissolve", "add_member", "remove_member", "set", "x"]),
+        "at": steps_like,
+        "until": steps_like,
+        "when": st.one_of(
+            st.builds(
+                "{} {} {}".format,
+                st.sampled_from([*OUTCOMES[:6], "trsut", ""]),
+                st.sampled_from(["<", ">=", "=", "<<"]),
+                st.sampled_from(["0.3", "1e999", "x", "-0"]),
+            ),
+            st.text(max_size=30),
+            st.just("a" * 5000 + " < 1"),
+        ),
+        "cooldown": steps_like,
+        "max_times": steps_like,
+        "lever": st.sampled_from(
+            ["factors.communication", "audit_probability", "run.steps", "factors.trsut", "zzz"]
+        ),
+        "value": st.one_of(st.floats(), st.booleans(), st.text(max_size=4), st.integers()),
+        "member": parties,
+        "members": st.lists(parties, max_size=4),
+        "kind": st.sampled_from(["ppp", "msp", "pmg", "psp", "none", "x"]),
+    },
+)
+
+
+valid_tables = st.sampled_from(
+    [
+        {"name": "d", "at": 2, "action": "dissolve"},
+        {"name": "f", "at": 3, "until": 5, "action": "form", "kind": "ppp"},
+        {"name": "s", "when": "trust_partners < 0.9", "action": "set", "max_times": 2,
+         "lever": "factors.communication", "value": 0.3},
+        {"name": "r", "at": 1, "action": "remove_member", "member": "community"},
+    ]
+)  # fmt: skip
+
+
+@COMMANDS
+@given(
+    items=st.lists(st.one_of(valid_tables, intervention_tables), max_size=3),
+    steps=st.sampled_from([None, 3, 6]),
+)
+def test_generated_scenarios_through_the_run_command_exit_0_or_2(
+    tmp_path_factory, capsys, items, steps
+):
+    import time
+
+    tmp = tmp_path_factory.mktemp("cmd")
+    lines = ["[run]", "steps = 6", "[population]", "households = 20", "villages = 2"]
+    for item in items:
+        lines.append("[[interventions]]")
+        lines += [f"{key} = {toml_value(value)}" for key, value in item.items()]
+    path = tmp / "s.toml"
+    path.write_text("\n".join(lines) + "\n")
+    argv = ["--no-progress", "--no-figure", "--replications", "1", "--scenario", str(path)]
+    argv += ["--out", str(tmp / "out")] + (["--steps", str(steps)] if steps else [])
+    start = time.perf_counter()
+    code = main(argv)  # any exception other than a refusal fails the test
+    event(f"exit code {code}")
+    assert time.perf_counter() - start < 30
+    err = capsys.readouterr().err
+    assert code in (0, 2) and "Traceback" not in err
+    if code == 2:
+        assert err.startswith("error: ") and len(err) < 2000, err
+        assert not (tmp / "out").exists(), "a refusal left a folder"
+    else:
+        assert (tmp / "out" / "manifest.json").is_file()

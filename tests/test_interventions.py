@@ -48,7 +48,7 @@ def test_scheduled_set_fires_at_its_step_and_window_is_restored_the_step_after_u
     seen = []
     for _ in range(8):
         model.step()
-        seen.append((int(model.steps), model.scenario.accountability.audit_probability))
+        seen.append((int(model.steps), model.config.accountability.audit_probability))
     assert seen == [(1, 0.04), (2, 0.04), (3, 0.9), (4, 0.9), (5, 0.9), (6, 0.04), (7, 0.04),
                     (8, 0.04)]  # fmt: skip
     assert model.events == [
@@ -334,7 +334,7 @@ class _Recorder:
 def test_every_settable_lever_is_read_while_the_model_steps():
     """A lever the model copied at set-up would ignore ``set``: catch that here.
 
-    Every settable lever must be read from ``model.scenario`` during ``step()`` (or, for
+    Every settable lever must be read from ``model.config`` during ``step()`` (or, for
     ``view_spread``, when a member joins or a partnership forms, which the actions do).
     """
     from sim.model.interventions import settable_levers
@@ -345,7 +345,7 @@ def test_every_settable_lever_is_read_while_the_model_steps():
     )
     model = PartnershipModel(s, seed=1)
     reads: set[str] = set()
-    real = model.scenario
+    real = model.config
 
     class Proxy:
         def __getattr__(self, key):
@@ -355,7 +355,7 @@ def test_every_settable_lever_is_read_while_the_model_steps():
                 return _Recorder(key, value, reads)
             return value
 
-    model.scenario = Proxy()
+    model.config = Proxy()
     model.run(3)
     unread = set(settable_levers(s)) - reads
     # Re-applied by set_lever itself: budgets (to the organizations) and communication (to the
@@ -376,7 +376,7 @@ def test_scenarios_built_without_from_dict_are_checked_and_resolved():
                             "value": 1}]}
     )  # fmt: skip
     model = PartnershipModel(s, seed=1).run(2)  # no overrides: from_dict is never called
-    assert model.scenario.accountability.audit_probability == 1.0
+    assert model.config.accountability.audit_probability == 1.0
     assert model.events[0]["target"] == "accountability.audit_probability"
     bad = Scenario.model_validate(
         {"interventions": [{"name": "b", "at": 2, "action": "set", "lever": "trust",
@@ -444,12 +444,12 @@ def test_a_change_now_refuses_what_cannot_change_and_skips_no_change():
         a.interventions.set_now("factors.trust", 0.1, by="x")
     with pytest.raises(ValueError, match=r"value = 1.5 for factors\.communication"):
         a.interventions.set_now("factors.communication", 1.5, by="x")
-    a.interventions.set_now("factors.communication", a.scenario.factors.communication, by="x")
+    a.interventions.set_now("factors.communication", a.config.factors.communication, by="x")
     assert a.events == []  # the same value: nothing to log
     a.interventions.set_now("factors.communication", 0.1, by="x")
-    assert a.scenario.factors.communication == 0.1
+    assert a.config.factors.communication == 0.1
     # The scenario the two models were built from is not changed under the other model.
-    assert b.scenario.factors.communication == shared.factors.communication == 0.8
+    assert b.config.factors.communication == shared.factors.communication == 0.8
 
 
 def test_dashboard_live_changes_reach_a_and_b_in_the_same_month_while_playing():
@@ -482,4 +482,4 @@ def test_dashboard_live_changes_reach_a_and_b_in_the_same_month_while_playing():
     b = [(e["step"], e["new"]) for e in m.b.events if e["target"] == "factors.power_balance"]
     assert a == b and len(a) > 1  # the same change in the same month, in both runs
     assert not any(e["target"] == "factors.communication" for e in m.b.events)
-    assert m.b.scenario.factors.communication == 0.2
+    assert m.b.config.factors.communication == 0.2

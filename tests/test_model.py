@@ -203,8 +203,8 @@ def test_from_scenario_reads_files(root):
     model = PartnershipModel.from_scenario(
         root / "scenarios" / "msp_low_trust.toml", overrides=["population.households=100"]
     )
-    assert model.scenario.factors.trust == 0.2
-    assert model.scenario.partnership.type == "msp"
+    assert model.config.factors.trust == 0.2
+    assert model.config.partnership.type == "msp"
     assert len(model.hh) == 100
 
 
@@ -303,3 +303,44 @@ def test_outcomes_are_computed_only_on_recorded_steps_without_triggers():
     model.run(6)
     assert calls == [5]
     assert model.results()["step"].tolist() == [0, 5]
+
+
+def test_rng_is_mesas_name_for_the_seed_and_both_give_the_same_run():
+    by_seed = PartnershipModel(seed=11, households=150).run(4).results()
+    by_rng = PartnershipModel(rng=11, households=150).run(4).results()
+    pd.testing.assert_frame_equal(by_seed, by_rng)
+    with pytest.raises(ValueError, match="either seed or rng"):
+        PartnershipModel(seed=1, rng=1, households=150)
+
+
+def test_no_seed_draws_fresh_entropy_and_records_it():
+    a, b = PartnershipModel(households=150), PartnershipModel(households=150)
+    assert a.seed != b.seed and 0 <= a.seed < 2**63
+    again = PartnershipModel(seed=a.seed, households=150)
+    np.testing.assert_array_equal(again.hh.income, a.hh.income)
+    assert not np.array_equal(a.hh.income, b.hh.income)
+
+
+def test_running_turns_false_at_the_horizon_and_mesa_batch_run_gives_distinct_replicates():
+    import mesa
+
+    model = PartnershipModel(seed=3, households=150, steps=4)
+    for _ in range(3):
+        model.step()
+        assert model.running
+    model.step()
+    assert not model.running
+    rows = mesa.batch_run(
+        PartnershipModel,
+        parameters={"households": 150, "steps": 5},
+        iterations=3,
+        max_steps=50,
+        number_processes=1,
+        data_collection_period=-1,
+        display_progress=False,
+    )
+    # Stopped at the horizon (5 steps), not at max_steps = 50. Mesa 3.3 labels the last row
+    # ``model.steps - 1``; Mesa 3.4+ labels it with the model's time.
+    assert len(rows) == 3 and {r["Step"] for r in rows} in ({4}, {5})
+    welfare = [r["welfare_mean"] for r in rows]
+    assert len(set(welfare)) == 3  # fresh entropy per iteration, as Mesa's own models

@@ -326,7 +326,7 @@ def test_a_failing_run_is_recorded_and_retry_failed_reruns_it(tmp_path, monkeypa
     original = PartnershipModel.step
 
     def step(self):
-        if self.seed == bad_seed and self.scenario.factors.trust == 0.8 and self.steps == 2:
+        if self.seed == bad_seed and self.config.factors.trust == 0.8 and self.steps == 2:
             raise FloatingPointError("model diverged at step 3")
         original(self)
 

@@ -50,6 +50,7 @@ from sim.experiments.stats import paired_differences, summarize
 from sim.model.interventions import EVENT_COLUMNS
 from sim.paths import RESULTS
 from sim.scenario import Scenario, apply_overrides, load_scenario
+from sim.scenario.interventions import check_horizon
 from sim.scenario.maps import fingerprint
 
 __all__ = [
@@ -653,6 +654,9 @@ def command(argv: list[str]) -> int:
         raise CompareError("compare needs a status quo and at least one design (two files)")
     scenarios = [load_scenario(path) for path in args.designs]
     steps = args.steps or scenarios[0].run.steps
+    for path, design in zip(args.designs, scenarios, strict=True):
+        horizon = f"--steps {steps}" if args.steps else f"the status quo's run.steps = {steps}"
+        check_horizon(design, steps, str(path), horizon)
     # Every design runs the same horizon; re-validating catches interventions beyond it.
     scenarios = [
         apply_overrides(s, [*args.overrides, f"run.steps={steps}"]).model_copy() for s in scenarios

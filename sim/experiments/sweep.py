@@ -52,6 +52,8 @@ from sim.paths import RESULTS, ROOT, SCENARIOS
 from sim.scenario import Scenario, ScenarioError, load_scenario
 from sim.scenario.explain import Table, explain
 from sim.scenario.files import read_toml
+from sim.scenario.inputs import child_name
+from sim.scenario.interventions import check_horizon
 from sim.scenario.schema import section_fields
 
 __all__ = [
@@ -105,7 +107,9 @@ class DesignSpec(_Strict):
     )
     levels: int = Field(4, ge=2, le=100, description="morris: grid levels (even)")
     second_order: bool = Field(False, description="sobol: also second-order indices")
-    seed: int | None = Field(None, ge=0, description="design seed (default: the sweep's seed)")
+    seed: int | None = Field(
+        None, ge=0, le=2**63 - 1, description="design seed (default: the sweep's seed)"
+    )
     levers: dict[str, LeverSpec] = Field(
         default_factory=dict, description="lever (SECTION.KEY) -> values or range"
     )
@@ -121,7 +125,7 @@ class SweepSpec(_Strict):
     )
     reference: str | None = Field(None, description="scenario to take paired differences from")
     replications: int = Field(5, ge=1, le=100_000, description="replications per design point")
-    seed: int = Field(20261128, ge=0, description="root seed of the replicate seeds")
+    seed: int = Field(20261128, ge=0, le=2**63 - 1, description="root seed of the replicate seeds")
     steps: int | None = Field(None, ge=1, le=100_000, description="steps (default: scenario's)")
     outcomes: list[str] = Field(
         default_factory=lambda: list(OUTCOMES), description="outcomes to keep (sim.model.OUTCOMES)"
@@ -133,6 +137,11 @@ class SweepSpec(_Strict):
         default_factory=dict, description="levers fixed in every run (SECTION.KEY = value)"
     )
     design: DesignSpec = DesignSpec()
+
+    @field_validator("name")
+    @classmethod
+    def _stays_in_results(cls, value: str) -> str:
+        return child_name(value, "name", ValueError)  # it names the folder results/<name>
 
     @field_validator("outcomes")
     @classmethod
@@ -236,6 +245,10 @@ def from_dict(data: dict[str, Any], source: str = "<dict>", base: Path | None = 
         raise SweepError(
             f"{source}: reference = {spec.reference!r}: not one of the scenarios {names}"
         )
+    steps = spec.steps or scenarios[0].run.steps  # every run makes the same steps
+    horizon = f"steps = {steps}" if spec.steps else f"the first scenario's run.steps = {steps}"
+    for scenario in scenarios:
+        check_horizon(scenario, steps, f"{source}: scenario '{scenario.name}'", horizon)
     _check_design(spec, scenarios[0], source)
     return Sweep(spec, source, tuple(scenarios), tuple(spec.design.levers))
 

@@ -81,12 +81,10 @@ class Interventions:
 
     def __init__(self, model: PartnershipModel) -> None:
         self.model = model
-        if model.scenario.interventions:
+        if model.config.interventions:
             # Scenarios built directly (not through from_dict) get the same checks here.
-            model.scenario = check_interventions(
-                model.scenario, f"scenario {model.scenario.name!r}"
-            )
-        self.items: list[Intervention] = list(model.scenario.interventions)
+            model.config = check_interventions(model.config, f"scenario {model.config.name!r}")
+        self.items: list[Intervention] = list(model.config.interventions)
         self.events: list[dict[str, Any]] = []
         self._fired: dict[str, list[int]] = {i.name: [] for i in self.items}
         self._undo: dict[int, list[tuple[Intervention, Any]]] = {}
@@ -95,7 +93,7 @@ class Interventions:
         }
         # The model's own copy: interventions and live changes write levers into it, and the
         # object it was built from may be shared with other models.
-        model.scenario = model.scenario.model_copy(deep=True)
+        model.config = model.config.model_copy(deep=True)
 
     def set_now(self, lever: str, value: Any, by: str) -> None:
         """Set ``lever`` of the running model to ``value`` from the next step on.
@@ -122,7 +120,7 @@ class Interventions:
         Raises:
             ValueError: for a lever that cannot change mid-run, or a value outside its bounds.
         """
-        return check_setting(self.model.scenario, lever, value)
+        return check_setting(self.model.config, lever, value)
 
     @property
     def reads_outcomes(self) -> bool:
@@ -269,7 +267,7 @@ class Interventions:
         df = pd.DataFrame(self.events, columns=list(EVENT_COLUMNS))
         df.insert(0, "seed", m.seed)
         df.insert(0, "replicate", m.replicate)
-        df.insert(0, "scenario", m.scenario.name)
+        df.insert(0, "scenario", m.config.name)
         return df
 
 
@@ -280,13 +278,13 @@ def _default_members(model: PartnershipModel, kind: str | None) -> list[str]:
 
 def _get_lever(model: PartnershipModel, lever: str) -> Any:
     section, key = lever.split(".")
-    return getattr(getattr(model.scenario, section), key)
+    return getattr(getattr(model.config, section), key)
 
 
 def set_lever(model: PartnershipModel, lever: str, value: Any) -> None:
     """Change a lever of a running model so that the next phase that reads it sees the change.
 
-    Most levers are read from ``model.scenario`` every step, so writing them there is enough.
+    Most levers are read from ``model.config`` every step, so writing them there is enough.
     Two are read when the model is built and are re-applied:
 
     - ``factors.communication``: every tie's channel quality moves by the lever's change since
@@ -296,7 +294,7 @@ def set_lever(model: PartnershipModel, lever: str, value: Any) -> None:
       household.
     """
     section, key = lever.split(".")
-    setattr(getattr(model.scenario, section), key, value)
+    setattr(getattr(model.config, section), key, value)
     if lever == "factors.communication":
         model.ties.set_communication(float(value))
     elif lever in _BUDGETS:
@@ -309,4 +307,4 @@ def set_lever(model: PartnershipModel, lever: str, value: Any) -> None:
 def add_member(model: PartnershipModel, node: str) -> None:
     """Admit ``node`` to the active partnership, holding a view drawn as at formation."""
     view = model.new_member_view()
-    model.active_partnership.add_member(node, view, model.scenario.partnership.commitment)
+    model.active_partnership.add_member(node, view, model.config.partnership.commitment)

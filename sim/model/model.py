@@ -51,7 +51,12 @@ class PartnershipModel(mesa.Model):
 
     Args:
         scenario: a validated :class:`~sim.scenario.Scenario` (defaults if omitted).
-        seed: seed of the model's generators (defaults to ``scenario.run.seed``).
+        seed: seed of the model's generators. ``None`` (with no ``rng``) draws fresh entropy
+            from the operating system, as Mesa does, and records it in ``model.seed``; the
+            scenario's ``run.seed`` is the root of an experiment's replicate seeds
+            (:func:`sim.experiments.replicate_seeds`), not a model's default.
+        rng: Mesa's name for the seed (Mesa 3.5 deprecates ``seed=``): an integer, or a numpy
+            ``Generator`` from which an integer seed is drawn and recorded. Pass one or neither.
         replicate: replicate number, recorded in the results.
         record_steps: the steps whose outcomes are recorded (step 0 is the initial state);
             default every step. Outcomes are computed only on these steps (and on every step
@@ -67,6 +72,7 @@ class PartnershipModel(mesa.Model):
         scenario: Scenario | None = None,
         *,
         seed: int | None = None,
+        rng: int | np.random.Generator | None = None,
         replicate: int = 0,
         record_steps: Iterable[int] | None = None,
         **levers: Any,
@@ -76,9 +82,10 @@ class PartnershipModel(mesa.Model):
             scenario = scenario.with_overrides(levers, source="PartnershipModel(**levers)")
         scenario, self.stakeholder_map = maps.for_scenario(scenario)
         memory.check_fits([scenario], source="PartnershipModel")  # before allocating anything
-        seed = scenario.run.seed if seed is None else int(seed)
-        super().__init__(seed=seed)
-        self.scenario, self.seed, self.replicate = scenario, seed, replicate
+        seed = _resolve_seed(seed, rng)
+        super().__init__(rng=seed)  # Mesa seeds self.rng and self.random from it
+        # ``config``, not ``scenario``: Mesa 3.4+ reserves ``Model.scenario`` for its own.
+        self.config, self.seed, self.replicate = scenario, seed, replicate
         cfg = scenario
         # Independent streams (all spawned from the model's generator) keep the population and
         # the graph identical across scenarios that share a seed: common random numbers.
@@ -167,18 +174,18 @@ class PartnershipModel(mesa.Model):
             raise ValueError(
                 f"unknown partnership members {unknown}; known: {list(self.org_index)}"
             )
-        f = self.scenario.factors
+        f = self.config.factors
         self.partnership = Partnership.form(
             kind, members, goal_clarity=f.goal_clarity,
-            view_spread=self.scenario.dynamics.view_spread,
-            commitment=self.scenario.partnership.commitment, rng=self._form_rng,
+            view_spread=self.config.dynamics.view_spread,
+            commitment=self.config.partnership.commitment, rng=self._form_rng,
             step=int(self.steps),
         )  # fmt: skip
         return self.partnership
 
     def new_member_view(self) -> float:
         """A newly admitted member's view of the goal, drawn as at formation."""
-        s = self.scenario
+        s = self.config
         return float(
             initial_views(1, s.factors.goal_clarity, s.dynamics.view_spread, self._form_rng)[0]
         )
@@ -231,10 +238,12 @@ class PartnershipModel(mesa.Model):
         self.evaluate()
         self.review_membership()
         self.update_welfare()
+        if self.steps >= self.config.run.steps:
+            self.running = False  # Mesa's batch_run and servers stop at the horizon
 
     def run(self, steps: int | None = None) -> PartnershipModel:
         """Run ``steps`` steps (default: the scenario's) and return the model (chainable)."""
-        for _ in range(self.scenario.run.steps if steps is None else steps):
+        for _ in range(self.config.run.steps if steps is None else steps):
             self.step()
         return self
 
@@ -253,7 +262,7 @@ class PartnershipModel(mesa.Model):
 
     def fund(self) -> None:
         """1. Budgets this step: after the funding horizon only ``funding_after`` remain."""
-        ps = self.scenario.partnership
+        ps = self.config.partnership
         ended = ps.funding_horizon > 0 and self.steps > ps.funding_horizon
         self.record.funding_factor = ps.funding_after if ended else 1.0
 
@@ -267,11 +276,11 @@ class PartnershipModel(mesa.Model):
         talked = np.triu(self._event_rng.random(prob.shape) < prob, 1)
         talked = talked | talked.T
         self.record.talked, self.record.talked_pairs = talked, int(talked.sum() // 2)
-        d = self.scenario.dynamics
+        d = self.config.dynamics
         weights = dynamics.degroot_weights(trust, talked, d.self_weight)
         p.views = dynamics.friedkin_johnsen_step(p.views, p.anchors, weights, d.susceptibility)
         audit = governance.per_step_probability(
-            self.scenario.accountability.audit_probability, self.scenario.run.steps_per_year
+            self.config.accountability.audit_probability, self.config.run.steps_per_year
         )
         audited = self._event_rng.random() < audit
         self.record.observed = np.ones_like(talked) if audited else talked.copy()
@@ -281,8 +290,8 @@ class PartnershipModel(mesa.Model):
         p = self.active_partnership
         if p is None:
             return
-        d = self.scenario.dynamics
-        inkind, funding = self.scenario.organizations.community_inkind, self.record.funding_factor
+        d = self.config.dynamics
+        inkind, funding = self.config.organizations.community_inkind, self.record.funding_factor
         resources = np.array([self.parties.resources(m, inkind, funding) for m in p.members])
         p.weights = self._decision_weights(p, resources)
         dialogue = self.record.talked.sum(axis=1) / max(1, p.size - 1)
@@ -303,31 +312,31 @@ class PartnershipModel(mesa.Model):
 
     def _decision_weights(self, p: Partnership, resources: np.ndarray) -> np.ndarray:
         """Members' decision power from authority, what they put in and legitimacy."""
-        d = self.scenario.dynamics
+        d = self.config.dynamics
         return power.decision_weights(
             np.array([self.parties.authority(n) for n in p.members]),
             p.contribution * p.promised * resources,
             np.array([self.parties.legitimacy(n) for n in p.members]),
             (d.power_authority, d.power_resources, d.power_legitimacy),
-            self.scenario.factors.power_balance,
+            self.config.factors.power_balance,
         )
 
     def deliver(self) -> None:
         """4. Joint and solo programmes deliver services; stocks respond (diminishing returns)."""
         delivery.deliver(
-            self.active_partnership, self.parties, self.scenario, self.record, self._scratch,
+            self.active_partnership, self.parties, self.config, self.record, self._scratch,
             understanding=self.understanding, community_voice=self.community_voice,
         )  # fmt: skip
 
     def depreciate(self) -> None:
         """5. Services decay; a capable, empowered community maintains part of them."""
-        w = self.scenario.welfare
+        w = self.config.welfare
         maintenance = w.maintenance * self.hh.capacity * self.hh.empowerment
         welfare.depreciate(self.hh.stock, w.depreciation, maintenance[:, None], out=self.hh.stock)
 
     def update_trust(self) -> None:
         """6. Partners update trust in each other; households in the organizations serving them."""
-        d = self.scenario.dynamics
+        d = self.config.dynamics
         p = self.active_partnership
         if p is not None:
             trust = self.trust_matrix()
@@ -343,11 +352,11 @@ class PartnershipModel(mesa.Model):
         every member's contribution (shirking is detected) and repair trust gaps that the
         evidence explains.
         """
-        interval = self.scenario.factors.evaluation_interval
+        interval = self.config.factors.evaluation_interval
         p = self.active_partnership
         if p is None or interval == 0 or self.steps % interval != 0:
             return
-        d = self.scenario.dynamics
+        d = self.config.dynamics
         p.anchors = dynamics.realign_anchors(p.anchors, p.views, d.realign_rate)
         if p.spent.sum() > 0:
             lr = d.learning_rate
@@ -363,7 +372,7 @@ class PartnershipModel(mesa.Model):
         p = self.active_partnership
         if p is None:
             return
-        ps = self.scenario.partnership
+        ps = self.config.partnership
         low = governance.mean_trust_in_others(self.trust_matrix()) < ps.exit_threshold
         p.low_trust_steps = np.where(low, p.low_trust_steps + 1, 0)
         p.loss_steps = np.where(p.net_benefit < 0, p.loss_steps + 1, 0)
@@ -375,7 +384,7 @@ class PartnershipModel(mesa.Model):
 
     def update_welfare(self) -> None:
         """9. Incomes follow capacity and infrastructure; the step's outcomes are recorded."""
-        w, hh = self.scenario.welfare, self.hh
+        w, hh = self.config.welfare, self.hh
         welfare.income_from_capital(
             hh.income0, hh.capacity, hh.stock0[:, 3], hh.access[:, 2], hh.stock0[:, 2],
             w.return_capacity, w.return_infrastructure, out=hh.income,
@@ -399,16 +408,16 @@ class PartnershipModel(mesa.Model):
     @property
     def accountability(self) -> float:
         """Probability that shirking is detected within a year: audits or evaluations."""
-        a = self.scenario.accountability
+        a = self.config.accountability
         return governance.detection_probability(
             a.audit_probability, a.evaluation_detection,
-            self.scenario.factors.evaluation_interval, self.scenario.run.steps_per_year,
+            self.config.factors.evaluation_interval, self.config.run.steps_per_year,
         )  # fmt: skip
 
     # ------------------------------------------------------------------ results
     def outcomes(self) -> dict[str, float]:
         """Every outcome of the current state (what data collection records)."""
-        hh, s, w = self.hh, self.structure, self.scenario.welfare
+        hh, s, w = self.hh, self.structure, self.config.welfare
         out = self._household_outcomes(
             hh, poorest=self.poorest, tied_weight=s.tied_weight, tied_count=s.tied_count,
             cutoff=w.deprivation_cutoff, k=w.poverty_k,
@@ -433,9 +442,21 @@ class PartnershipModel(mesa.Model):
         df.insert(0, "step", np.array(self._recorded_steps, dtype=np.int64))
         df.insert(0, "seed", self.seed)
         df.insert(0, "replicate", self.replicate)
-        df.insert(0, "scenario", self.scenario.name)
+        df.insert(0, "scenario", self.config.name)
         return df
 
     def household_frame(self) -> pd.DataFrame:
         """Agent-level data: one row per household at the current step."""
         return household_frame(self.hh, int(self.steps))
+
+
+def _resolve_seed(seed: int | None, rng: int | np.random.Generator | None) -> int:
+    """One integer seed from Mesa's two spellings; fresh OS entropy when neither is given."""
+    if seed is not None and rng is not None:
+        raise ValueError("pass either seed or rng, not both")
+    value = rng if seed is None else seed
+    if value is None:
+        return int(np.random.SeedSequence().entropy % 2**63)
+    if isinstance(value, np.random.Generator):
+        return int(value.integers(2**63))
+    return int(value)

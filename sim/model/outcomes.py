@@ -244,6 +244,8 @@ class OutcomeCollector(mesa.DataCollector):
         if self.agent_reporters or self.agenttype_reporters:
             super().collect(model)
             return
+        if hasattr(self, "_collection_steps"):  # Mesa 3.4+: which step each row is
+            self._collection_steps.append(getattr(model, "time", model.steps))
         for name, reporter in self.model_reporters.items():
             self.model_vars[name].append(reporter(model))
 

@@ -147,7 +147,7 @@ def animate(
     ax_chart.set_xlabel("month")
     ax_chart.grid(alpha=0.3)
     ax_chart.legend(fontsize=8, loc="upper left", frameon=False)
-    ax_chart.set_title(model.scenario.name, fontsize=10)
+    ax_chart.set_title(model.config.name, fontsize=10)
 
     def draw(frame: int):
         if frame > 0:
@@ -157,7 +157,7 @@ def animate(
         df = df[df["step"] >= start]
         for outcome, line in lines.items():
             line.set_data(df["step"].to_numpy(), df[outcome].to_numpy())
-        draw_network(ax_net, model, title=f"{model.scenario.name}, month {model.steps}")
+        draw_network(ax_net, model, title=f"{model.config.name}, month {model.steps}")
         return []
 
     if out.suffix.lower() == ".gif":

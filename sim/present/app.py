@@ -222,10 +222,10 @@ class DashboardModel(mesa.Model):
     :meth:`snapshot`, never from the models.
 
     >>> m = DashboardModel(households=60, compare="low trust")
-    >>> m.step(); m.a.steps, m.b.steps, m.b.scenario.factors.trust
+    >>> m.step(); m.a.steps, m.b.steps, m.b.config.factors.trust
     (1, 1, 0.2)
     >>> m = DashboardModel(households=60, policy="quarterly_audits", power_balance=0.0)
-    >>> m.a.scenario.partnership.type, m.a.scenario.factors.power_balance
+    >>> m.a.config.partnership.type, m.a.config.factors.power_balance
     ('ppp', 0.4)
     >>> m.step(); [e["intervention"] for e in m.a.events]
     ['quarterly audits']
@@ -327,7 +327,7 @@ class DashboardModel(mesa.Model):
         >>> m.pending, m.a.events
         ({'factors.power_balance': 0.1, 'factors.communication': 0.5}, [])
         >>> m.step()
-        >>> [(f.power_balance, f.communication) for f in (r.scenario.factors for _, r in m.runs)]
+        >>> [(f.power_balance, f.communication) for f in (r.config.factors for _, r in m.runs)]
         [(0.1, 0.5), (0.1, 0.2)]
         >>> [(e["step"], e["target"], e["new"]) for e in m.a.events]
         [(2, 'factors.power_balance', '0.1'), (2, 'factors.communication', '0.5')]
@@ -350,7 +350,7 @@ class DashboardModel(mesa.Model):
         """
         with self.lock:
             self._serial += 1
-            factors = self.a.scenario.factors
+            factors = self.a.config.factors
             return Snapshot(
                 serial=self._serial,
                 month=int(self.a.steps),

@@ -16,6 +16,7 @@ from pathlib import Path
 from sim.errors import UserError
 from sim.paths import RESULTS, SCENARIOS
 from sim.scenario import lever_table, load_scenario
+from sim.scenario.interventions import check_horizon
 
 __all__ = ["main"]
 
@@ -47,6 +48,12 @@ def _int_at_least(minimum: int, what: str | None = None, maximum: int | None = N
     what = what or f"at least {minimum}"
 
     def parse(text: str) -> int:
+        if len(text) > 30 and text.strip().lstrip("+-").isdigit():  # int() of 4,300+ refuses
+            top = f" and at most {maximum}" if maximum is not None else ""
+            digits = len(text.strip())
+            raise argparse.ArgumentTypeError(
+                f"a whole number of {digits} digits is out of range; allowed: {what}{top}"
+            )
         try:
             value = int(text)
         except ValueError:
@@ -65,7 +72,7 @@ _LIMITS = {(r["section"], r["key"]): r["bounds"].get("le") for r in lever_table(
 _steps = _int_at_least(1, maximum=_LIMITS["run", "steps"])
 _replications = _int_at_least(1, maximum=_LIMITS["run", "replications"])
 _workers = _int_at_least(1, maximum=4 * (os.cpu_count() or 1))  # more only slows a run
-_seed = _int_at_least(0, "0 or more")
+_seed = _int_at_least(0, "0 or more", maximum=_LIMITS["run", "seed"])
 
 
 def _add_set_option(p: argparse.ArgumentParser, where: str) -> None:
@@ -131,6 +138,9 @@ def _cmd_run(argv: list[str]) -> int:
         else [SCENARIOS / f"{name}.toml" for name in DEFAULT_SCENARIOS]
     )
     scenarios = [load_scenario(path, args.overrides) for path in paths]
+    for path, scenario in zip(paths, scenarios, strict=True):  # loading checked run.steps
+        if args.steps:
+            check_horizon(scenario, args.steps, str(path), f"--steps {args.steps}")
     names = [s.name for s in scenarios]
     if len(set(names)) != len(names):
         same = [f"{p} ({n})" for p, n in zip(paths, names, strict=True) if names.count(n) > 1]

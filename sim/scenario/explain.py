@@ -44,7 +44,9 @@ class _Shown(reprlib.Repr):
     def repr_int(self, x: int, level: int) -> str:
         # repr() of a huge int is quadratic and refused beyond 4,300 digits.
         if x.bit_length() > 128:
-            return f"<a whole number of about {int(x.bit_length() * 0.30103) + 1} digits>"
+            digits = int((x.bit_length() - 1) * math.log10(2)) + 1
+            digits += abs(x) >= 10**digits  # exact: powers of ten are cheap to compare
+            return f"<a whole number of {digits} digits>"
         return repr(x)
 
 
@@ -59,7 +61,7 @@ def shown(value: Any) -> str:
         >>> shown("x" * 500)
         "'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'"
         >>> shown(10**5000)
-        '<a whole number of about 5001 digits>'
+        '<a whole number of 5001 digits>'
     """
     return _SHOWN.repr(value)
 

@@ -14,11 +14,14 @@ Example:
 
 from __future__ import annotations
 
+import os
 import tomllib
 from pathlib import Path
 from typing import Any
 
 from sim.errors import UserError
+from sim.scenario.explain import shown
+from sim.scenario.inputs import input_path
 from sim.scenario.schema import Scenario, ScenarioError
 
 __all__ = [
@@ -32,10 +35,19 @@ __all__ = [
 
 def _parse_value(text: str) -> Any:
     """Parse the right-hand side of ``--set key=value`` as a TOML value (strings bare or quoted)."""
+    if len(text) > MAX_SET_VALUE:
+        raise ScenarioError(
+            f"--set value {shown(text)}: {len(text)} characters; allowed: at most {MAX_SET_VALUE}"
+        )
     try:
         return tomllib.loads(f"v = {text}")["v"]
     except tomllib.TOMLDecodeError:
         return text
+    except ValueError:  # int() refuses numbers of more than 4,300 digits
+        raise ScenarioError(
+            f"--set value {shown(text)}: a number too long to read; allowed: a value within "
+            "the lever's range ('python run_simulation.py levers')"
+        ) from None
 
 
 def apply_overrides(scenario: Scenario, assignments: list[str]) -> Scenario:
@@ -50,6 +62,9 @@ def apply_overrides(scenario: Scenario, assignments: list[str]) -> Scenario:
         overrides[key.strip()] = _parse_value(text.strip())
     return scenario.with_overrides(overrides)
 
+
+MAX_SET_VALUE = 1000
+"""Longest value of one ``--set KEY=VALUE``."""
 
 MAX_SCENARIO_BYTES = 1_000_000
 """Largest scenario file read: a scenario holds only what differs from its defaults."""
@@ -70,24 +85,27 @@ def read_toml(
     accept a byte-order mark, refuse what is not a regular file, a file over ``max_bytes``,
     text that is not UTF-8 and values nested too deeply, in the same words.
     """
-    if not path.exists():
-        raise error(f"{path}: {what} not found")
-    if path.is_dir():
-        raise error(f"{path}: is a folder; expected a {what} (.toml)")
-    if not path.is_file():  # a device or a pipe could block or never end
-        raise error(f"{path}: not a regular file; expected a {what} (.toml)")
+    # A device or a pipe could block or never end: only a regular file is opened.
+    input_path(path, what, error, ("file",), f"a {what} (.toml)")
     try:
         size = path.stat().st_size
         if size > max_bytes:
             raise error(f"{path}: {size} bytes; allowed: at most {max_bytes} bytes for a {what}")
         # utf-8-sig: editors on Windows start UTF-8 files with a byte-order mark.
         return tomllib.loads(path.read_bytes().decode("utf-8-sig"))
+    except UserError:
+        raise
     except RecursionError:
         raise error(f"{path}: values nested too deeply to be a {what}") from None
     except tomllib.TOMLDecodeError as exc:
         raise error(f"{path}: not valid TOML ({exc})") from None
     except UnicodeDecodeError:
         raise error(f"{path}: not UTF-8 text; allowed: a TOML file saved as UTF-8") from None
+    except ValueError:  # int() refuses numbers of more than 4,300 digits
+        raise error(
+            f"{path}: holds a number of more than 4300 digits; allowed: numbers within each "
+            "key's range"
+        ) from None
     except OSError as exc:
         raise error(f"{path}: cannot be read ({exc.strerror})") from None
 
@@ -131,14 +149,18 @@ def _resolve(path: Path, chain: tuple[Path, ...] = ()) -> dict[str, Any]:
         return data
     if not isinstance(parent, str):
         raise ScenarioError(f"{path}: extends = {parent!r}: must be a path string")
-    parent_path = _usable_name(path.parent / parent, f"{path}: extends =")
-    if not parent_path.is_file():
-        problem = "is a folder" if parent_path.is_dir() else "file not found"
+    try:
+        input_path(path.parent / parent, "scenario file", ScenarioError, ("file",), "a file")
+    except ScenarioError as exc:
         raise ScenarioError(
-            f"{path}: extends = {parent!r}: {problem} ({parent_path}); allowed: the path of a "
-            "scenario file, relative to this file"
-        )
-    base = _resolve(parent_path, (*chain, path))
+            f"{path}: extends = {shown(parent)}: {exc}; allowed: the path of a scenario file, "
+            "relative to this file"
+        ) from None
+    parent_path = _usable_name(path.parent / parent, f"{path}: extends =")
+    try:
+        base = _resolve(parent_path, (*chain, path))
+    except ScenarioError as exc:
+        raise ScenarioError(f"{exc} (in the parent file that {path} extends)") from None
     merged = _deep_merge(base, data)
     # A design that extends another adds its interventions to the parent's timeline.
     if isinstance(base.get("interventions"), list) and isinstance(data.get("interventions"), list):
@@ -151,7 +173,8 @@ def _anchor_map(data: dict[str, Any], path: Path) -> None:
     population = data.get("population")
     if isinstance(population, dict) and isinstance(population.get("map"), str):
         if population["map"] and not Path(population["map"]).is_absolute():
-            population["map"] = str((path.parent / population["map"]).resolve())
+            # abspath, not resolve: a symbolic link keeps its own name in messages.
+            population["map"] = os.path.abspath(path.parent / population["map"])
 
 
 def load_scenario(path: str | Path, overrides: list[str] | None = None) -> Scenario:

@@ -36,7 +36,7 @@ from pydantic import ConfigDict, Field, ValidationError, model_validator
 
 from sim.errors import UserError, did_you_mean
 from sim.scenario import maps
-from sim.scenario.explain import Table, allowed, fields_of
+from sim.scenario.explain import Table, allowed, fields_of, shown
 from sim.scenario.outcomes import OUTCOMES
 
 if TYPE_CHECKING:
@@ -48,6 +48,7 @@ __all__ = [
     "FIXED_AT_START",
     "Intervention",
     "InterventionError",
+    "check_horizon",
     "check_interventions",
     "check_setting",
     "parse_condition",
@@ -79,9 +80,15 @@ FIXED_AT_START = (
 ``add_member``/``remove_member``; initial trust is history and cannot be decreed.
 """
 
-_CONDITION = re.compile(
-    r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(<=|>=|<|>)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$"
-)
+MAX_CONDITION = 200
+"""Longest trigger condition read (``"METRIC OP NUMBER"`` needs far fewer characters)."""
+
+MAX_ID = 100
+"""Longest lever name or party id an intervention may give."""
+
+_METRIC = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# Unambiguous (each digit can belong to one place only), so a failed match never backtracks.
+_NUMBER = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?")
 
 
 class InterventionError(UserError):
@@ -95,17 +102,26 @@ def parse_condition(text: str) -> tuple[str, str, float]:
         >>> parse_condition("trust_partners < 0.3")
         ('trust_partners', '<', 0.3)
     """
-    match = _CONDITION.match(text)
-    if not match:
+    if len(text) > MAX_CONDITION:
         raise ValueError(
-            f"condition {text!r} is not 'METRIC OP NUMBER' (OP one of <, <=, >, >=), "
+            f"condition {shown(text)} is {len(text)} characters long; allowed: at most "
+            f"{MAX_CONDITION}, as 'METRIC OP NUMBER', e.g. 'trust_partners < 0.3'"
+        )
+    # Read left to right, each piece once: linear in the length of the text.
+    body = text.strip()
+    metric = _METRIC.match(body)
+    rest = body[metric.end() :].lstrip() if metric else ""
+    op = next((o for o in ("<=", ">=", "<", ">") if rest.startswith(o)), None)
+    number = rest[len(op) :].strip() if op else ""
+    if metric is None or op is None or not _NUMBER.fullmatch(number):
+        raise ValueError(
+            f"condition {shown(text)} is not 'METRIC OP NUMBER' (OP one of <, <=, >, >=), "
             "e.g. 'trust_partners < 0.3'"
         )
-    metric, op, number = match.groups()
     value = float(number)
     if not math.isfinite(value):
-        raise ValueError(f"condition {text!r}: the threshold must be a finite number")
-    return metric, op, value
+        raise ValueError(f"condition {shown(text)}: the threshold must be a finite number")
+    return metric.group(), op, value
 
 
 class Intervention(Table):
@@ -122,12 +138,20 @@ class Intervention(Table):
     until: int | None = Field(
         None, ge=1, description="last step it is in force; undone at the start of until + 1"
     )
-    when: str | None = Field(None, description="trigger 'METRIC OP NUMBER', e.g. 'leakage > 0.3'")
+    when: str | None = Field(
+        None,
+        max_length=MAX_CONDITION,
+        description="trigger 'METRIC OP NUMBER', e.g. 'leakage > 0.3'",
+    )
     cooldown: int = Field(1, ge=1, le=100_000, description="steps between two firings")
     max_times: int | None = Field(None, ge=1, description="most firings of a trigger")
-    lever: str | None = Field(None, description="for set: SECTION.KEY (or a unique KEY)")
+    lever: str | None = Field(
+        None, max_length=MAX_ID, description="for set: SECTION.KEY (or a unique KEY)"
+    )
     value: bool | int | float | str | None = Field(None, description="for set: the new value")
-    member: str | None = Field(None, description="for add_member/remove_member: id or community")
+    member: str | None = Field(
+        None, max_length=MAX_ID, description="for add_member/remove_member: id or community"
+    )
     kind: Literal["ppp", "psp", "pmg", "msp"] | None = Field(
         None, description="for form: partnership type (members default to the type's)"
     )
@@ -164,6 +188,15 @@ class Intervention(Table):
                 raise ValueError(f"'{key}' does not apply to action '{self.action}'")
         if self.action == "form" and self.kind is None and not self.members:
             raise ValueError("action 'form' needs 'kind' (ppp, psp, pmg, msp) or 'members'")
+        seen: set[str] = set()
+        for member in self.members or []:
+            if len(member) > MAX_ID:
+                raise ValueError(f"members: {shown(member)} is longer than {MAX_ID} characters")
+            if member in seen:
+                raise ValueError(
+                    f"members = {shown(self.members)} names {member!r} twice; each party joins once"
+                )
+            seen.add(member)
         if isinstance(self.value, float) and not math.isfinite(self.value):
             raise ValueError("value must be a finite number (not NaN or inf)")
         return self
@@ -245,6 +278,32 @@ def party_ids(scenario: Scenario) -> list[str]:
     return [*ids, "community"]
 
 
+def check_horizon(scenario: Scenario, steps: int, source: str, horizon: str) -> None:
+    """Refuse an intervention scheduled beyond the last step the run will make.
+
+    Every command checks its scenarios here against the horizon it will really run (the
+    scenario's ``run.steps``, a ``--steps`` option or a sweep's ``steps``), before it creates
+    any folder, so that no command ignores a step another refuses.
+
+    Args:
+        scenario: the scenario.
+        steps: the number of steps the run will make.
+        source: what to name in front of the message (the file, the command's option).
+        horizon: how the user set the horizon, e.g. ``"run.steps = 120"`` or ``"--steps 24"``.
+
+    Raises:
+        InterventionError: naming the intervention, its step and the horizon.
+    """
+    for i, item in enumerate(scenario.interventions):
+        for key in ("at", "until"):
+            step = getattr(item, key)
+            if step is not None and step > steps:
+                raise InterventionError(
+                    f"{source}: interventions[{i + 1}] '{item.name}': {key} = {step} is beyond "
+                    f"the run's horizon ({horizon}); allowed: a step from 1 to {steps}"
+                )
+
+
 def check_interventions(scenario: Scenario, source: str) -> Scenario:
     """Check the interventions against the scenario: names, levers, values, members, horizon.
 
@@ -252,7 +311,7 @@ def check_interventions(scenario: Scenario, source: str) -> Scenario:
     value coerced to the lever's type. Raises :class:`InterventionError`.
     """
     seen: set[str] = set()
-    horizon = scenario.run.steps
+    check_horizon(scenario, scenario.run.steps, source, f"run.steps = {scenario.run.steps}")
     parties: list[str] | None = None
     fixed = []
     for i, item in enumerate(scenario.interventions):
@@ -260,19 +319,12 @@ def check_interventions(scenario: Scenario, source: str) -> Scenario:
         if item.name in seen:
             raise InterventionError(f"{where}: name used twice; give each intervention its own")
         seen.add(item.name)
-        for key in ("at", "until"):
-            step = getattr(item, key)
-            if step is not None and step > horizon:
-                raise InterventionError(
-                    f"{where}: {key} = {step} is beyond the run's horizon (run.steps = "
-                    f"{horizon}); allowed: a step from 1 to {horizon}"
-                )
         if item.when is not None:
             metric = parse_condition(item.when)[0]
             if metric not in OUTCOMES:
                 hint = did_you_mean(metric, OUTCOMES)
                 raise InterventionError(
-                    f"{where}: when = {item.when!r}: unknown metric '{metric}'.{hint} "
+                    f"{where}: when = {shown(item.when)}: unknown metric '{metric}'.{hint} "
                     f"Allowed: {', '.join(OUTCOMES)}"
                 )
         update: dict[str, Any] = {}
@@ -281,7 +333,7 @@ def check_interventions(scenario: Scenario, source: str) -> Scenario:
                 lever, value = check_setting(scenario, item.lever, item.value)
                 update = {"lever": lever, "value": value}
             except ValueError as exc:
-                raise InterventionError(f"{where}: lever = {item.lever!r}: {exc}") from None
+                raise InterventionError(f"{where}: lever = {shown(item.lever)}: {exc}") from None
         names = [item.member] if item.member else list(item.members or [])
         if names:
             parties = parties if parties is not None else party_ids(scenario)
@@ -289,7 +341,7 @@ def check_interventions(scenario: Scenario, source: str) -> Scenario:
                 if name not in parties:
                     hint = did_you_mean(name, parties)
                     raise InterventionError(
-                        f"{where}: member {name!r} is not a party of this scenario.{hint} "
+                        f"{where}: member {shown(name)} is not a party of this scenario.{hint} "
                         f"Allowed: {', '.join(parties)}"
                     )
         fixed.append(item.model_copy(update=update) if update else item)

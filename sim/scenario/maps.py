@@ -50,6 +50,8 @@ import networkx as nx
 import numpy as np
 
 from sim.errors import UserError, did_you_mean
+from sim.scenario.explain import shown
+from sim.scenario.inputs import input_path, kind_of
 
 if TYPE_CHECKING:
     from sim.mechanisms.welfare import Households
@@ -140,13 +142,23 @@ class StakeholderMap:
 
 
 # ---------------------------------------------------------------------------- reading
+def _kind(path: Path) -> str:
+    """What is at ``path``, or ``"unusable"`` for a name the system refuses."""
+    try:
+        return kind_of(path)
+    except (OSError, ValueError):
+        return "unusable"
+
+
 def load_map(path: str | Path) -> StakeholderMap:
     """Read and validate a map (a folder of CSVs or a ``.graphml`` file); cached per file state."""
     path = Path(path)
-    if not path.exists():
-        raise MapError(f"{path}: stakeholder map not found (expected a folder of CSVs or .graphml)")
+    expected = "a folder of CSVs or a .graphml file"
+    if _kind(path) == "missing":
+        raise MapError(f"{path}: stakeholder map not found (expected {expected})")
+    input_path(path, "stakeholder map", MapError, ("file", "folder"), expected)
     files = [path / n for n in _COLUMNS] if path.is_dir() else [path]
-    stamp = tuple((str(f), f.stat().st_mtime_ns, f.stat().st_size) for f in files if f.exists())
+    stamp = tuple((str(f), f.stat().st_mtime_ns, f.stat().st_size) for f in files if f.is_file())
     return _load_cached(str(path.resolve()), stamp)
 
 
@@ -176,10 +188,11 @@ def _check_size(path: Path) -> None:
 
 def _read_csv(path: Path, required: bool = True) -> list[tuple[str, dict[str, str]]]:
     """Rows as (``file row N``, {column: text}); checks the header against the allowed columns."""
-    if not path.exists():
+    if _kind(path) == "missing":
         if required:
             raise MapError(f"{path}: file not found; a map folder needs {path.name}")
         return []
+    input_path(path, "map file", MapError, ("file",), f"a CSV file ({path.name})")
     _check_size(path)
     need, optional = _COLUMNS[path.name]
     try:
@@ -248,6 +261,7 @@ def _read_csv_folder(path: Path):
 
 
 def _read_graphml(path: Path):
+    input_path(path, "stakeholder map", MapError, ("file",), "a .graphml file")
     _check_size(path)
     try:
         g = nx.read_graphml(path)
@@ -302,11 +316,11 @@ def _number(where: str, key: str, text: str, *, lo: float, hi: float, default=No
         value = float(text)
     except ValueError:
         raise MapError(
-            f"{where}: {key} = {text!r} is not a number; allowed: a number from {lo} to {hi}"
+            f"{where}: {key} = {shown(text)} is not a number; allowed: a number from {lo} to {hi}"
         ) from None
     if not math.isfinite(value) or not lo <= value <= hi:
         raise MapError(
-            f"{where}: {key} = {text!r} is out of range; allowed: a number from {lo} to {hi}"
+            f"{where}: {key} = {shown(text)} is out of range; allowed: a number from {lo} to {hi}"
         )
     return value
 
@@ -319,7 +333,7 @@ def _identifier(where: str, key: str, text: str) -> str:
         )
     if not _ID.match(text):
         raise MapError(
-            f"{where}: {key} = {text!r} is not a valid id; allowed: 1 to 64 letters, "
+            f"{where}: {key} = {shown(text)} is not a valid id; allowed: 1 to 64 letters, "
             "digits, '_', '.', ':' or '-'"
         )
     return text
@@ -349,8 +363,13 @@ def _validate(path: Path, nodes, villages, edges) -> StakeholderMap:
         ident = _identifier(where, "id", row["id"])
         unique(where, ident)
         text = row.get("households", "")
-        if not re.fullmatch(r"\d+", text) or int(text) < 1:
-            raise MapError(f"{where}: households = {text!r}; allowed: a whole number of at least 1")
+        # At most 9 digits before int(): a count is never longer, and int() of thousands of
+        # digits is slow (and refused beyond 4,300).
+        if not re.fullmatch(r"\d{1,9}", text) or not 1 <= int(text) <= LIMITS["households"]:
+            raise MapError(
+                f"{where}: households = {shown(text)}; allowed: a whole number from 1 to "
+                f"{LIMITS['households']}"
+            )
         vs.append(MapVillage(ident, int(text)))
     total = sum(v.households for v in vs)
     if not 2 <= total <= LIMITS["households"]:
@@ -362,7 +381,7 @@ def _validate(path: Path, nodes, villages, edges) -> StakeholderMap:
         kind = row.get("type", "")
         if kind not in ORGANIZATION_TYPES:
             raise MapError(
-                f"{where}: type = {kind!r} is unknown.{did_you_mean(kind, ORGANIZATION_TYPES)}"
+                f"{where}: type = {shown(kind)} is unknown.{did_you_mean(kind, ORGANIZATION_TYPES)}"
                 f" Allowed: {', '.join(ORGANIZATION_TYPES)}"
             )
         budget = _number(where, "budget", row.get("budget", ""), lo=0.0, hi=1e6)
@@ -382,7 +401,7 @@ def _validate(path: Path, nodes, villages, edges) -> StakeholderMap:
             if end not in org_ids and end not in village_index:
                 options = sorted(org_ids | set(village_index))
                 raise MapError(
-                    f"{where}: {key} = {end!r} is not an organization or village of "
+                    f"{where}: {key} = {shown(end)} is not an organization or village of "
                     f"the map.{did_you_mean(end, options)} Known ids: {', '.join(options[:30])}"
                     + (" ..." if len(options) > 30 else "")
                 )

@@ -4,6 +4,10 @@ A scenario file (TOML) holds only what differs from the defaults, or from the sc
 ``extends``. Unknown keys, wrong types and out-of-range values are refused with a
 :class:`ScenarioError` that names the file, the key, the value and what is allowed.
 
+The module is longer than the house's ~500 lines for one reason: it declares every lever
+(74, each with default, bounds, meaning and source), and those declarations are its one job.
+Reading files is in :mod:`sim.scenario.files`, explaining errors in :mod:`sim.scenario.explain`.
+
 Example:
     >>> s = Scenario.from_dict({"partnership": {"type": "ppp"}})
     >>> s.partnership.type, s.factors.communication
@@ -458,7 +462,11 @@ class Scenario(BaseModel):
                 explain(exc, source, Scenario, data, lists=("interventions",))
             ) from None
         if scenario.population.map:
-            scenario = maps.for_scenario(scenario)[0]
+            try:
+                scenario = maps.for_scenario(scenario)[0]
+            except maps.MapError as exc:  # say which scenario names the map
+                raise maps.MapError(f"{source}: population.map: {exc}") from None
+            _map_has_members(scenario, source)
         return check_interventions(scenario, source)
 
     def to_dict(self) -> dict[str, Any]:
@@ -471,6 +479,20 @@ class Scenario(BaseModel):
         for key, value in overrides.items():
             _set_dotted(data, key, value, source)
         return Scenario.from_dict(data, source)
+
+
+def _map_has_members(scenario: Scenario, source: str) -> None:
+    """The map fixes the organizations: it must hold every kind the partnership type needs."""
+    kind, orgs = scenario.partnership.type, scenario.organizations
+    for member in PARTNERSHIP_MEMBERS[kind]:
+        count = _COUNT_OF_KIND.get(member)
+        if count is not None and getattr(orgs, count) == 0:
+            raise ScenarioError(
+                f"{source}: population.map = {scenario.population.map!r} has no organization "
+                f"of type {member}, but partnership.type = '{kind}' needs one; allowed: a map "
+                f"with a {member} in nodes.csv, or a type without {member}s "
+                f"({_types_without(member)})"
+            )
 
 
 def _types_without(member: str) -> str:
