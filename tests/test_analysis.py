@@ -17,7 +17,7 @@ from scipy import stats
 
 from sim.experiments import analysis, sweep
 from sim.experiments.store import read_table
-from sim.present import cli
+from sim.present import cli, sweep_report
 
 PI = np.pi
 A, B = 7.0, 0.1  # SALib's Ishigami constants
@@ -105,7 +105,7 @@ def test_summary_matches_hand_computed_statistics(grid_sweep):
 
 
 def test_paired_differences_match_on_point_and_replicate(grid_sweep):
-    diffs = analysis.paired_differences(grid_sweep, "baseline", ["welfare_mean"])
+    diffs = analysis.paired_differences_by_point(grid_sweep, "baseline", ["welfare_mean"])
     table = read_table(grid_sweep).query("step == 3 and point == 0")
     msp = table[table["scenario"] == "msp"].set_index("replicate")["welfare_mean"]
     base = table[table["scenario"] == "baseline"].set_index("replicate")["welfare_mean"]
@@ -173,7 +173,7 @@ def test_sensitivity_of_a_sweep_equals_salib_on_the_stored_horizon_means(tmp_pat
         )
         np.testing.assert_allclose(got["mu_star"], ref["mu_star"], rtol=1e-12)
         np.testing.assert_allclose(got["sigma"], ref["sigma"], rtol=1e-12)
-    analysis.analyze(out)
+    sweep_report.analyze(out)
     assert (out / "analysis" / f"{method}_indices.csv").exists()
     assert Image.open(out / "analysis" / "sensitivity_msp.png").size[0] > 300
 

@@ -135,3 +135,42 @@ def test_help_reads_well():
     assert result.returncode == 0
     for flag in ("--scenario", "--steps", "--replications", "--seed", "--out", "--set", "--format"):
         assert flag in result.stdout
+
+
+def test_help_lists_every_command_on_one_line():
+    result = cli("--help")
+    assert result.returncode == 0
+    commands = (
+        "run",
+        "levers",
+        "validate",
+        "sweep",
+        "analyze",
+        "compare",
+        "animate",
+        "dashboard",
+        "archive",
+    )
+    lines = result.stdout.splitlines()
+    for name in commands:
+        rows = [line for line in lines if line.split()[:1] == [name]]
+        assert len(rows) == 1, (name, result.stdout)
+        assert len(rows[0].split()) > 2, rows  # the command and its one-line help
+
+
+def test_version_is_the_package_version():
+    import sim
+
+    result = cli("--version")
+    assert result.returncode == 0
+    assert result.stdout.split() == ["run_simulation.py", "(kemitraan)", sim.__version__]
+
+
+def test_a_command_keeps_its_own_help_and_errors():
+    result = cli("sweep", "--help")
+    assert result.returncode == 0
+    assert result.stdout.startswith("usage: run_simulation.py sweep")
+    result = cli("valdate")
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: unknown command 'valdate'. Did you mean 'validate'?")
+    assert result.stderr.count("\n") == 1

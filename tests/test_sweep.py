@@ -23,6 +23,7 @@ from sim.experiments.store import StoreError, compact, dataset, read_manifest, r
 from sim.experiments.tasks import replicate_seeds
 from sim.model.model import PartnershipModel
 from sim.present import cli
+from sim.scenario.schema import Scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -198,9 +199,7 @@ def _direct(tasks) -> pd.DataFrame:
     """The expected table, built without any engine or store: run each task's model directly."""
     frames = []
     for t in tasks:
-        m = PartnershipModel(
-            sweep.Scenario.model_validate(t.config), seed=t.seed, replicate=t.replicate
-        )
+        m = PartnershipModel(Scenario.model_validate(t.config), seed=t.seed, replicate=t.replicate)
         df = m.run(t.steps).results()
         frames.append(df[df["step"].isin(t.recorded_steps)])
     return pd.concat(frames).sort_values(["scenario", "replicate", "step"], kind="stable")

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sim.experiments import patterns
 from sim.experiments import validation as v
 from sim.experiments.runs import run_one
 from sim.present.cli import main
@@ -26,10 +27,10 @@ from .conftest import SCENARIOS
 
 @pytest.fixture(scope="module")
 def results() -> dict[int, v.PatternResult]:
-    return {r.number: r for r in v.run_suite("ci")}
+    return {r.number: r for r in patterns.run_suite("ci")}
 
 
-@pytest.mark.parametrize("number", sorted(v.PATTERNS))
+@pytest.mark.parametrize("number", sorted(patterns.PATTERNS))
 def test_pattern_holds_at_ci_size(results, number: int) -> None:
     r = results[number]
     failed = r.table().query("not passed")

@@ -22,8 +22,8 @@ from typing import Any
 import pandas as pd
 
 from sim.errors import UserError
-from sim.experiments import store
 from sim.experiments.disk import checksum, json_default, write_atomic
+from sim.experiments.store import is_complete as sweep_is_complete
 from sim.experiments.tasks import replicate_seeds
 from sim.paths import CHECKOUT, ROOT
 from sim.scenario.schema import Scenario
@@ -215,8 +215,8 @@ def is_complete(folder: str | Path) -> bool:
         return False
     if not isinstance(info, dict) or info.get("complete") is not True:
         return False
-    if "sweep" in info:  # a sweep folder: judged by its run parts (sim.store.is_complete)
-        return store.is_complete(folder)
+    if "sweep" in info:  # a sweep folder: judged by its run parts
+        return sweep_is_complete(folder)
     files, checksums = info.get("files"), info.get("checksums")
     if not isinstance(files, list) or not isinstance(checksums, dict):
         return False

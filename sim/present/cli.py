@@ -1,24 +1,32 @@
-"""The command line behind ``run_simulation.py``.
+"""The command line behind ``run_simulation.py``: one parser, a subcommand per job.
 
-``run`` (the default when no command is given) runs one or more scenarios with replications
-and common random numbers, prints a summary table and writes results; ``levers`` lists every
-lever. User mistakes end with one message on stderr and exit code 2, never a traceback.
+``python run_simulation.py --help`` lists every command with one line; ``run`` (the default when
+the first argument is not a command) runs one or more scenarios with replications and common
+random numbers, prints a summary table and writes results; ``levers`` lists every lever. Every
+other command lives with what it presents and parses its own arguments (``sweep`` and
+``analyze`` in :mod:`sim.present.sweep_report`, ``compare`` in
+:mod:`sim.present.compare_report`, ``validate`` in :mod:`sim.present.validation_report`,
+``dashboard`` and ``animate`` in :mod:`sim.present.dashboard` and
+:mod:`sim.present.animation`); it is imported only when run, so ``--help`` and a mistyped
+option answer at once. User mistakes end with one message on stderr and exit code 2, never a
+traceback.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from importlib import import_module
 from pathlib import Path
 
-from sim.errors import UserError
+import sim
+from sim.errors import UserError, did_you_mean
 from sim.paths import RESULTS, SCENARIOS
+from sim.present import args as opts
 from sim.scenario import lever_table, load_scenario
 from sim.scenario.interventions import check_horizon
 
-__all__ = ["main"]
+__all__ = ["COMMANDS", "main"]
 
 DEFAULT_SCENARIOS = (
     "baseline",
@@ -33,100 +41,52 @@ DEFAULT_SCENARIOS = (
     "msp_no_evaluation",
 )
 
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # argparse's own errors: usage + message, exit 2
-        self.print_usage(sys.stderr)
-        raise UserError(f"{self.prog}: {message}")
-
-
-def _int_at_least(minimum: int, what: str | None = None, maximum: int | None = None):
-    """An argparse type: a whole number of at least ``minimum`` (and at most ``maximum``).
-
-    ``what`` words the rule in the error message (default: "at least ``minimum``").
-    """
-    what = what or f"at least {minimum}"
-
-    def parse(text: str) -> int:
-        if len(text) > 30 and text.strip().lstrip("+-").isdigit():  # int() of 4,300+ refuses
-            top = f" and at most {maximum}" if maximum is not None else ""
-            digits = len(text.strip())
-            raise argparse.ArgumentTypeError(
-                f"a whole number of {digits} digits is out of range; allowed: {what}{top}"
-            )
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"must be {what}, got {value}")
-        if maximum is not None and value > maximum:
-            raise argparse.ArgumentTypeError(f"must be at most {maximum}, got {value}")
-        return value
-
-    return parse
+# The shared parser pieces under the names the dashboard and animation commands import.
+_Parser = opts.Parser
+_add_set_option = opts.add_set_option
+_int_at_least = opts.int_at_least
+_positive_int = opts.positive_int
+_steps = opts.steps
+_replications = opts.replications
+_workers = opts.workers
+_seed = opts.seed
 
 
-_positive_int = _int_at_least(1)
-_LIMITS = {(r["section"], r["key"]): r["bounds"].get("le") for r in lever_table()}
-_steps = _int_at_least(1, maximum=_LIMITS["run", "steps"])
-_replications = _int_at_least(1, maximum=_LIMITS["run", "replications"])
-_workers = _int_at_least(1, maximum=4 * (os.cpu_count() or 1))  # more only slows a run
-_seed = _int_at_least(0, "0 or more", maximum=_LIMITS["run", "seed"])
-
-
-def _add_set_option(p: argparse.ArgumentParser, where: str) -> None:
-    """Add the repeatable ``--set KEY=VALUE`` lever override (into ``args.overrides``).
-
-    ``where`` says which scenarios it applies to, e.g. "in every scenario".
-    """
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help=f"override a lever {where}, e.g. factors.communication=0.2 (repeatable)",
-    )
-
-
-def _run_parser() -> argparse.ArgumentParser:
-    p = _Parser(
-        prog="run_simulation.py",
-        description=(
-            "Run Kemitraan partnership scenarios with replications and common random numbers; "
-            "print horizon welfare with 95% intervals and write the tidy time series, a "
-            "manifest and a figure to results/<timestamp>/."
-        ),
-        epilog=(
-            "other commands: 'levers' lists every lever (default, range, meaning, source); "
-            "'dashboard' serves the live dashboard; 'animate' writes a GIF of one run. "
-            "Example: python run_simulation.py --scenario scenarios/msp.toml "
-            "--set factors.communication=0.2 --replications 10"
-        ),
-    )
+def _add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--scenario",
         nargs="+",
         metavar="FILE",
         help="scenario TOML file(s) (default: the ten scenarios in scenarios/)",
     )
-    p.add_argument("--steps", type=_steps, help="steps per run (default: the scenario's)")
+    p.add_argument("--steps", type=opts.steps, help="steps per run (default: the scenario's)")
     p.add_argument(
-        "--replications", type=_replications, help="replications per scenario (default: 5)"
+        "--replications", type=opts.replications, help="replications per scenario (default: 5)"
     )
-    p.add_argument("--seed", type=_seed, help="root seed of the replicate seeds")
+    p.add_argument("--seed", type=opts.seed, help="root seed of the replicate seeds")
     p.add_argument("--out", type=Path, help="output folder (default: results/<timestamp>/)")
     p.add_argument(
         "--overwrite", action="store_true", help="allow writing into an existing, non-empty --out"
     )
-    _add_set_option(p, "in every scenario")
+    opts.add_set_option(p, "in every scenario")
     p.add_argument("--format", choices=("csv", "parquet"), default="csv", help="table format")
     p.add_argument(
-        "--workers", type=_workers, default=1, help="processes to use (results are identical)"
+        "--workers", type=opts.workers, default=1, help="processes to use (results are identical)"
     )
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.add_argument("--no-figure", action="store_true", help="skip the PNG figure")
+
+
+def _run_parser() -> argparse.ArgumentParser:
+    p = opts.Parser(
+        prog="run_simulation.py",
+        description=(
+            "Run Kemitraan partnership scenarios with replications and common random numbers; "
+            "print horizon welfare with 95% intervals and write the tidy time series, a "
+            "manifest and a figure to results/<timestamp>/."
+        ),
+    )
+    _add_run_arguments(p)
     return p
 
 
@@ -149,8 +109,9 @@ def _cmd_run(argv: list[str]) -> int:
             "(set name = ... in the files)"
         )
 
+    # Heavy imports after the arguments are known good: a mistake answers at once.
     from sim import experiments
-    from sim.model import memory  # heavy imports after the arguments are known good
+    from sim.model import memory
 
     replications = args.replications or scenarios[0].run.replications
     root_seed = scenarios[0].run.seed if args.seed is None else args.seed
@@ -214,7 +175,7 @@ def _print_summary(summary, q1, df) -> None:
 
 
 def _cmd_levers(argv: list[str]) -> int:
-    _Parser(prog="run_simulation.py levers", description="List every lever.").parse_args(argv)
+    opts.Parser(prog="run_simulation.py levers", description="List every lever.").parse_args(argv)
     for row in lever_table():
         bounds = " ".join(f"{k}={v}" for k, v in row["bounds"].items())
         print(
@@ -224,38 +185,86 @@ def _cmd_levers(argv: list[str]) -> int:
     return 0
 
 
-def _lazy(module: str):
-    """A command implemented as ``command(argv)`` in ``module``, imported only when run."""
+def _lazy(target: str):
+    """A command implemented as ``module:function(argv)``, imported only when run."""
+    module, _, function = target.partition(":")
 
     def command(argv: list[str]) -> int:
-        return import_module(module).command(argv)
+        return getattr(import_module(module), function or "command")(argv)
 
     return command
 
 
 COMMANDS = {
-    "run": _cmd_run,
-    "levers": _cmd_levers,
-    "compare": _lazy("sim.experiments.compare"),
-    "dashboard": _lazy("sim.present.dashboard"),
-    "animate": _lazy("sim.present.animation"),
-    "sweep": _lazy("sim.experiments.sweep"),
-    "analyze": _lazy("sim.experiments.analysis"),
-    "validate": _lazy("sim.experiments.validation"),
-    "archive": _lazy("sim.present.archive"),
-    "init": _lazy("sim.present.starter"),
+    "run": ("run scenarios and write results (the default)", _cmd_run),
+    "levers": ("list every lever: default, range, meaning, source", _cmd_levers),
+    "validate": (
+        "run the validation patterns, write docs/validation.md",
+        _lazy("sim.present.validation_report:command"),
+    ),
+    "sweep": (
+        "run a sweep file into a resumable results folder",
+        _lazy("sim.present.sweep_report:sweep_command"),
+    ),
+    "analyze": (
+        "summarize a sweep folder: statistics, indices, figures",
+        _lazy("sim.present.sweep_report:analyze_command"),
+    ),
+    "compare": (
+        "compare policy designs with a status quo (HTML report)",
+        _lazy("sim.present.compare_report:command"),
+    ),
+    "animate": ("write a GIF of one run's network", _lazy("sim.present.animation:command")),
+    "dashboard": ("serve the live dashboard in a browser", _lazy("sim.present.dashboard:command")),
+    "archive": (
+        "write a model archive for the CoMSES Net library",
+        _lazy("sim.present.archive:command"),
+    ),
+    "init": (
+        "copy the shipped scenarios and sweeps into a folder",
+        _lazy("sim.present.starter:command"),
+    ),
 }
-"""Subcommands; ``run`` is the default when the first argument is not a command."""
+"""Subcommands: one-line help and the function taking the remaining arguments.
+
+``run`` is the default when the first argument is not a command.
+"""
+
+
+def parser() -> argparse.ArgumentParser:
+    """The top-level parser: ``run``'s options (the default command) and every command.
+
+    Each command after the first word parses its own arguments (its own ``--help``); this
+    parser lists them, answers ``--version`` and parses a ``run`` given without its name.
+    """
+    p = _run_parser()
+    p.usage = "%(prog)s [COMMAND] [OPTIONS ...]"
+    p.epilog = (
+        "Without a command, the options are run's. 'python run_simulation.py COMMAND --help' "
+        "shows a command's options. Example: python run_simulation.py --scenario "
+        "scenarios/msp.toml --set factors.communication=0.2 --replications 10"
+    )
+    p.add_argument("--version", action="version", version=f"%(prog)s (kemitraan) {sim.__version__}")
+    sub = p.add_subparsers(title="commands", metavar="COMMAND", dest="command")
+    for name, (help_line, _) in COMMANDS.items():
+        sub.add_parser(name, help=help_line, add_help=False)
+    return p
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    command = "run"
-    if argv and argv[0] in COMMANDS:
-        command = argv.pop(0)
     try:
-        return COMMANDS[command](argv)
+        if argv and argv[0] in COMMANDS:
+            return COMMANDS[argv[0]][1](argv[1:])
+        if any(a in ("-h", "--help", "--version") for a in argv):
+            parser().parse_args(argv)  # prints and exits 0
+        if argv and not argv[0].startswith("-"):
+            raise UserError(
+                f"unknown command {argv[0]!r}.{did_you_mean(argv[0], COMMANDS)} Commands: "
+                f"{', '.join(COMMANDS)} (run is the default: options without a command)"
+            )
+        return _cmd_run(argv)
     except UserError as exc:  # every user mistake (scenario, file, argument, folder)
         print(f"error: {exc}", file=sys.stderr)
         return 2

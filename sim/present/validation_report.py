@@ -1,0 +1,465 @@
+"""The validation report: docs/validation.md with one figure per pattern, and its command.
+
+``python run_simulation.py validate`` runs the patterns (:mod:`sim.experiments.patterns`) and
+writes the Markdown report: the verdicts with and without the family-wise correction, each
+pattern's claim, sources, experiment, criterion, effects and figure, the plausibility of the
+defaults against behavioural evidence, and notes on the mechanisms validation changed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sim.errors import UserError
+from sim.experiments import stats
+from sim.experiments.disk import write_atomic
+from sim.experiments.patterns import BREACH, BREACH_MEMBER, PATTERNS, run_suite
+from sim.experiments.validation import (
+    SIZES,
+    Effect,
+    Figure,
+    PatternResult,
+    Size,
+    family_wise,
+)
+from sim.paths import DOCS
+from sim.present import args as opts
+from sim.present.plots import plot_bands, plt
+from sim.scenario import Scenario, lever_table
+
+__all__ = ["REPORT", "command", "draw", "plausibility", "write_report"]
+
+
+# ----------------------------------------------------------------------------- figures
+def draw(figure: Figure):
+    """The matplotlib figure a pattern's :class:`~sim.experiments.validation.Figure` asks for."""
+    f = figure
+    if f.kind == "bands":
+        return _fig_bands(f.data, list(f.outcomes), f.title)
+    if f.kind == "effects":
+        return _fig_effects(f.data, f.title)
+    if f.kind == "bars":
+        return _fig_bars(f.data, f.xlabel, f.title)
+    if f.kind == "survival":
+        return _fig_survival(f.data, f.title)
+    if f.kind == "breach":
+        return _fig_breach(f.data, f.title)
+    raise ValueError(f"unknown figure kind {f.kind!r}")
+
+
+def _fig_bands(out: dict[str, pd.DataFrame], outcomes: list[str], title: str):
+    fig = plot_bands(pd.concat(out.values(), ignore_index=True), outcomes, ncols=len(outcomes))
+    fig.suptitle(title, fontsize=11)
+    fig.tight_layout(rect=(0, 0.08, 1, 0.95))
+    return fig
+
+
+def _fig_effects(effects: list[Effect], title: str):
+    """One panel per unit of measure: effects whose labels share a word before ':'."""
+    groups: dict[str, list[Effect]] = {}
+    for e in effects:
+        key = e.label.split(":")[1].split("(")[0].strip() if ":" in e.label else ""
+        groups.setdefault(key, []).append(e)
+    if len(groups) > 1 and all(len(g) > 1 for g in groups.values()):
+        fig, axes = plt.subplots(
+            len(groups), 1, figsize=(7.5, 0.42 * len(effects) + 1.3 * len(groups)), squeeze=False
+        )
+        for ax, (key, group) in zip(axes.flat, groups.items(), strict=True):
+            _effect_bars(ax, group, key)
+        fig.suptitle(title, fontsize=10)
+        fig.tight_layout()
+        return fig
+    fig, ax = plt.subplots(figsize=(7.5, 0.42 * len(effects) + 1.3))
+    _effect_bars(ax, effects, title)
+    fig.tight_layout()
+    return fig
+
+
+def _effect_bars(ax, effects: list[Effect], title: str) -> None:
+    y = np.arange(len(effects))
+    est = np.array([e.estimate for e in effects])
+    err = np.vstack([est - [e.low for e in effects], [e.high for e in effects] - est])
+    colors = ["#4C78A8" if e.passed else "#E45756" for e in effects]
+    ax.barh(y, est, xerr=np.nan_to_num(err), color=colors, alpha=0.85, capsize=3)
+    ax.axvline(0, color="k", lw=0.8)
+    ax.set_yticks(y, [e.label for e in effects], fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("paired difference, 95% interval (blue: as predicted)")
+    ax.set_title(title, fontsize=10)
+    ax.grid(axis="x", alpha=0.3)
+
+
+def _fig_bars(values: dict[str, pd.Series], xlabel: str, title: str):
+    fig, ax = plt.subplots(figsize=(6.5, 0.45 * len(values) + 1.2))
+    names = list(values)
+    mean = np.array([values[k].mean() for k in names])
+    half = np.array([stats.t_interval(values[k].to_numpy(dtype=float))[1] for k in names]) - mean
+    ax.barh(np.arange(len(names)), mean, xerr=np.nan_to_num(half), color="#4C78A8", capsize=3)
+    ax.set_yticks(np.arange(len(names)), names)
+    ax.invert_yaxis()
+    ax.set_xlabel(xlabel)
+    ax.set_title(title, fontsize=10)
+    ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def _fig_survival(out: dict[str, pd.DataFrame], title: str):
+    fig, ax = plt.subplots(figsize=(7, 3.8))
+    for label, df in out.items():
+        share = df.groupby("step")["partnership_active"].mean()
+        ax.step(share.index, share.to_numpy(), where="post", label=label)
+    ax.set_xlabel("step (month)")
+    ax.set_ylabel("share of runs with the partnership active")
+    ax.set_ylim(-0.03, 1.03)
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def _fig_breach(out: dict[str, pd.DataFrame], title: str):
+    fig, ax = plt.subplots(figsize=(7, 3.8))
+    for label, df in out.items():
+        g = df.groupby("step")["trust_in_probe"].mean()
+        ax.plot(g.index, g.to_numpy(), label=label)
+    ax.axvspan(BREACH[0] - 1, BREACH[1], color="#E45756", alpha=0.15, label="breach")
+    ax.set_xlabel("step (month)")
+    ax.set_ylabel(f"partners' mean trust in {BREACH_MEMBER}")
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+# ----------------------------------------------------------------------------- plausibility
+def plausibility(results: dict[int, PatternResult]) -> list[str]:
+    """Markdown lines: defaults against behavioural evidence, measured in the model."""
+    d = Scenario().dynamics
+    lines = ["## Parameter plausibility", ""]
+    # Conditional cooperation.
+    lines += [
+        "**Conditional cooperation.** Fischbacher, Gächter & Fehr (2001) found about half of "
+        "their subjects to be conditional cooperators, about a third free riders and about "
+        "a seventh hump-shaped; the average contribution schedule rises with others' "
+        "contributions with a slope below one. The model gives every partner one schedule, "
+        f"k = ρ·b + (1 − ρ)·m with ρ = `conditional_slope` = {d.conditional_slope}. A mix of "
+        "half perfect conditional cooperators (slope 1), a third free riders (slope 0) and a "
+        "seventh hump-shaped (about 0.5) has an average slope of about 0.5 + 0.07 ≈ 0.57; the "
+        f"default {d.conditional_slope} lies above it, as suits organizations that have "
+        "promised a contribution, but it is an assumption, not an estimate. Measured in the "
+        "model: without communication, evaluation or audits, contributions fall from "
+        f"{_fmt_first_late(results)} (pattern 5), the decay the experiments report.",
+        "",
+    ]
+    p5 = results.get(5)
+    if p5 is not None:
+        comm = next(e for e in p5.effects if e.label.startswith("communication"))
+        lines += [
+            "**Communication's effect.** Balliet (2010) found a large effect of communication "
+            "on cooperation in social dilemmas (d ≈ 1.0). In public-goods experiments the "
+            "standard deviation of contributions is about a third of the endowment, so d ≈ 1 "
+            "is about 30 percentage points of the endowment (an approximate conversion). "
+            f"Measured in the model: good channels raise contributions in months 19–24 by "
+            f"{100 * comm.estimate:.0f} points of the promise (95% interval "
+            f"{100 * comm.low:.0f} to {100 * comm.high:.0f}) against no channel (pattern 5). "
+            "That is the same direction and order of magnitude but at most half the "
+            "experimental effect: in the model communication acts through meetings (dialogue "
+            "in motivation), observation of conduct and trust, and the arm without it keeps "
+            "trust and shared understanding, which experiments' anonymous strangers lack. "
+            "The dialogue weight (0.2 in `motivation_weights`) could be raised if the "
+            "organizational evidence supports it.",
+            "",
+        ]
+    p4 = results.get(4)
+    if p4 is not None:
+        lines += [
+            "**Trust asymmetry.** Slovic (1993) found negative events weigh more than "
+            "positive ones in trust; Poortinga & Pidgeon (2004) confirmed the asymmetry and "
+            "that prior trust colours how new information is read. The defaults set the loss "
+            f"rate γ⁻ = {d.trust_loss} four times the gain rate γ⁺ = {d.trust_gain} (half the "
+            "distance to a worse experience in about 3 months, to a better one in about 13.5). "
+            f"Measured in the model after a breach (pattern 4): {p4.notes[0]}.",
+            "",
+        ]
+    lines += [
+        "**Audits.** Olken (2007): raising the audit probability from 4% to 100% cut missing "
+        "expenditures by about 8 points from about 28%. `audit_deterrence` = 0.3 was set "
+        f"from it; measured in the model: {results[8].notes[0] if 8 in results else 'n/a'}.",
+        "",
+        "**Defaults that are assumptions.** These levers have no behavioural or field "
+        "estimate behind them (their source in the schema is 'calibration assumption'; run "
+        "settings are left out); the patterns above are conditional on them:",
+        "",
+    ]
+    rows = [
+        r
+        for r in lever_table()
+        if r["section"] != "run" and r["source"] in ("", "calibration assumption")
+    ]
+    lines += [f"- `{r['section']}.{r['key']}` = {r['default']!r}: {r['meaning']}" for r in rows]
+    lines.append("")
+    return lines
+
+
+def _fmt_first_late(results: dict[int, PatternResult]) -> str:
+    p5 = results.get(5)
+    if p5 is None:
+        return "n/a"
+    e = p5.effects[0]
+    return f"the first month by {-e.estimate:.2f} of the promise by months 19–24"
+
+
+def _fmt_p(p: float) -> str:
+    """A p-value for the report; 0 (every pair moved the same way by the same amount) as such.
+
+    >>> _fmt_p(0.0), _fmt_p(2.2e-6)
+    ('0 (no spread)', '2.2e-06')
+    """
+    return "0 (no spread)" if p == 0.0 else f"{p:.2g}"
+
+
+# ----------------------------------------------------------------------------- report
+REPORT = DOCS / "validation.md"
+FIGURES = DOCS / "img" / "validation"
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.4f}" if abs(x) < 10 else f"{x:.1f}"
+
+
+def write_report(
+    results: list[PatternResult], size: Size, out: Path = REPORT, figures: Path = FIGURES
+) -> Path:
+    """Write the Markdown report and one PNG per pattern (atomically)."""
+    figures.mkdir(parents=True, exist_ok=True)
+    passed = sum(r.passed for r in results)
+    every = [e for r in results for e in r.effects]
+    holds, fw = family_wise(results)
+    passed_fw = sum(fw.values())
+    lines = [
+        "# Kemitraan: pattern-oriented validation",
+        "",
+        "Generated by `python run_simulation.py validate` (`sim/validation.py`); do not edit "
+        "by hand. Following pattern-oriented modelling (Grimm et al. 2005, Science "
+        "310:987), the model is judged by whether it reproduces several patterns from the "
+        "literature at once. None of them is written into the code (docs/ODD.md, section "
+        "1.2).",
+        "",
+        f"**Size `{size.name}`:** {size.households} households in {size.villages} villages, "
+        f"{size.steps} monthly steps, {size.replications} replications per arm; replicate "
+        f"seeds from `SeedSequence({size.root_seed}).spawn({size.replications})`, the same "
+        "for every arm (common random numbers). Every effect is a paired difference by "
+        "replicate seed with a 95% t-interval; a pattern passes when every interval lies on "
+        "the predicted side of zero. These intervals are per effect. Because the suite tests "
+        f"{len(every)} effects together, each is also tested with the family-wise error rate "
+        "kept at the same level (one-sided 2.5%; Holm's step-down procedure over the "
+        "one-sided paired t-tests in the predicted direction): the column *family-wise* "
+        "below, and the second verdict.",
+        "",
+        f"**Result: {passed} of {len(results)} patterns pass; {passed_fw} of {len(results)} "
+        f"also with the family-wise correction ({sum(holds.values())} of {len(every)} "
+        "effects hold).**",
+        "",
+        "| # | pattern | verdict | family-wise (Holm) |",
+        "| --- | --- | --- | --- |",
+    ]
+    lines += [
+        f"| {r.number} | {r.title} | {'pass' if r.passed else '**FAIL**'} | "
+        f"{'pass' if fw[r.number] else '**FAIL**'} |"
+        for r in results
+    ]
+    lines.append("")
+    for r in results:
+        fig_name = f"pattern_{r.number:02d}.png"
+        if r.figure is not None:
+            fig = draw(r.figure)
+            write_atomic(
+                figures / fig_name,
+                lambda p, f=fig: f.savefig(p, dpi=110, bbox_inches="tight", format="png"),
+            )
+            plt.close(fig)
+        lines += [
+            f"## Pattern {r.number}: {r.title} — {'pass' if r.passed else 'FAIL'}",
+            "",
+            f"**Claim.** {r.claim}",
+            "",
+            f"**Sources.** {r.sources}.",
+            "",
+            f"**Experiment.** {r.experiment}",
+            "",
+            f"**Criterion.** {r.criterion}",
+            "",
+            "| effect | estimate | 95% interval | n | predicted | as predicted | p (one-sided) "
+            "| family-wise |",
+            "| --- | ---: | --- | ---: | --- | --- | ---: | --- |",
+        ]
+        lines += [
+            f"| {e.label} | {_fmt(e.estimate)} | [{_fmt(e.low)}, {_fmt(e.high)}] | {e.n} | "
+            f"{'> 0' if e.direction > 0 else '< 0'} | {'yes' if e.passed else '**no**'} | "
+            f"{_fmt_p(e.p_value)} | {'holds' if holds[id(e)] else '**does not hold**'} |"
+            for e in r.effects
+        ]
+        lines.append("")
+        if r.notes:
+            lines += [f"- {n}" for n in r.notes] + [""]
+        if r.figure is not None:
+            rel = (
+                Path(figures).relative_to(Path(out).parent)
+                if Path(figures).is_relative_to(Path(out).parent)
+                else figures
+            )
+            lines += [f"![Pattern {r.number}]({rel.as_posix()}/{fig_name})", ""]
+    lines += plausibility({r.number: r for r in results})
+    lines += MECHANISM_NOTES
+    text = "\n".join(lines).rstrip() + "\n"
+    write_atomic(Path(out), lambda p: p.write_text(text, encoding="utf-8"))
+    return Path(out)
+
+
+MECHANISM_NOTES = [
+    "## Mechanism changes made for validation",
+    "",
+    "Both are general rules (every member, every type, no scenario-specific constant), each a "
+    "small pure function with its own unit tests; their weights are calibration assumptions. "
+    "They change the outputs of every partnership scenario.",
+    "",
+    "- **Procedural unfairness** (`dynamics.procedural_unfairness`, lever "
+    "`dynamics.procedural_weight` = 0.25). Before it, a community whose decision weight fell "
+    "to a third of an equal share under `msp_power_imbalance` perceived almost no "
+    "unfairness (the distributive term compares satisfaction with the delivered mix, which "
+    "barely moves), so power imbalance never cost the partnership a member, even among "
+    "demanding partners (pattern 2 failed on survival for power balance). People judge a "
+    "process by the say it gives them, apart from its outcome (the voice effect: Thibaut & "
+    "Walker 1975; Lind & Tyler 1988), and stakeholders without a meaningful say withdraw "
+    "(Ansell & Gash 2008). Each member now adds `procedural_weight · max(0, 1 − m·w_i)` to "
+    "its perceived unfairness, which lowers its motivation and its experience of powerful "
+    "partners. At the shipped power balance (0.7) the community and the NGOs feel a little "
+    "of it in every partnership.",
+    "- **Coordination cost on every pair** (`partnership.coordination_cost`, lever "
+    "`partnership.miscoordination_cost` = 0.00075). Before it, coordination cost was paid only "
+    "by pairs that met, so poor communication *saved* the multi-stakeholder partnership "
+    "(21 pairs) more in meetings than it saved `ppp` (6 pairs): `msp` lost less welfare from "
+    "poor communication than `ppp` (pattern 9 failed: +0.004, interval +0.003 to +0.005, "
+    "10 replications). Coordination costs arise from the interdependencies to be managed, "
+    "which grow with m(m − 1)/2; a pair that does not meet pays in duplication and gaps "
+    "instead (Williamson 1985; Provan & Kenis 2008; Bryson, Crosby & Stone 2006). Each "
+    "pair that did not meet now costs `miscoordination_cost`, 0.00075 per household, "
+    "three-eighths of a meeting. Sensitivity (horizon welfare, 6–10 replications): the "
+    "difference in differences against `ppp` is about −0.004 at 0.0005, −0.009 at 0.00075 "
+    "and −0.03 at 0.001; at 0.001 weak `msp` variants start to lose members at the shipped "
+    "exit threshold and fall to about the no-partnership baseline; at a full meeting's cost "
+    "(0.002) `msp` loses its lead over the other types (about 0.448 against 0.447–0.455). "
+    "Pattern 9 therefore holds only while an uncoordinated pair costs clearly less than a "
+    "meeting; the value is a calibration assumption chosen inside that range, toward its "
+    "lower end to change the shipped results as little as possible.",
+    "",
+    "## Where the model and the literature or essay part ways",
+    "",
+    "- **Survival at the shipped exit threshold.** With partners leaving only when their "
+    "mean trust stays below 0.3 for a year, the all-good `msp` and most degraded variants "
+    "keep every member for ten years (notes under pattern 2); only the loss of evaluation "
+    "dissolves most partnerships. The essay and Ansell & Gash (2008) treat every factor as "
+    "a condition of success; in the model a weak factor costs welfare everywhere but "
+    "threatens survival mainly where partners are demanding or trust starts low. Patterns 2 "
+    "and 3 therefore judge survival among demanding partners (exit threshold 0.4 in both "
+    "arms), where it is in doubt.",
+    "- **A bad prehistory alone is soon forgotten.** `msp_low_trust` (initial trust 0.2) "
+    "costs little welfare at the horizon because trust converges toward experienced conduct "
+    "within two to three years and yearly evaluations repair explained gaps; Ansell & Gash "
+    "(2008) and Slovic (1993) expect distrust to perpetuate itself more. The model has the "
+    "contact channel of that self-reinforcement (distrust means fewer meetings) but not the "
+    "interpretive one (prior trust colouring how evidence is read, Poortinga & Pidgeon "
+    "2004); adding it would strengthen patterns 2 and 3 and is left as an open question.",
+    "- **Elite capture is cheap, power imbalance is not.** Capture alone costs about 1% of "
+    "mean welfare or less (notes under pattern 7), in line with Alatas et al. (2013); the "
+    "whole imbalance costs several times more, mostly because partners without a say "
+    "contribute less. The literature supports the direction but gives no estimate of the "
+    "size.",
+    "",
+]
+
+
+# ----------------------------------------------------------------------------- command line
+class ValidationError(UserError):
+    """A bad argument to ``validate``."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = opts.Parser(
+        prog="run_simulation.py validate",
+        description=(
+            "Run the pattern-oriented validation suite (the ten patterns of docs/ODD.md 1.2) "
+            "and write docs/validation.md with one figure per pattern in "
+            "docs/img/validation/."
+        ),
+    )
+    p.add_argument(
+        "--size",
+        choices=sorted(SIZES),
+        default="full",
+        help="full (the report, default) or ci (small and fast)",
+    )
+    p.add_argument(
+        "--replications", type=opts.positive_int, help="replications per arm (default: the size's)"
+    )
+    p.add_argument(
+        "--patterns",
+        type=str,
+        default=None,
+        help="comma-separated pattern numbers (default: all ten)",
+    )
+    p.add_argument(
+        "--workers",
+        type=opts.positive_int,
+        default=1,
+        help="processes to use (results are identical)",
+    )
+    p.add_argument("--out", type=Path, default=REPORT, help="report path (default: %(default)s)")
+    p.add_argument(
+        "--figures",
+        type=Path,
+        default=None,
+        help="figure folder (default: img/validation next to the report)",
+    )
+    return p
+
+
+def command(argv: list[str]) -> int:
+    """Run ``python run_simulation.py validate [--size ci] [--workers N] ...``."""
+    args = _parser().parse_args(argv)
+    size = SIZES[args.size]
+    if args.replications:
+        size = dataclasses.replace(size, replications=args.replications)
+    numbers = list(PATTERNS)
+    if args.patterns:
+        try:
+            numbers = [int(x) for x in args.patterns.split(",")]
+        except ValueError:
+            raise ValidationError(
+                f"--patterns {args.patterns!r}: expected numbers 1-10 separated by commas"
+            ) from None
+        bad = [n for n in numbers if n not in PATTERNS]
+        if bad:
+            raise ValidationError(f"--patterns: unknown pattern(s) {bad}; choose from 1-10")
+    out = Path(args.out)
+    if not out.parent.is_dir():
+        raise ValidationError(f"--out {out}: folder {out.parent} does not exist")
+    figures = args.figures or out.parent / "img" / "validation"
+    results = run_suite(size, workers=args.workers, patterns=numbers, progress=True)
+    write_report(results, size, out, figures)
+    fw = family_wise(results)[1]
+    for r in results:
+        print(
+            f"P{r.number:<2} {'pass' if r.passed else 'FAIL'}  "
+            f"(family-wise: {'pass' if fw[r.number] else 'FAIL'})  {r.title}"
+        )
+    print(f"\nreport: {out}")
+    return 0
