@@ -27,7 +27,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sim.errors import UserError
+from sim.experiments.disk import write_atomic
+from sim.model import memory
 from sim.paths import SCENARIOS
+from sim.present import args as opts
+from sim.scenario import load_scenario
 
 if TYPE_CHECKING:
     from sim.model.model import PartnershipModel
@@ -117,7 +121,6 @@ def animate(
     from matplotlib import animation as mpl_animation
     from matplotlib.figure import Figure
 
-    from sim.experiments.disk import write_atomic
     from sim.present.netdraw import draw_network
     from sim.present.plots import LABELS
 
@@ -188,9 +191,7 @@ def animate(
 
 
 def _parser() -> argparse.ArgumentParser:
-    from sim.present.cli import _add_set_option, _int_at_least, _Parser, _steps
-
-    p = _Parser(
+    p = opts.Parser(
         prog="run_simulation.py animate",
         description=(
             "Export one run as an animated GIF for slides: the stakeholder network (trust on the "
@@ -206,23 +207,23 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="scenario file (default: scenarios/msp.toml)",
     )
-    p.add_argument("--steps", type=_steps, default=60, help="months to run (default 60)")
+    p.add_argument("--steps", type=opts.steps, default=60, help="months to run (default 60)")
     p.add_argument("--out", type=Path, required=True, help="output file, .gif (or .mp4)")
-    p.add_argument("--seed", type=_int_at_least(0), help="model seed (default: the scenario's)")
+    p.add_argument("--seed", type=opts.int_at_least(0), help="model seed (default: the scenario's)")
     p.add_argument(
         "--every",
-        type=_int_at_least(1),
+        type=opts.int_at_least(1),
         default=1,
         help="months per frame (default 1)",
     )
     p.add_argument(
         "--fps",
-        type=_int_at_least(1),
+        type=opts.int_at_least(1),
         default=6,
         help="frames per second (default 6)",
     )
-    p.add_argument("--dpi", type=_int_at_least(10), default=80, help="resolution (default 80)")
-    _add_set_option(p, "of the scenario")
+    p.add_argument("--dpi", type=opts.int_at_least(10), default=80, help="resolution (default 80)")
+    opts.add_set_option(p, "of the scenario")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     return p
 
@@ -230,16 +231,12 @@ def _parser() -> argparse.ArgumentParser:
 def command(argv: list[str]) -> int:
     """``animate``: run one scenario and write the animation."""
     args = _parser().parse_args(argv)
-    from sim.scenario import load_scenario
-
     scenario = load_scenario(args.scenario, args.overrides)
     _check_out(args.out, args.overwrite)
-    from sim.model import memory
-
     memory.check_fits([scenario], steps=args.steps, files=[args.scenario])
     from sim.model.model import PartnershipModel
 
-    model = PartnershipModel(scenario, seed=args.seed)
+    model = PartnershipModel(scenario, seed=scenario.run.seed if args.seed is None else args.seed)
     frames = args.steps // args.every + 1
     animate(
         model,

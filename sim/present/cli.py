@@ -21,6 +21,7 @@ from pathlib import Path
 
 import sim
 from sim.errors import UserError, did_you_mean
+from sim.model import memory
 from sim.paths import RESULTS, SCENARIOS
 from sim.present import args as opts
 from sim.scenario import lever_table, load_scenario
@@ -111,7 +112,6 @@ def _cmd_run(argv: list[str]) -> int:
 
     # Heavy imports after the arguments are known good: a mistake answers at once.
     from sim import experiments
-    from sim.model import memory
 
     replications = args.replications or scenarios[0].run.replications
     root_seed = scenarios[0].run.seed if args.seed is None else args.seed

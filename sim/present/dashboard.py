@@ -24,6 +24,7 @@ from pathlib import Path
 
 from sim.errors import UserError
 from sim.paths import ROOT
+from sim.present import args as opts
 
 __all__ = ["APP", "command", "solara_command"]
 
@@ -48,9 +49,7 @@ def _port(text: str) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    from sim.present.cli import _Parser  # usage + one error line, exit code 2
-
-    p = _Parser(
+    p = opts.Parser(  # usage + one error line, exit code 2
         prog="run_simulation.py dashboard",
         description=(
             "Serve the live dashboard (Mesa SolaraViz): sliders for the partnership type, the "
