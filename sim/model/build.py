@@ -11,13 +11,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import mesa
 import networkx as nx
 import numpy as np
 import scipy.sparse as sp
 
 from sim.mechanisms import network, welfare
 from sim.mechanisms.welfare import Households
-from sim.model.agents import Organization
+from sim.model.agents import NGO, Firm, Government, Organization
 from sim.model.ties import Ties, beta_mean
 from sim.scenario import maps
 from sim.scenario.maps import StakeholderMap
@@ -33,9 +34,28 @@ __all__ = [
     "Structure",
     "apply_map",
     "district",
+    "organizations",
     "representatives",
     "stakeholder_graph",
 ]
+
+
+def organizations(
+    model: mesa.Model, smap: StakeholderMap | None, rng: np.random.Generator
+) -> list[Organization]:
+    """The organizations in a fixed order (their column in ``hh.trust``): governments, firms, NGOs.
+
+    They are Mesa agents of ``model``; their traits come from ``rng``, their own stream.
+    """
+    section, households = model.config.organizations, model.config.population.households
+    saved, model.rng = model.rng, rng
+    made = []
+    for cls, count in ((Government, "governments"), (Firm, "firms"), (NGO, "ngos")):
+        budget = getattr(section, f"budget_{cls.kind}") * households
+        for k in range(getattr(section, count)):
+            made.append(cls(model, maps.organization_id(smap, cls.kind, k), budget))
+    model.rng = saved
+    return made
 
 
 def stakeholder_graph(

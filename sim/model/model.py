@@ -24,7 +24,7 @@ import mesa
 import numpy as np
 import pandas as pd
 
-from sim.mechanisms import dynamics, governance, power, welfare
+from sim.mechanisms import dynamics, governance, welfare
 from sim.mechanisms.partnership import (
     COMMUNITY,
     Partnership,
@@ -32,11 +32,12 @@ from sim.mechanisms.partnership import (
     member_nodes,
 )
 from sim.model import build, delivery, interventions, learning, memory
-from sim.model.agents import NGO, Firm, Government, HouseholdFaces, Organization
+from sim.model.agents import HouseholdFaces
 from sim.model.outcomes import (
     HouseholdOutcomes,
     OutcomeCollector,
     household_frame,
+    results_frame,
     step_outcomes,
 )
 from sim.model.step import Parties, StepRecord
@@ -93,15 +94,7 @@ class PartnershipModel(mesa.Model):
         pop_rng, net_rng, org_rng, tie_rng, rep_rng, self._form_rng, self._event_rng = (
             self.rng.spawn(7)
         )
-        # Organizations in a fixed order (their column in hh.trust), traits from their stream.
-        self.organizations: list[Organization] = []
-        saved_rng, self.rng = self.rng, org_rng
-        for cls, count in ((Government, "governments"), (Firm, "firms"), (NGO, "ngos")):
-            budget = getattr(cfg.organizations, f"budget_{cls.kind}") * cfg.population.households
-            for k in range(getattr(cfg.organizations, count)):
-                node = maps.organization_id(self.stakeholder_map, cls.kind, k)
-                self.organizations.append(cls(self, node, budget))
-        self.rng = saved_rng
+        self.organizations = build.organizations(self, self.stakeholder_map, org_rng)
         self.org_index = {o.node: i for i, o in enumerate(self.organizations)}
         self.org_by_node = {o.node: o for o in self.organizations}
         district = build.district(
@@ -122,15 +115,9 @@ class PartnershipModel(mesa.Model):
             # Month 0 reports the power the partners start with (phase 3's rule on their
             # promised contributions at full funding), not the equal shares of formation.
             # Phase 3 recomputes the weights every month, so later months are unchanged.
-            p.weights = self._decision_weights(
-                p,
-                np.array(
-                    [
-                        self.parties.resources(m, cfg.organizations.community_inkind)
-                        for m in p.members
-                    ]
-                ),
-            )
+            inkind = cfg.organizations.community_inkind
+            full = np.array([self.parties.resources(m, inkind) for m in p.members])
+            p.weights = self.parties.decision_weights(p, full, cfg.dynamics, cfg.factors)
 
         self.interventions = interventions.Interventions(self)
         self.poorest = np.flatnonzero(self.hh.poorest_quintile)  # fixed: ranked by income0
@@ -293,7 +280,7 @@ class PartnershipModel(mesa.Model):
         d = self.config.dynamics
         inkind, funding = self.config.organizations.community_inkind, self.record.funding_factor
         resources = np.array([self.parties.resources(m, inkind, funding) for m in p.members])
-        p.weights = self._decision_weights(p, resources)
+        p.weights = self.parties.decision_weights(p, resources, d, self.config.factors)
         dialogue = self.record.talked.sum(axis=1) / max(1, p.size - 1)
         motive = dynamics.motivation(
             governance.mean_trust_in_others(self.trust_matrix()), self.understanding,
@@ -309,17 +296,6 @@ class PartnershipModel(mesa.Model):
 
         Does nothing here; a subclass may change ``p.contribution`` (validation's shocks do).
         """
-
-    def _decision_weights(self, p: Partnership, resources: np.ndarray) -> np.ndarray:
-        """Members' decision power from authority, what they put in and legitimacy."""
-        d = self.config.dynamics
-        return power.decision_weights(
-            np.array([self.parties.authority(n) for n in p.members]),
-            p.contribution * p.promised * resources,
-            np.array([self.parties.legitimacy(n) for n in p.members]),
-            (d.power_authority, d.power_resources, d.power_legitimacy),
-            self.config.factors.power_balance,
-        )
 
     def deliver(self) -> None:
         """4. Joint and solo programmes deliver services; stocks respond (diminishing returns)."""
@@ -438,12 +414,8 @@ class PartnershipModel(mesa.Model):
 
     def results(self) -> pd.DataFrame:
         """The tidy model-level table: scenario, replicate, seed, step and every outcome."""
-        df = self.datacollector.get_model_vars_dataframe().reset_index(drop=True)
-        df.insert(0, "step", np.array(self._recorded_steps, dtype=np.int64))
-        df.insert(0, "seed", self.seed)
-        df.insert(0, "replicate", self.replicate)
-        df.insert(0, "scenario", self.config.name)
-        return df
+        return results_frame(self.datacollector, self._recorded_steps, self.config.name,
+                             self.seed, self.replicate)  # fmt: skip
 
     def household_frame(self) -> pd.DataFrame:
         """Agent-level data: one row per household at the current step."""

@@ -45,6 +45,7 @@ __all__ = [
     "OutcomeCollector",
     "household_frame",
     "mean_of",
+    "results_frame",
     "step_outcomes",
 ]
 
@@ -273,4 +274,16 @@ def household_frame(hh: welfare.Households, step: int) -> pd.DataFrame:
         frame[name] = hh.stock[:, s]
     df = pd.DataFrame(frame)
     df.insert(0, "step", step)
+    return df
+
+
+def results_frame(
+    collector: mesa.DataCollector, steps: Sequence[int], scenario: str, seed: int, replicate: int
+) -> pd.DataFrame:
+    """The tidy model-level table: scenario, replicate, seed, step and every outcome."""
+    df = collector.get_model_vars_dataframe().reset_index(drop=True)
+    df.insert(0, "step", np.array(steps, dtype=np.int64))
+    df.insert(0, "seed", seed)
+    df.insert(0, "replicate", replicate)
+    df.insert(0, "scenario", scenario)
     return df

@@ -13,10 +13,17 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sim.mechanisms.partnership import COMMUNITY, COMMUNITY_AUTHORITY, COMMUNITY_CAPABILITIES
+from sim.mechanisms import power
+from sim.mechanisms.partnership import (
+    COMMUNITY,
+    COMMUNITY_AUTHORITY,
+    COMMUNITY_CAPABILITIES,
+    Partnership,
+)
 from sim.mechanisms.welfare import Households
 from sim.model.agents import Organization
 from sim.model.build import Structure
+from sim.scenario.schema import DynamicsSection, FactorsSection
 
 __all__ = ["Parties", "StepRecord"]
 
@@ -115,3 +122,20 @@ class Parties:
         """``org``'s service area as an index, a slice when it serves everyone (a view)."""
         area = self.structure.service_areas[org]
         return slice(None) if area.size == len(self.hh) else area
+
+    def decision_weights(
+        self,
+        p: Partnership,
+        resources: np.ndarray,
+        dynamics: DynamicsSection,
+        factors: FactorsSection,
+    ) -> np.ndarray:
+        """Members' decision power from authority, what they put in and legitimacy."""
+        d = dynamics
+        return power.decision_weights(
+            np.array([self.authority(n) for n in p.members]),
+            p.contribution * p.promised * resources,
+            np.array([self.legitimacy(n) for n in p.members]),
+            (d.power_authority, d.power_resources, d.power_legitimacy),
+            factors.power_balance,
+        )
