@@ -226,7 +226,8 @@ def district(
         initial_capacity=pop.initial_capacity, initial_empowerment=pop.initial_empowerment,
         initial_trust=pop.initial_trust, status_gradient=pop.status_gradient, rng=pop_rng,
     )  # fmt: skip
-    maps.place_households(hh, smap)
+    if smap is not None:  # the map's villages, in contiguous blocks of its sizes
+        hh.village[:] = maps.village_of_households(smap)
     graph, social_ties = stakeholder_graph(
         hh.village, pop, scenario.organizations, [(o.node, o.kind) for o in organizations],
         net_rng,

@@ -54,7 +54,6 @@ from sim.scenario.explain import shown
 from sim.scenario.inputs import input_path, kind_of
 
 if TYPE_CHECKING:
-    from sim.mechanisms.welfare import Households
     from sim.scenario.schema import Scenario
 
 __all__ = [
@@ -66,7 +65,7 @@ __all__ = [
     "for_scenario",
     "load_map",
     "organization_id",
-    "place_households",
+    "village_of_households",
 ]
 
 ORGANIZATION_TYPES = ("government", "firm", "ngo")
@@ -481,12 +480,10 @@ def for_scenario(scenario: Scenario) -> tuple[Scenario, StakeholderMap | None]:
     return fitted, smap
 
 
-def place_households(hh: Households, smap: StakeholderMap | None) -> None:
-    """Lay households out in the map's villages (contiguous blocks of the map's sizes)."""
-    if smap is None:
-        return
+def village_of_households(smap: StakeholderMap) -> np.ndarray:
+    """Each household's village on the map: contiguous blocks of the map's village sizes."""
     sizes = [v.households for v in smap.villages]
-    hh.village[:] = np.repeat(np.arange(len(sizes), dtype=hh.village.dtype), sizes)
+    return np.repeat(np.arange(len(sizes)), sizes)
 
 
 def organization_id(smap: StakeholderMap | None, kind: str, k: int) -> str:
