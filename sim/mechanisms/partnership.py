@@ -26,17 +26,26 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sim.scenario.schema import PARTNERSHIP_MEMBERS
+from sim.scenario.traits import (
+    CAPABILITIES,
+    SERVICES,
+    AuthoritySection,
+    CapabilitiesSection,
+    RequirementsSection,
+)
 
 __all__ = [
     "CAPABILITIES",
     "COMMUNITY",
     "COMMUNITY_AUTHORITY",
     "COMMUNITY_CAPABILITIES",
+    "POOLING_FORMS",
     "SERVICES",
     "SERVICE_REQUIREMENTS",
     "Partnership",
     "allocation",
     "capability_coverage",
+    "ces_exponent",
     "coordination_cost",
     "grassroots_monitoring",
     "initial_views",
@@ -45,34 +54,23 @@ __all__ = [
     "service_effectiveness",
 ]
 
-CAPABILITIES = ("finance", "technical", "authority", "facilitation", "local_knowledge")
-"""What a party can bring to joint delivery (Bryson, Crosby & Stone 2006: cross-sector
-collaborations form because each sector holds capabilities the others lack)."""
+COMMUNITY_CAPABILITIES = CapabilitiesSection().row("community")
+"""The community's default capabilities: little money but local knowledge (Ostrom 1996,
+co-production); a scenario's ``[capabilities]`` levers may change them."""
 
-SERVICES = ("health", "education", "infrastructure", "training", "participation")
-"""What a programme delivers: three access services, training (capacity) and participation in
-decisions (empowerment), the essay's impact dimensions."""
-
-COMMUNITY_CAPABILITIES = (0.05, 0.2, 0.1, 0.3, 0.9)
-"""The community brings little money but local knowledge (Ostrom 1996, co-production)."""
-
-COMMUNITY_AUTHORITY = 0.1
-"""The community's formal authority in a partnership: little, as a party without office."""
+COMMUNITY_AUTHORITY = AuthoritySection().community
+"""The community's default formal authority in a partnership: little, as a party without
+office; the lever ``authority.community``."""
 
 COMMUNITY = "community"  # the name PARTNERSHIP_MEMBERS uses for it
 """The community's party id in a partnership (its voice is its representatives)."""
 
-SERVICE_REQUIREMENTS = np.array(
-    [
-        # finance technical authority facilitation local_knowledge
-        [0.3, 0.3, 0.2, 0.0, 0.2],  # health
-        [0.3, 0.2, 0.2, 0.1, 0.2],  # education
-        [0.4, 0.4, 0.1, 0.0, 0.1],  # infrastructure
-        [0.2, 0.2, 0.0, 0.4, 0.2],  # training
-        [0.0, 0.0, 0.2, 0.4, 0.4],  # participation
-    ]
-)
-"""Cobb–Douglas exponents: how much each service needs of each capability (rows sum to 1)."""
+SERVICE_REQUIREMENTS = np.array(RequirementsSection().matrix())
+"""The default Cobb–Douglas exponents: how much each service needs of each capability (rows
+sum to 1); a scenario's ``[requirements]`` levers may change them."""
+
+POOLING_FORMS = ("union", "ces")
+"""How members' capabilities combine (the lever ``partnership.capability_pooling``)."""
 
 assert SERVICE_REQUIREMENTS.shape == (len(SERVICES), len(CAPABILITIES))
 
@@ -91,30 +89,97 @@ def member_nodes(kind: str, orgs_by_kind: dict[str, list[str]]) -> list[str]:
     return members
 
 
-def capability_coverage(capabilities: np.ndarray) -> np.ndarray:
-    """What a group can do together: ``cov_k = 1 − Π_i (1 − C_ik)``.
+def ces_exponent(substitutability: float) -> float:
+    """The CES exponent of a substitutability ``s`` in [-1, 1]: ``ρ = s / (1 − |s|)``.
 
-    The chance that at least one member masters each capability; complementary members cover
-    each other's gaps (Bryson, Crosby & Stone 2006; Hong & Page 2004 on diverse teams).
+    A bounded lever reaches the CES family's limits exactly: ``s = −1`` gives ``ρ = −∞``
+    (perfect complements), ``s = 0`` gives ``ρ = 0`` (the geometric mean), ``s = ½`` gives
+    ``ρ = 1`` (the arithmetic mean) and ``s = 1`` gives ``ρ = +∞`` (the best member only).
+    The inverse is ``s = ρ / (1 + |ρ|)``.
 
     Example:
-        >>> capability_coverage(np.array([[0.5, 0.0], [0.5, 1.0]]))
-        array([0.75, 1.  ])
+        >>> ces_exponent(-1.0), ces_exponent(0.0), ces_exponent(0.5), ces_exponent(1.0)
+        (-inf, 0.0, 1.0, inf)
     """
-    return 1.0 - np.prod(1.0 - capabilities, axis=0)
+    if not -1.0 <= substitutability <= 1.0:
+        raise ValueError(f"substitutability must be in [-1, 1]; got {substitutability}")
+    if abs(substitutability) == 1.0:
+        return float(np.copysign(np.inf, substitutability))
+    return substitutability / (1.0 - abs(substitutability))
 
 
-def service_effectiveness(coverage: np.ndarray) -> np.ndarray:
+def capability_coverage(
+    capabilities: np.ndarray, pooling: str = "union", substitutability: float = 1.0
+) -> np.ndarray:
+    """What a group of members can do together, per capability: ``cov_k`` in [0, 1].
+
+    Two forms (the lever ``partnership.capability_pooling``):
+
+    - ``"union"``: ``cov_k = 1 − Π_i (1 − C_ik)``, the chance that at least one member
+      masters capability ``k`` when members' capabilities are independent chances.
+      Hirshleifer's summation technology (1983, Public Choice 41:371) applied to the
+      intensities ``−ln(1 − C_ik)``: every member adds to every capability, so the union is
+      never below the best member and two mediocre members make a good one.
+    - ``"ces"``: the CES (power) mean of the members' capabilities,
+      ``cov_k = ((1/m) Σ_i C_ik^ρ)^{1/ρ}`` with ``ρ = ces_exponent(s)``: ``s = 1`` is the
+      best member only (Hirshleifer's best shot: ``max_i C_ik``), ``s = −1`` perfect
+      complements (his weakest link, Kremer's 1993 O-ring within a task: ``min_i C_ik``),
+      ``s = 0`` the geometric mean. Cornes & Hartley (2007, JPubE 91:1684) use a CES
+      composition function whose limits are the weakest link and the best shot.
+
+    No CES mean contains the union: ``union ≥ max ≥`` every power mean, equal only when one
+    member masters a capability fully or all others lack it. One member alone covers what it
+    has under every form.
+
+    Args:
+        capabilities: (members, capabilities) in [0, 1].
+        pooling: ``"union"`` or ``"ces"``.
+        substitutability: ``s`` in [-1, 1], used by ``"ces"``.
+
+    Example:
+        >>> caps = np.array([[0.5, 0.0], [0.5, 1.0]])
+        >>> capability_coverage(caps)
+        array([0.75, 1.  ])
+        >>> capability_coverage(caps, "ces", 1.0), capability_coverage(caps, "ces", -1.0)
+        (array([0.5, 1. ]), array([0.5, 0. ]))
+    """
+    caps = np.asarray(capabilities, dtype=float)
+    if pooling == "union":
+        return 1.0 - np.prod(1.0 - caps, axis=0)
+    if pooling != "ces":
+        raise ValueError(f"pooling must be one of {POOLING_FORMS}; got {pooling!r}")
+    rho = ces_exponent(substitutability)
+    if rho == np.inf:
+        return caps.max(axis=0)
+    if rho == -np.inf:
+        return caps.min(axis=0)
+    with np.errstate(divide="ignore", over="ignore"):
+        if abs(rho) < 1e-9:  # the limit ρ → 0; the power form loses every digit near it
+            return np.exp(np.log(caps).mean(axis=0))
+        # Scaled by the largest (ρ > 0) or smallest (ρ < 0) entry, so that no power
+        # under- or overflows however large |ρ| is.
+        scale = caps.max(axis=0) if rho > 0 else caps.min(axis=0)
+        # A capability nobody (ρ > 0) or someone (ρ < 0) lacks is 0 whatever the others hold.
+        safe = np.where(scale > 0, scale, 1.0)
+        ratio = np.where(scale > 0, caps / safe, 1.0)
+        mean = np.power(ratio, rho).mean(axis=0)
+        return np.where(scale > 0, safe * np.power(mean, 1.0 / rho), 0.0)
+
+
+def service_effectiveness(
+    coverage: np.ndarray, requirements: np.ndarray = SERVICE_REQUIREMENTS
+) -> np.ndarray:
     """Welfare delivered per unit of resource, per service: ``e_s = Π_k cov_k^{R_sk}``.
 
-    A Cobb–Douglas production function over capabilities (:data:`SERVICE_REQUIREMENTS`): a
-    missing capability cannot be replaced by more of another, so complementarity matters.
+    A Cobb–Douglas production function over capabilities (``requirements``, rows summing to
+    1; default :data:`SERVICE_REQUIREMENTS`): a missing capability cannot be replaced by more
+    of another, so complementarity across capabilities matters.
 
     Example:
         >>> service_effectiveness(np.ones(5))
         array([1., 1., 1., 1., 1.])
     """
-    return np.prod(np.power(coverage[None, :], SERVICE_REQUIREMENTS), axis=1)
+    return np.prod(np.power(coverage[None, :], requirements), axis=1)
 
 
 def allocation(preferences: np.ndarray, weights: np.ndarray) -> np.ndarray:

@@ -73,6 +73,10 @@ _hold_models_weakly()
 class Organization(mesa.Agent):
     """A government agency, firm or NGO: a node of the stakeholder graph.
 
+    Its traits are drawn from the scenario's trait tables for its ``kind``
+    (:mod:`sim.scenario.traits`): capabilities with normal noise (sd 0.05, clipped to
+    [0.01, 0.99]), preferences with ±20% noise, normalized; authority as given.
+
     Attributes:
         node: the organization's node id in ``model.graph`` (e.g. ``"firm_1"``).
         budget: programme resources per step (welfare units; budget per household × households).
@@ -82,53 +86,52 @@ class Organization(mesa.Agent):
     """
 
     kind: ClassVar[str] = "organization"
-    base_capabilities: ClassVar[tuple[float, ...]] = (0.3,) * 5
-    base_preferences: ClassVar[tuple[float, ...]] = (0.2,) * 5
-    base_authority: ClassVar[float] = 0.3
 
     def __init__(self, model: PartnershipModel, node: str, budget: float) -> None:
         super().__init__(model)
         self.node = node
         self.budget = budget
+        config = model.config
         rng = model.rng
         noise = rng.normal(0.0, 0.05, size=len(CAPABILITIES))
-        self.capabilities = np.clip(np.array(self.base_capabilities) + noise, 0.01, 0.99)
-        prefs = np.array(self.base_preferences) * rng.uniform(0.8, 1.2, size=len(SERVICES))
+        base = np.array(config.capabilities.row(self.kind))
+        self.capabilities = np.clip(base + noise, 0.01, 0.99)
+        wishes = np.array(config.preferences.row(self.kind))
+        prefs = wishes * rng.uniform(0.8, 1.2, size=len(SERVICES))
         self.preferences = prefs / prefs.sum()
-        self.authority = self.base_authority
+        self.authority = getattr(config.authority, self.kind)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.node!r})"
 
 
 class Government(Organization):
-    """A district government agency: authority, some finance, public-service mandate."""
+    """A district government agency: authority, some finance, public-service mandate.
+
+    Its traits are the levers ``capabilities.government_*``, ``preferences.government_*`` and
+    ``authority.government``.
+    """
 
     kind = "government"
-    base_capabilities = (0.5, 0.5, 0.9, 0.3, 0.3)
-    base_preferences = (0.3, 0.3, 0.3, 0.1, 0.0)
-    base_authority = 1.0
 
 
 class Firm(Organization):
     """A private firm: finance and technical know-how.
 
-    It wants infrastructure and a trained workforce (its social licence to operate).
+    It wants infrastructure and a trained workforce (its social licence to operate). Its
+    traits are the levers ``capabilities.firm_*``, ``preferences.firm_*``, ``authority.firm``.
     """
 
     kind = "firm"
-    base_capabilities = (0.9, 0.8, 0.1, 0.2, 0.1)
-    base_preferences = (0.1, 0.1, 0.5, 0.3, 0.0)
-    base_authority = 0.3
 
 
 class NGO(Organization):
-    """A non-profit: facilitation and local knowledge; wants capacity and empowerment."""
+    """A non-profit: facilitation and local knowledge; wants capacity and empowerment.
+
+    Its traits are the levers ``capabilities.ngo_*``, ``preferences.ngo_*``, ``authority.ngo``.
+    """
 
     kind = "ngo"
-    base_capabilities = (0.3, 0.3, 0.1, 0.9, 0.6)
-    base_preferences = (0.2, 0.2, 0.0, 0.3, 0.3)
-    base_authority = 0.2
 
 
 class Household(mesa.Agent):

@@ -31,7 +31,7 @@ from sim.mechanisms.welfare import Households
 from sim.model.step import Parties, StepRecord
 from sim.scenario.schema import Scenario
 
-__all__ = ["Scratch", "deliver", "distribute", "leakage"]
+__all__ = ["Scratch", "deliver", "distribute", "effectiveness", "leakage"]
 
 
 class Scratch:
@@ -70,6 +70,20 @@ def leakage(scenario: Scenario, monitoring: float, role_clarity: float | None = 
     )
 
 
+def effectiveness(capabilities: np.ndarray, scenario: Scenario) -> np.ndarray:
+    """Effectiveness per service of a group of parties (rows of ``capabilities``).
+
+    Their capabilities combine by the scenario's pooling form; services need them by the
+    scenario's requirements (``[requirements]``, rows normalized). A single party's rows
+    combine to its own capabilities under every form.
+    """
+    ps = scenario.partnership
+    coverage = capability_coverage(
+        capabilities, ps.capability_pooling, ps.capability_substitutability
+    )
+    return service_effectiveness(coverage, np.array(scenario.requirements.matrix()))
+
+
 def deliver(
     p: Partnership | None,
     parties: Parties,
@@ -101,7 +115,7 @@ def deliver(
     capture = scenario.accountability.capture_propensity
     for o in solo_orgs:
         budget = commitment * o.budget * record.funding_factor
-        eff = service_effectiveness(capability_coverage(o.capabilities[None, :]))
+        eff = effectiveness(o.capabilities[None, :], scenario)
         leak = leakage(scenario, monitoring, role_clarity=1.0)
         value = budget * (1.0 - leak) * o.preferences * eff
         area = structure.service_areas[o.node]
@@ -147,7 +161,7 @@ def _deliver_jointly(
 ) -> None:
     hh = parties.hh
     caps = np.array([parties.capabilities(m) for m in p.members])
-    eff = service_effectiveness(capability_coverage(caps))
+    eff = effectiveness(caps, scenario)
     prefs = np.array([parties.preferences(m) for m in p.members])
     weights = p.weights
     share = allocation(prefs, weights) * p.effort
@@ -209,7 +223,7 @@ def _deliver_jointly(
         if node == COMMUNITY:
             continue
         o = parties.by_node[node]
-        own = service_effectiveness(capability_coverage(o.capabilities[None, :]))
+        own = effectiveness(o.capabilities[None, :], scenario)
         alone += o.budget * o.preferences * own * (1.0 - solo_leak)
         budget_alone += o.budget
     if budget_alone > 0:

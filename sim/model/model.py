@@ -104,7 +104,13 @@ class PartnershipModel(mesa.Model):
         self.social_ties, self._social_degree = district.social_ties, district.social_degree
         self.structure = district.structure
         self.households = HouseholdFaces(self)
-        self.parties = Parties(self.organizations, self.hh, self.structure)
+        self.parties = Parties(
+            self.organizations,
+            self.hh,
+            self.structure,
+            community_capabilities=self.config.capabilities.row(COMMUNITY),
+            community_authority=self.config.authority.community,
+        )
         self.record = StepRecord()
         self._scratch = delivery.Scratch(self.hh.stock)
 

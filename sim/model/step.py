@@ -67,9 +67,10 @@ class Parties:
     """What each party brings: organizations' traits and the community's, by node id.
 
     The community's resources are its in-kind contribution per household; its capabilities
-    and authority are constants of :mod:`sim.mechanisms.partnership`; its preferences follow
-    its households' unmet needs; its legitimacy is their empowerment. An organization's
-    legitimacy is the trust of the households it serves.
+    and authority are the scenario's levers (``capabilities.community_*``,
+    ``authority.community``; defaults in :mod:`sim.mechanisms.partnership`); its preferences
+    follow its households' unmet needs; its legitimacy is their empowerment. An
+    organization's legitimacy is the trust of the households it serves.
     """
 
     def __init__(
@@ -77,7 +78,11 @@ class Parties:
         organizations: Sequence[Organization],
         hh: Households,
         structure: Structure,
+        community_capabilities: Sequence[float] = COMMUNITY_CAPABILITIES,
+        community_authority: float = COMMUNITY_AUTHORITY,
     ) -> None:
+        self.community_capabilities = np.array(community_capabilities, dtype=float)
+        self.community_authority = float(community_authority)
         self.organizations = list(organizations)
         self.by_node = {o.node: o for o in self.organizations}
         self.index = {o.node: i for i, o in enumerate(self.organizations)}
@@ -96,7 +101,7 @@ class Parties:
     def capabilities(self, node: str) -> np.ndarray:
         """A party's capabilities (columns of ``CAPABILITIES``)."""
         if node == COMMUNITY:
-            return np.array(COMMUNITY_CAPABILITIES)
+            return self.community_capabilities.copy()
         return self.by_node[node].capabilities
 
     def preferences(self, node: str) -> np.ndarray:
@@ -110,7 +115,7 @@ class Parties:
 
     def authority(self, node: str) -> float:
         """A party's formal authority."""
-        return COMMUNITY_AUTHORITY if node == COMMUNITY else self.by_node[node].authority
+        return self.community_authority if node == COMMUNITY else self.by_node[node].authority
 
     def legitimacy(self, node: str) -> float:
         """A party's legitimacy: the community's empowerment, or its households' trust."""

@@ -73,11 +73,17 @@ FIXED_AT_START = (
     "organizations.representatives",
     "partnership.type",
     "factors.trust",
+    "capabilities.",
+    "preferences.",
+    "authority.",
+    "requirements.",
 )
 """Levers (or section prefixes) the model reads only when it is built; ``set`` refuses them.
 
 ``partnership.type`` changes through ``form``/``dissolve``; the community's seat through
-``add_member``/``remove_member``; initial trust is history and cannot be decreed.
+``add_member``/``remove_member``; initial trust is history and cannot be decreed. The trait
+tables (``capabilities``, ``preferences``, ``authority``, ``requirements``) describe who the
+parties are and what services need, not a policy: they are fixed for a run.
 """
 
 MAX_CONDITION = 200

@@ -5,7 +5,8 @@ A scenario file (TOML) holds only what differs from the defaults, or from the sc
 :class:`ScenarioError` that names the file, the key, the value and what is allowed.
 
 The module is longer than the house's ~500 lines for one reason: it declares every lever
-(74, each with default, bounds, meaning and source), and those declarations are its one job.
+(76 here, each with default, bounds, meaning and source), and those declarations are its one
+job. The trait tables' 64 levers (one per entry) are declared in :mod:`sim.scenario.traits`.
 Reading files is in :mod:`sim.scenario.files`, explaining errors in :mod:`sim.scenario.explain`.
 
 Example:
@@ -33,6 +34,12 @@ from sim.scenario import maps
 from sim.scenario.explain import Table, explain, fields_of, sections
 from sim.scenario.explain import bounds as declared_bounds
 from sim.scenario.interventions import Intervention, check_interventions
+from sim.scenario.traits import (
+    AuthoritySection,
+    CapabilitiesSection,
+    PreferencesSection,
+    RequirementsSection,
+)
 
 __all__ = [
     "PARTNERSHIP_MEMBERS",
@@ -203,6 +210,23 @@ class PartnershipSection(_Section):
         "2006; Provan & Kenis 2008)",
         ge=0,
         le=10,
+    )
+    capability_pooling: Literal["union", "ces"] = _lever(
+        "union",
+        "how members' capabilities combine: 'union' (independent chances, 1 − Π(1 − C)) or "
+        "'ces' (a CES mean of the members' capabilities, see capability_substitutability)",
+        "Hirshleifer 1983, Public Choice 41:371 (summation, best shot, weakest link); "
+        "docs/ODD.md 7.6",
+    )
+    capability_substitutability: float = _lever(
+        1.0,
+        "with capability_pooling = 'ces': how far members substitute for each other in a "
+        "capability; 1 = the best member only, 0 = geometric mean, −1 = perfect complements "
+        "(the weakest member); CES exponent ρ = s / (1 − |s|)",
+        "Hirshleifer 1983 (best shot, weakest link); Kremer 1993, QJE 108:551 (O-ring); "
+        "Cornes & Hartley 2007, JPubE 91:1684 (CES composition)",
+        ge=-1.0,
+        le=1.0,
     )
     funding_horizon: int = _lever(
         0, "step after which external programme funding ends (0 = never)", ge=0, le=100_000
@@ -430,6 +454,10 @@ class Scenario(BaseModel):
     accountability: AccountabilitySection = AccountabilitySection()
     dynamics: DynamicsSection = DynamicsSection()
     welfare: WelfareSection = WelfareSection()
+    capabilities: CapabilitiesSection = CapabilitiesSection()
+    preferences: PreferencesSection = PreferencesSection()
+    authority: AuthoritySection = AuthoritySection()
+    requirements: RequirementsSection = RequirementsSection()
     interventions: list[Intervention] = Field(default_factory=list, max_length=1000)
 
     @model_validator(mode="after")
