@@ -184,7 +184,7 @@ def _reset(pg) -> None:
 
 def _expected(steps: int, **controls) -> dict:
     """What the same model shows after ``steps`` months, computed here (it is deterministic)."""
-    from sim.present.app import DashboardModel
+    from sim.present.livemodel import DashboardModel
 
     model = DashboardModel(**controls)
     for _ in range(steps):
@@ -391,7 +391,7 @@ def test_a_policy_design_fires_its_interventions_into_the_events_list(page):
 
     _step(pg, 1, expect=1)
     pg.locator(".event").first.wait_for(timeout=20_000)
-    from sim.present.app import DashboardModel, event_lines
+    from sim.present.livemodel import DashboardModel, event_lines
 
     model = DashboardModel(policy="communication_programme", compare="low trust")
     model.step()
@@ -431,7 +431,7 @@ def test_change_now_sliders_act_on_the_running_model_without_a_reset(page):
     )
     expect(waiting).to_have_count(0)
 
-    from sim.present.app import DashboardModel
+    from sim.present.livemodel import DashboardModel
 
     changed, unchanged = DashboardModel(), DashboardModel()
     for _ in range(2):
@@ -450,7 +450,7 @@ def test_change_now_sliders_act_on_the_running_model_without_a_reset(page):
 
 # ------------------------------------------------------------------ the models, without a browser
 def test_month_zero_shows_the_starting_power_not_a_placeholder():
-    from sim.present.app import DashboardModel
+    from sim.present.livemodel import DashboardModel
 
     m = DashboardModel(households=80, compare="power imbalance")
     month0 = {label[0]: dict(run.metrics) for label, run in m.runs}
@@ -467,7 +467,8 @@ def test_month_zero_shows_the_starting_power_not_a_placeholder():
 def test_drawing_reads_a_snapshot_taken_under_the_lock_while_another_thread_steps():
     import threading
 
-    from sim.present.app import ChartPainter, DashboardModel
+    from sim.present.livecharts import ChartPainter
+    from sim.present.livemodel import DashboardModel
 
     m = DashboardModel(households=80, compare="low trust", horizon=400)
     painter = ChartPainter(0)
@@ -499,7 +500,7 @@ def test_a_closed_session_stops_play_and_drops_its_models():
     import gc
     import weakref
 
-    from sim.present.app import Session
+    from sim.present.session import Session
 
     session = Session()
     model = weakref.ref(session.model)
@@ -555,7 +556,7 @@ def test_command_refuses_a_busy_port(capsys):
 
 def test_policy_designs_are_found_by_glob_and_an_unknown_one_is_refused():
     from sim.errors import UserError
-    from sim.present.app import DashboardModel, policy_designs
+    from sim.present.livemodel import DashboardModel, policy_designs
 
     files = sorted(p.stem for p in (ROOT / "scenarios" / "policies").glob("*.toml"))
     assert list(policy_designs()) == files
@@ -732,21 +733,25 @@ def test_a_minute_of_play_at_full_speed_with_b_ends_without_a_server_error(page,
 def test_every_message_has_an_indonesian_translation():
     from babel.messages.pofile import read_po
 
-    from sim.present import app
+    from sim.present.app import TITLE as APP_TITLE
+    from sim.present.controls import CONTROLS, PARTNERSHIP_NAMES
     from sim.present.i18n import LOCALE, translator
+    from sim.present.livemodel import CHARTS, COMPARISONS, KEY_NUMBERS
+    from sim.present.panels import OUTCOME_NAMES
+    from sim.present.plots import LABELS
 
     with (LOCALE / "id" / "LC_MESSAGES" / "kemitraan.po").open("rb") as f:
         catalogue = read_po(f)
     assert all(m.string for m in catalogue if m.id)
     _ = translator("id")
     shown = [
-        app.TITLE,
-        *(c.label for c in app.CONTROLS),
-        *(title for title, _keys in app.CHARTS),
-        *app.PARTNERSHIP_NAMES.values(),
-        *app.COMPARISONS,
-        *(app.LABELS[k] for k in app.KEY_NUMBERS if k not in app.OUTCOME_NAMES),
-        *app.OUTCOME_NAMES.values(),
+        APP_TITLE,
+        *(c.label for c in CONTROLS),
+        *(title for title, _keys in CHARTS),
+        *PARTNERSHIP_NAMES.values(),
+        *COMPARISONS,
+        *(LABELS[k] for k in KEY_NUMBERS if k not in OUTCOME_NAMES),
+        *OUTCOME_NAMES.values(),
     ]
     untranslated = [text for text in shown if _(text) == text and text not in ("none",)]
     assert untranslated == []
