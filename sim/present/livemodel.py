@@ -43,6 +43,7 @@ __all__ = [
     "comparison_overrides",
     "design_scenario",
     "event_lines",
+    "format_event",
     "network_png",
     "policy_designs",
 ]
@@ -163,7 +164,8 @@ class Snapshot:
         labels: run labels, "A" and optionally "B: <change>".
         metrics: per label, the outcomes at ``month``.
         history: per label, per outcome in :data:`HISTORY` (and "step"), its course so far.
-        events: the Events panel's lines; pending: live changes waiting for next month.
+        events: the newest interventions that fired, as (run letter, event) copies, newest
+            first (:func:`format_event` words them); pending: live changes waiting for next month.
         factors: A's current success factors (the Change-now sliders' positions).
         networks: per label, the network as PNG bytes (redrawn every few months in Play).
     """
@@ -174,7 +176,7 @@ class Snapshot:
     labels: tuple[str, ...]
     metrics: dict[str, dict[str, float]]
     history: dict[str, dict[str, tuple[float, ...]]]
-    events: tuple[str, ...]
+    events: tuple[tuple[str, dict[str, Any]], ...]
     pending: dict[str, Any]
     factors: dict[str, float]
     networks: dict[str, bytes] = field(default_factory=dict)
@@ -335,7 +337,7 @@ class DashboardModel(mesa.Model):
                     label: {k: tuple(v) for k, v in rows.items()}
                     for label, rows in self._history.items()
                 },
-                events=tuple(event_lines(self.runs)),
+                events=newest_events(self.runs),
                 pending=dict(self.pending),
                 factors={lever: getattr(factors, lever.split(".")[1]) for lever, *_ in LIVE_LEVERS},
                 networks=(
@@ -360,7 +362,71 @@ def network_png(model: PartnershipModel, label: str) -> bytes:
     return _png(fig, dpi=80)
 
 
-def event_lines(runs: list[tuple[str, Any]], limit: int = 12) -> list[str]:
+def newest_events(runs: list[tuple[str, Any]], limit: int = 12) -> tuple[tuple[str, dict], ...]:
+    """The newest ``limit`` interventions that fired in the runs, as (run letter, event) copies.
+
+    >>> from types import SimpleNamespace
+    >>> a = SimpleNamespace(events=[{"step": 2, "intervention": "x"}, {"step": 5}])
+    >>> newest_events([("A", a), ("B: low trust", object())])
+    (('A', {'step': 5}), ('A', {'step': 2, 'intervention': 'x'}))
+    """
+    rows = [
+        (label[0], dict(event))
+        for label, run in runs
+        for event in getattr(run, "events", None) or []
+    ]
+    rows.sort(key=lambda r: -int(r[1].get("step", 0)))
+    return tuple(rows[:limit])
+
+
+def format_event(run: str, event: dict[str, Any], gettext: Any = str) -> str:
+    """One line of the Events panel, in the language of ``gettext``.
+
+    The words are translated (the month, the action, the intervention's name, the note's
+    reason); lever names and values are shown as the scenario files write them.
+
+    >>> event = {"step": 3, "intervention": "dashboard (live)", "action": "set",
+    ...          "target": "factors.communication", "old": "0.8", "new": "0.1", "note": ""}
+    >>> format_event("A", event)
+    'A · month 3: dashboard (live) — set factors.communication: 0.8 → 0.1'
+    >>> from sim.present.i18n import translator
+    >>> format_event("A", event, translator("id"))
+    'A · bulan 3: dasbor (langsung) — ubah factors.communication: 0.8 → 0.1'
+    >>> skipped = {"step": 9, "intervention": "mediation", "action": "form",
+    ...            "target": "partnership", "old": "", "new": "",
+    ...            "note": "skipped: a partnership is already active"}
+    >>> format_event("B", skipped, translator("id"))
+    'B · bulan 9: mediasi — bentuk kemitraan (dilewati: sudah ada kemitraan yang aktif)'
+    """
+    _ = gettext
+    action, target = event.get("action", ""), str(event.get("target", ""))
+    change = f"{_(action) if action else ''} {_(target) if target else ''}".strip()
+    old, new = event.get("old", ""), event.get("new", "")
+    if old != "" or new != "":
+        change += f": {old} → {new}"
+    if event.get("note"):
+        change += f" ({translate_note(str(event['note']), _)})"
+    name = event.get("intervention", "")
+    return _("{run} · month {month}: {intervention} — {change}").format(
+        run=run, month=event.get("step", "?"), intervention=_(name) if name else "", change=change
+    )
+
+
+def translate_note(note: str, gettext: Any = str) -> str:
+    """An event's note in the language of ``gettext``: its fixed phrases, numbers kept.
+
+    The model writes ``skipped: <reason>`` when an action could not apply and ``window ended
+    at <month>`` when a temporary change is undone; other notes are translated whole.
+    """
+    _ = gettext
+    if note.startswith("skipped: "):
+        return _("skipped: {reason}").format(reason=_(note.removeprefix("skipped: ")))
+    if note.startswith("window ended at "):
+        return _("window ended at {month}").format(month=note.removeprefix("window ended at "))
+    return _(note)
+
+
+def event_lines(runs: list[tuple[str, Any]], limit: int = 12, gettext: Any = str) -> list[str]:
     """The newest ``limit`` interventions that fired in the runs (A, B), one line each.
 
     >>> from types import SimpleNamespace
@@ -374,22 +440,7 @@ def event_lines(runs: list[tuple[str, Any]], limit: int = 12) -> list[str]:
     A · month 5: forum — form msp
     A · month 2: audit — set accountability.audit_probability: 0.04 → 1
     """
-    rows = [
-        (label[0], event) for label, run in runs for event in getattr(run, "events", None) or []
-    ]
-    rows.sort(key=lambda r: -int(r[1].get("step", 0)))
-    lines = []
-    for label, event in rows[:limit]:
-        change = f"{event.get('action', '')} {event.get('target', '')}".strip()
-        old, new = event.get("old", ""), event.get("new", "")
-        if old != "" or new != "":
-            change += f": {old} → {new}"
-        if event.get("note"):
-            change += f" ({event['note']})"
-        lines.append(
-            f"{label} · month {event.get('step', '?')}: {event.get('intervention', '')} — {change}"
-        )
-    return lines
+    return [format_event(run, event, gettext) for run, event in newest_events(runs, limit)]
 
 
 LIVE_EVENT = "dashboard (live)"

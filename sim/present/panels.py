@@ -23,6 +23,7 @@ from sim.present.livemodel import (
     LIVE_LEVERS,
     Snapshot,
     design_scenario,
+    format_event,
     policy_designs,
 )
 from sim.present.plots import LABELS
@@ -137,10 +138,12 @@ def LiveLevers(snap: Snapshot, on_set: Any, _: Any):
                 on_set(lever, new)
 
             widget = solara.SliderInt if isinstance(step, int) else solara.SliderFloat
-            widget(label, value=value, min=lo, max=hi, step=step, on_value=apply)
+            widget(_(label), value=value, min=lo, max=hi, step=step, on_value=apply)
         for lever, value in snap.pending.items():
             solara.Text(
-                f"Next month: {lever} {snap.factors[lever]:g} → {value:g}",
+                _("Next month: {lever} {old} → {new}").format(
+                    lever=lever, old=f"{snap.factors[lever]:g}", new=f"{value:g}"
+                ),
                 classes=["pending"],
                 style=SMALL,
             )
@@ -153,23 +156,31 @@ def LiveLevers(snap: Snapshot, on_set: Any, _: Any):
         )
 
 
-def design_note(policy: str) -> str:
+def design_note(policy: str, gettext: Any = str) -> str:
     """What the Events panel says about the policy design in use and the controls it replaces.
+
+    The design's own description is the file's (not translated).
 
     >>> print(design_note("funding_exit"))  # doctest: +ELLIPSIS
     Policy design funding_exit (scenarios/policies/funding_exit.toml): Status quo, but donor ...
     """
+    _ = gettext
     if policy == "none":
-        return (
+        return _(
             "Policy design: none. Choose one on the left and press Reset to watch its "
             "interventions fire here."
         )
     about = design_scenario(policy).description
     return (
-        f"Policy design {policy} (scenarios/policies/{policy}.toml): "
+        _("Policy design {policy} ({path}):").format(
+            policy=policy, path=f"scenarios/policies/{policy}.toml"
+        )
+        + " "
         + (f"{about} " if about else "")
-        + "The design sets the partnership type and the five success factors (their sliders "
-        "are not used); community size, seed and B come from the left."
+        + _(
+            "The design sets the partnership type and the five success factors (their sliders "
+            "are not used); community size, seed and B come from the left."
+        )
     )
 
 
@@ -177,13 +188,13 @@ def design_note(policy: str) -> str:
 def EventsView(snap: Snapshot, policy: str, _: Any):
     """Interventions that fired, newest first."""
     with solara.Card(_("Events"), style={"width": "100%"}):
-        solara.Text(design_note(policy), classes=["policy-note"], style=SMALL)
+        solara.Text(design_note(policy, _), classes=["policy-note"], style=SMALL)
         if not snap.events:
             solara.Text(
                 _("No interventions have fired yet."), classes=["events-empty"], style=SMALL
             )
-        for line in snap.events:
-            solara.Text(line, classes=["event"], style=SMALL)
+        for run, event in snap.events:
+            solara.Text(format_event(run, event, _), classes=["event"], style=SMALL)
 
 
 @solara.component
