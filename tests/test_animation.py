@@ -163,3 +163,64 @@ def test_mp4_through_the_pip_installed_ffmpeg(tmp_path):
     frames = imageio_ffmpeg.count_frames_and_secs(str(out))[0]
     assert frames == 4 // 2 + 1
     assert not list(tmp_path.glob(".*"))
+
+
+def test_ab_gif_shows_a_and_b_side_by_side_on_the_same_seed(tmp_path):
+    a = PartnershipModel(seed=4, **SMALL)
+    b = PartnershipModel(seed=4, communication=0.2, **SMALL)
+    out = animate(a, tmp_path / "ab.gif", steps=6, every=3, fps=4, dpi=40, compare=b)
+    frames = frames_of(out)
+    assert len(frames) == 6 // 3 + 1
+    assert frames[0].size == (512, 288)  # 12.8 x 7.2 inches (16:9) at dpi 40
+    assert a.steps == b.steps == 6  # both stepped in place, together
+    # The same seed: B's households and graph are A's (common random numbers).
+    assert np.array_equal(a.hh.village, b.hh.village)
+    # The chart holds both runs: B alone, stepped the same months, gives B's own course.
+    alone = PartnershipModel(seed=4, communication=0.2, **SMALL)
+    alone.run(6)
+    assert b.results()["welfare_mean"].tolist() == alone.results()["welfare_mean"].tolist()
+    for a_frame, b_frame in itertools.pairwise(frames):
+        assert ImageChops.difference(a_frame, b_frame).getbbox() is not None
+    assert not list(tmp_path.glob(".*"))
+
+
+def test_ab_refuses_b_on_another_seed_or_month(tmp_path):
+    a = PartnershipModel(seed=4, **SMALL)
+    with pytest.raises(AnimationError, match="common random numbers"):
+        animate(a, tmp_path / "ab.gif", steps=2, compare=PartnershipModel(seed=5, **SMALL))
+    later = PartnershipModel(seed=4, **SMALL)
+    later.step()
+    with pytest.raises(AnimationError, match="same month"):
+        animate(a, tmp_path / "ab.gif", steps=2, compare=later)
+    assert a.steps == 0 and not (tmp_path / "ab.gif").exists()
+
+
+def test_cli_compare_writes_an_ab_mp4_with_the_requested_frames_and_size(tmp_path):
+    pytest.importorskip("imageio_ffmpeg", reason="MP4 needs imageio-ffmpeg (dashboard extra)")
+    import imageio_ffmpeg
+
+    result = run_cli(
+        "--scenario",
+        str(ROOT / "scenarios" / "msp.toml"),
+        "--compare",
+        str(ROOT / "scenarios" / "msp_poor_communication.toml"),
+        "--steps",
+        "4",
+        "--every",
+        "2",
+        "--set",
+        "population.households=60",
+        "--dpi",
+        "50",
+        "--out",
+        "ab.mp4",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "3 frames" in result.stdout and "beside" in result.stdout
+    out = tmp_path / "ab.mp4"
+    assert out.read_bytes()[4:8] == b"ftyp"
+    reader = imageio_ffmpeg.read_frames(str(out))
+    meta = next(reader)
+    assert tuple(meta["size"]) == (640, 360)  # 12.8 x 7.2 inches at dpi 50
+    assert sum(1 for _ in reader) == 4 // 2 + 1

@@ -10,12 +10,17 @@ API::
 Command line::
 
     python run_simulation.py animate --scenario scenarios/msp.toml --steps 60 --out run.gif
+    python run_simulation.py animate --scenario scenarios/msp.toml \
+        --compare scenarios/msp_poor_communication.toml --steps 60 --out ab.mp4
+
+With ``--compare`` (``animate(model, out, steps, compare=model_b)``), A and B run side by side
+on the same seed: both networks above, one chart below (A solid, B dashed), 16:9.
 
 A GIF has one frame for the starting state and one after every ``every`` steps, so
 ``steps // every + 1`` frames. The network is drawn by :func:`sim.netdraw.draw_network`, the
 same drawing the dashboard shows. GIFs are written with Pillow (matplotlib's
-``PillowWriter``, driven frame by frame); MP4 needs ffmpeg and is offered only where ffmpeg is
-installed.
+``PillowWriter``, driven frame by frame); MP4 needs ffmpeg: the system's, or the binary of the
+pip-installable imageio-ffmpeg (in the dashboard extra).
 """
 
 from __future__ import annotations
@@ -101,8 +106,15 @@ def animate(
     dpi: int = 80,
     outcomes: Sequence[str] = CHART_OUTCOMES,
     overwrite: bool = True,
+    compare: PartnershipModel | None = None,
 ) -> Path:
     """Run ``model`` for ``steps`` steps and write the animation to ``out`` (.gif or .mp4).
+
+    With ``compare`` (a model B on the same seed), A and B run side by side: their networks
+    next to each other, one chart below with A's lines solid and B's dashed. On the same seed
+    both share villages, households and ties and draw the same random numbers until their
+    levers make them differ (common random numbers), so what differs between the two pictures
+    is the levers' doing.
 
     Args:
         model: a freshly built (or partly run) model; it is stepped in place.
@@ -114,9 +126,16 @@ def animate(
         dpi: resolution (the figure is 10 x 4.2 inches).
         outcomes: model outcomes drawn in the chart (columns of ``model.results()``).
         overwrite: whether an existing ``out`` may be replaced.
+        compare: configuration B, built on ``model``'s seed and at the same month; stepped in
+            place with A. The figure is then 12.8 x 7.2 inches (16:9; 1024 x 576 px at dpi
+            80, 1280 x 720 at dpi 100).
 
     Returns:
         The path written. The animation has ``steps // every + 1`` frames.
+
+    Raises:
+        AnimationError: bad numbers, an unknown outcome, an output that cannot be written, or
+            a B on another seed or at another month than A.
     """
     from matplotlib import animation as mpl_animation
     from matplotlib.figure import Figure
@@ -130,37 +149,70 @@ def animate(
             f"steps, every, fps must be at least 1 and dpi at least 10; got steps={steps}, "
             f"every={every}, fps={fps}, dpi={dpi}"
         )
-    unknown = [o for o in outcomes if o not in model.metrics]
+    runs = [("A", model)] + ([("B", compare)] if compare is not None else [])
+    unknown = [o for o in outcomes if any(o not in m.metrics for _, m in runs)]
     if unknown:
         raise AnimationError(f"unknown outcomes {unknown}; choose from {sorted(model.metrics)}")
+    if compare is not None and compare.seed != model.seed:
+        raise AnimationError(
+            f"A is on seed {model.seed} and B on seed {compare.seed}: build B on A's seed, so "
+            "that both share households and random numbers (common random numbers)"
+        )
+    if compare is not None and compare.steps != model.steps:
+        raise AnimationError(
+            f"A is at month {model.steps} and B at month {compare.steps}: start both at the "
+            "same month"
+        )
     _check_out(out, overwrite)
     frames = steps // every + 1
     start = int(model.steps)
     horizon = start + (frames - 1) * every
 
-    fig = Figure(figsize=(10, 4.2), layout="constrained")
-    ax_net, ax_chart = fig.subplots(1, 2, width_ratios=(1.25, 1))
+    if compare is None:
+        fig = Figure(figsize=(10, 4.2), layout="constrained")
+        ax_net, ax_chart = fig.subplots(1, 2, width_ratios=(1.25, 1))
+        nets = {"A": ax_net}
+    else:
+        fig = Figure(figsize=(12.8, 7.2), layout="constrained")
+        axes = fig.subplot_mosaic([["A", "B"], ["chart", "chart"]], height_ratios=(1.5, 1))
+        nets, ax_chart = {"A": axes["A"], "B": axes["B"]}, axes["chart"]
     lines = {}
     for k, outcome in enumerate(outcomes):
-        (lines[outcome],) = ax_chart.plot(
-            [], [], color=f"C{k}", lw=1.6, label=LABELS.get(outcome, outcome)
-        )
+        for label, _m in runs:
+            (lines[(label, outcome)],) = ax_chart.plot(
+                [],
+                [],
+                "-" if label == "A" else "--",
+                color=f"C{k}",
+                lw=1.6,
+                label=LABELS.get(outcome, outcome) if label == "A" else None,
+            )
     ax_chart.set_xlim(start, max(horizon, start + 1))
     ax_chart.set_ylim(0.0, 1.0)
     ax_chart.set_xlabel("month")
     ax_chart.grid(alpha=0.3)
-    ax_chart.legend(fontsize=8, loc="upper left", frameon=False)
-    ax_chart.set_title(model.config.name, fontsize=10)
+    if compare is None:
+        ax_chart.legend(fontsize=8, loc="upper left", frameon=False)
+        ax_chart.set_title(model.config.name, fontsize=10)
+    else:
+        ax_chart.legend(fontsize=9, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+        ax_chart.set_title(
+            f"solid: A = {model.config.name}; dashed: B = {compare.config.name} "
+            f"(seed {model.seed} for both)",
+            fontsize=11,
+        )
 
     def draw(frame: int):
-        if frame > 0:
-            for _ in range(every):
-                model.step()
-        df = model.results()
-        df = df[df["step"] >= start]
-        for outcome, line in lines.items():
-            line.set_data(df["step"].to_numpy(), df[outcome].to_numpy())
-        draw_network(ax_net, model, title=f"{model.config.name}, month {model.steps}")
+        for label, run in runs:
+            if frame > 0:
+                for _ in range(every):
+                    run.step()
+            df = run.results()
+            df = df[df["step"] >= start]
+            for outcome in outcomes:
+                lines[(label, outcome)].set_data(df["step"].to_numpy(), df[outcome].to_numpy())
+            name = run.config.name if compare is None else f"{label}: {run.config.name}"
+            draw_network(nets[label], run, title=f"{name}, month {run.steps}")
         return []
 
     if out.suffix.lower() == ".gif":
@@ -194,8 +246,9 @@ def _parser() -> argparse.ArgumentParser:
     p = opts.Parser(
         prog="run_simulation.py animate",
         description=(
-            "Export one run as an animated GIF for slides: the stakeholder network (trust on the "
-            "ties, power as node size) beside the welfare chart, one frame every --every months."
+            "Export one run as an animated GIF or MP4 for slides: the stakeholder network (trust "
+            "on the ties, power as node size) beside the welfare chart, one frame every --every "
+            "months; with --compare, A and B side by side on the same seed."
         ),
         epilog="Example: python run_simulation.py animate --scenario scenarios/msp.toml "
         "--steps 60 --out run.gif",
@@ -206,6 +259,13 @@ def _parser() -> argparse.ArgumentParser:
         default=SCENARIOS / "msp.toml",
         metavar="FILE",
         help="scenario file (default: scenarios/msp.toml)",
+    )
+    p.add_argument(
+        "--compare",
+        type=Path,
+        metavar="FILE",
+        help="scenario file of configuration B: A and B side by side on the same seed "
+        "(common random numbers), B's lines dashed",
     )
     p.add_argument("--steps", type=opts.steps, default=60, help="months to run (default 60)")
     p.add_argument("--out", type=Path, required=True, help="output file, .gif (or .mp4)")
@@ -223,20 +283,25 @@ def _parser() -> argparse.ArgumentParser:
         help="frames per second (default 6)",
     )
     p.add_argument("--dpi", type=opts.int_at_least(10), default=80, help="resolution (default 80)")
-    opts.add_set_option(p, "of the scenario")
+    opts.add_set_option(p, "of the scenario (and of B's, with --compare)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     return p
 
 
 def command(argv: list[str]) -> int:
-    """``animate``: run one scenario and write the animation."""
+    """``animate``: run one scenario (or A and B side by side) and write the animation."""
     args = _parser().parse_args(argv)
     scenario = load_scenario(args.scenario, args.overrides)
+    scenario_b = None if args.compare is None else load_scenario(args.compare, args.overrides)
     _check_out(args.out, args.overwrite)
-    memory.check_fits([scenario], steps=args.steps, files=[args.scenario])
+    files = [args.scenario] + ([args.compare] if args.compare else [])
+    built = [scenario] + ([scenario_b] if scenario_b else [])
+    memory.check_fits(built, steps=args.steps, workers=len(built), files=files)
     from sim.model.model import PartnershipModel
 
-    model = PartnershipModel(scenario, seed=scenario.run.seed if args.seed is None else args.seed)
+    seed = scenario.run.seed if args.seed is None else args.seed
+    model = PartnershipModel(scenario, seed=seed)
+    model_b = None if scenario_b is None else PartnershipModel(scenario_b, seed=seed)
     frames = args.steps // args.every + 1
     animate(
         model,
@@ -246,6 +311,8 @@ def command(argv: list[str]) -> int:
         fps=args.fps,
         dpi=args.dpi,
         overwrite=args.overwrite,
+        compare=model_b,
     )
-    print(f"wrote {args.out} ({frames} frames, {scenario.name}, seed {model.seed})")
+    runs = scenario.name + (f" beside {scenario_b.name}" if scenario_b else "")
+    print(f"wrote {args.out} ({frames} frames, {runs}, seed {model.seed})")
     return 0
