@@ -60,3 +60,27 @@ def test_notebook_is_committed_without_outputs(path):
         if cell.cell_type == "code":
             assert cell.outputs == [], f"{path.name} cell {k} has outputs; strip them"
             assert cell.execution_count is None, f"{path.name} cell {k} has an execution count"
+
+
+def test_the_indonesian_tour_checks_the_same_claims_as_the_english_one():
+    # A translation, not a second story: the same code cells (asserts identical), in order.
+    english = nbformat.read(ROOT / "notebooks" / "01_partnership_dynamics_tour.ipynb", 4)
+    indonesian = nbformat.read(ROOT / "notebooks" / "01_tur_dinamika_kemitraan.ipynb", 4)
+
+    def asserts(nb):
+        return [
+            line.strip()
+            for cell in nb.cells
+            if cell.cell_type == "code"
+            for line in cell.source.splitlines()
+            if line.strip().startswith("assert ")
+        ]
+
+    assert len(asserts(english)) == 6
+    assert asserts(indonesian) == asserts(english)
+    kinds = [c.cell_type for c in indonesian.cells]
+    assert kinds == [c.cell_type for c in english.cells]
+    prose = " ".join(" ".join(c.source.split()) for c in indonesian.cells).lower()
+    for words in ("kemitraan", "kesejahteraan", "pemberdayaan", "akuntabilitas", "keberlanjutan"):
+        assert words in prose, words
+    assert "faktor keberhasilan" in prose
