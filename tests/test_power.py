@@ -260,3 +260,19 @@ def test_indices_reject_bad_games(
 ) -> None:
     with pytest.raises(ValueError, match=match):
         index(weights, quota)
+
+
+def test_power_ratio_is_weakest_over_strongest_and_spans_the_lever() -> None:
+    from sim.mechanisms.power import decision_weights, power_ratio
+
+    assert power_ratio([0.5, 0.25, 0.25]) == 0.5
+    assert power_ratio([2.0, 2.0, 2.0]) == 1.0
+    assert power_ratio([1.0, 0.0]) == 0.0
+    authority = np.array([1.0, 0.5, 0.3, 0.1])
+    contributed = np.array([0.6, 0.15, 0.15, 0.05])
+    legitimacy = np.array([0.5, 0.5, 0.5, 0.2])
+    ratios = [
+        power_ratio(decision_weights(authority, contributed, legitimacy, (0.4, 0.4, 0.2), b))
+        for b in (0.0, 0.5, 1.0)
+    ]
+    assert ratios[0] < 0.3 < ratios[1] < ratios[2] == pytest.approx(1.0)

@@ -15,6 +15,7 @@ __all__ = [
     "community_voice",
     "detection_probability",
     "effort_after_learning",
+    "exit_probability",
     "leaving_members",
     "mean_trust_in_others",
     "per_step_probability",
@@ -131,20 +132,60 @@ def repaired_trust(trust: np.ndarray, contribution: np.ndarray, repair_rate: flo
     return repaired
 
 
+def exit_probability(
+    trust_in_others: np.ndarray, threshold: float, spread: float, patience: float
+) -> np.ndarray:
+    """Each member's probability of leaving this step because it distrusts its partners.
+
+    ``h_i = σ((θ − T̄_i) / s) / P`` with ``σ`` the logistic function, ``θ`` the exit threshold
+    (the median member's tolerance), ``s`` the spread of tolerances and ``P`` the patience in
+    steps. Members differ in how much distrust they tolerate and in when they act on it: a
+    random-utility (logit) choice to exit (McFadden 1974) whose threshold is logistic across
+    members with location ``θ`` and scale ``s``; loyalty delays exit (Hirschman 1970, *Exit,
+    Voice, and Loyalty*), so a member far below its tolerance leaves at rate ``1/P`` (after
+    ``P`` steps on average). ``s = 0`` is the deterministic threshold: ``h_i = 1/P`` below
+    ``θ``, 0 at or above it.
+
+    Args:
+        trust_in_others: (m,) each member's mean trust in the others, in [0, 1].
+        threshold: ``θ`` in [0, 1].
+        spread: ``s`` >= 0.
+        patience: ``P`` >= 1.
+
+    Returns:
+        (m,) probabilities in [0, 1/P].
+
+    Example:
+        >>> exit_probability(np.array([0.3, 0.0, 1.0]), 0.3, 0.05, 10).round(4).tolist()
+        [0.05, 0.0998, 0.0]
+        >>> exit_probability(np.array([0.29, 0.3]), 0.3, 0.0, 4).tolist()
+        [0.25, 0.0]
+    """
+    trust_in_others = np.asarray(trust_in_others, dtype=float)
+    if spread <= 0:
+        return np.where(trust_in_others < threshold, 1.0 / patience, 0.0)
+    z = np.clip((threshold - trust_in_others) / spread, -500.0, 500.0)
+    return 1.0 / (1.0 + np.exp(-z)) / patience
+
+
 def leaving_members(
     members: Sequence[str],
-    low_trust_steps: np.ndarray,
+    distrust_exit: np.ndarray,
     loss_steps: np.ndarray,
     patience: int,
 ) -> list[str]:
-    """Members whose trust or net benefit has been low for ``patience`` steps in a row.
+    """Members who leave: those whose distrust made them exit, or who lost ``patience`` steps.
+
+    ``distrust_exit`` says which members drew an exit for distrust this step (see
+    :func:`exit_probability`); ``loss_steps`` counts consecutive steps of negative net benefit.
 
     Example:
-        >>> leaving_members(["a", "b"], np.array([3, 0]), np.array([0, 1]), 3)
-        ['a']
+        >>> leaving_members(["a", "b", "c"], np.array([True, False, False]),
+        ...                 np.array([0, 1, 3]), 3)
+        ['a', 'c']
     """
     return [
         node
-        for node, low, loss in zip(members, low_trust_steps, loss_steps, strict=True)
-        if low >= patience or loss >= patience
+        for node, leaves, loss in zip(members, distrust_exit, loss_steps, strict=True)
+        if leaves or loss >= patience
     ]

@@ -24,6 +24,7 @@ __all__ = [
     "banzhaf",
     "decision_weights",
     "power_balance",
+    "power_ratio",
     "shapley_shubik",
 ]
 
@@ -98,6 +99,36 @@ def power_balance(weights: ArrayLike) -> float:
     p = w[w > 0] / total
     h = float(np.sum(p * np.log(1.0 / p)))
     return float(min(max(h / np.log(m), 0.0), 1.0))
+
+
+def power_ratio(weights: ArrayLike) -> float:
+    """Balance of power as the weakest party's say relative to the strongest's.
+
+    ``R = min_i w_i / max_i w_i``: 1 when all parties hold equal weight, 0 when one party has
+    no say. Power-dependence theory calls a relation balanced when the parties' power over each
+    other is equal and measures imbalance by comparing the two (Emerson 1962, ASR 27:31;
+    Casciaro & Piskorski 2005, ASQ 50:167). Unlike the entropy of :func:`power_balance`, which
+    stays above 0.9 for every partnership the model forms (a few members of similar weight and
+    one weaker or stronger one move it little), ``R`` spans most of [0, 1] over the
+    ``factors.power_balance`` lever: it is the model's ``power_balance`` output.
+
+    Args:
+        weights: 1-D array of ``m >= 1`` non-negative weights, not all zero.
+
+    Returns:
+        ``R`` in [0, 1] (1 for a single party).
+
+    Example:
+        >>> power_ratio([0.5, 0.25, 0.25])
+        0.5
+        >>> power_ratio([1, 1])
+        1.0
+    """
+    w = _weights(weights)
+    top = float(w.max())
+    if top <= 0:
+        raise ValueError("weights must not all be zero; give at least one party a positive weight")
+    return float(w.min()) / top
 
 
 def _swings(weights: ArrayLike, quota: float) -> np.ndarray:

@@ -91,9 +91,10 @@ class PartnershipModel(mesa.Model):
         # Independent streams (all spawned from the model's generator) keep the population and
         # the graph identical across scenarios that share a seed: common random numbers.
         # Beta draws consume a varying amount of randomness, so each use has its own stream.
-        pop_rng, net_rng, org_rng, tie_rng, rep_rng, self._form_rng, self._event_rng = (
-            self.rng.spawn(7)
-        )
+        # The exit stream is spawned last: the streams before it are those of earlier versions.
+        streams = self.rng.spawn(8)
+        pop_rng, net_rng, org_rng, tie_rng, rep_rng, self._form_rng, self._event_rng = streams[:7]
+        self._exit_rng = streams[7]
         self.organizations = build.organizations(self, self.stakeholder_map, org_rng)
         self.org_index = {o.node: i for i, o in enumerate(self.organizations)}
         self.org_by_node = {o.node: o for o in self.organizations}
@@ -350,17 +351,19 @@ class PartnershipModel(mesa.Model):
         self.write_trust(governance.repaired_trust(trust, p.contribution, d.repair_rate), trust)
 
     def review_membership(self) -> None:
-        """8. Members leave after ``exit_patience`` steps of low trust or negative net benefit."""
+        """8. Members leave for distrust (a hazard) or after ``exit_patience`` steps of net loss."""
         p = self.active_partnership
         if p is None:
             return
         ps = self.config.partnership
-        low = governance.mean_trust_in_others(self.trust_matrix()) < ps.exit_threshold
-        p.low_trust_steps = np.where(low, p.low_trust_steps + 1, 0)
+        trust_in_others = governance.mean_trust_in_others(self.trust_matrix())
+        p.low_trust_steps = np.where(trust_in_others < ps.exit_threshold, p.low_trust_steps + 1, 0)
         p.loss_steps = np.where(p.net_benefit < 0, p.loss_steps + 1, 0)
-        for node in governance.leaving_members(
-            p.members, p.low_trust_steps, p.loss_steps, ps.exit_patience
-        ):
+        hazard = governance.exit_probability(
+            trust_in_others, ps.exit_threshold, ps.exit_spread, ps.exit_patience
+        )
+        exits = self._exit_rng.random(p.size) < hazard
+        for node in governance.leaving_members(p.members, exits, p.loss_steps, ps.exit_patience):
             if p.active:
                 p.remove_member(node)
 

@@ -213,7 +213,7 @@ def step_outcomes(
             # The mean off the diagonal, whose entries are exactly 1.
             trust_partners=float((trust.sum() - m) / (m * m - m)),
             shared_understanding=understanding,
-            power_balance=power.power_balance(p.weights),
+            power_balance=power.power_ratio(p.weights),
             community_voice=voice,
             contribution_rate=float(p.contribution.mean()),
         )

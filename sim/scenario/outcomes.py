@@ -86,7 +86,7 @@ _DECLARATIONS = (
             "how close the members' views of the goal are",
             undefined_without_partnership=True),
     Outcome("power_balance", "Power balance", "index", _SHARE, "higher",
-            "normalized entropy of the members' decision weights (1 = equal say)",
+            "the weakest member's decision weight over the strongest's (1 = equal say)",
             undefined_without_partnership=True),
     Outcome("community_voice", "Community voice", "share", _SHARE, "higher",
             "the community's decision weight relative to an equal share (0 without a seat)"),

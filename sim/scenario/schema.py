@@ -5,7 +5,7 @@ A scenario file (TOML) holds only what differs from the defaults, or from the sc
 :class:`ScenarioError` that names the file, the key, the value and what is allowed.
 
 The module is longer than the house's ~500 lines for one reason: it declares every lever
-(76 here, each with default, bounds, meaning and source), and those declarations are its one
+(77 here, each with default, bounds, meaning and source), and those declarations are its one
 job. The trait tables' 64 levers (one per entry) are declared in :mod:`sim.scenario.traits`.
 Reading files is in :mod:`sim.scenario.files`, explaining errors in :mod:`sim.scenario.explain`.
 
@@ -189,10 +189,28 @@ class PartnershipSection(_Section):
         le=1.0,
     )
     exit_threshold: float = _lever(
-        0.3, "a member leaves when its mean trust in partners stays below this", ge=0, le=1
+        0.3,
+        "median tolerance: a member whose mean trust in partners is below it tends to leave",
+        "calibration assumption; exit as a logit choice (McFadden 1974)",
+        ge=0,
+        le=1,
+    )
+    exit_spread: float = _lever(
+        0.03,
+        "spread (logistic scale) of members' tolerances around the exit threshold (0 = one "
+        "sharp threshold for all)",
+        "calibration assumption: tolerances differ across organizations (random-utility "
+        "exit, McFadden 1974)",
+        ge=0,
+        le=1,
     )
     exit_patience: int = _lever(
-        12, "steps a member tolerates low trust or negative net benefit", ge=1, le=100_000
+        12,
+        "mean steps a member tolerates distrust before leaving, and steps of negative net "
+        "benefit it tolerates",
+        "calibration assumption; loyalty delays exit (Hirschman 1970)",
+        ge=1,
+        le=100_000,
     )
     meeting_cost: float = _lever(
         0.002,
