@@ -45,9 +45,11 @@ from sim.paths import SCENARIOS
 from sim.scenario import Scenario, load_scenario
 
 __all__ = [
+    "NATURES",
     "SIZES",
     "Arm",
     "ArmRunner",
+    "Band",
     "ContributionShock",
     "Effect",
     "Figure",
@@ -288,56 +290,133 @@ def retention(run: pd.DataFrame) -> float:
     return float(size[1:].mean() / size[0]) if size[0] > 0 else float("nan")
 
 
+@dataclass(frozen=True)
+class Band:
+    """A magnitude the literature gives for an effect: ``[low, high]`` with its source.
+
+    ``rule`` says how an effect's 95% interval is judged against the band: ``"overlaps"``
+    (the interval and the band share a point: the model's effect is compatible with the
+    reported size) or ``"within"`` (the interval lies inside the band: the effect's size is
+    pinned down). ``source`` names the study and the table or page the numbers come from;
+    the report prints it beside the band.
+
+    Example:
+        >>> b = Band(-0.12, -0.04, "Olken 2007, Table 4")
+        >>> b.admits(-0.09, -0.07), b.admits(-0.03, -0.01)
+        (True, False)
+        >>> Band(0, 1, "x", "within").admits(0.5, 1.2)
+        False
+    """
+
+    low: float
+    high: float
+    source: str
+    rule: str = "overlaps"
+
+    def __post_init__(self) -> None:
+        if self.rule not in ("overlaps", "within"):
+            raise ValueError(f"rule must be 'overlaps' or 'within'; got {self.rule!r}")
+        if not self.low <= self.high:
+            raise ValueError(f"band low {self.low} is above high {self.high}")
+        if not self.source.strip():
+            raise ValueError("a band needs its source (study, table or page)")
+
+    def admits(self, low: float, high: float) -> bool:
+        """Whether an interval ``[low, high]`` meets the band by its rule."""
+        if not (np.isfinite(low) and np.isfinite(high)):
+            return False
+        if self.rule == "within":
+            return bool(self.low <= low and high <= self.high)
+        return bool(low <= self.high and self.low <= high)
+
+    def text(self) -> str:
+        """The band as the report prints it, e.g. ``[-0.12, -0.04] (overlaps; Olken 2007)``."""
+        return f"[{self.low:g}, {self.high:g}] ({self.rule}; {self.source})"
+
+
 @dataclass
 class Effect:
-    """A paired effect (arm − reference, matched by seed) with its 95% t-interval."""
+    """A paired effect (arm − reference, matched by seed) with its 95% t-interval.
+
+    ``direction`` is the predicted sign (+1 above zero, −1 below, 0 no sign predicted: the
+    band alone judges it). ``band``, if given, is the magnitude the literature reports; the
+    effect then passes only if its interval also meets the band (:meth:`Band.admits`).
+    """
 
     label: str
     estimate: float
     low: float
     high: float
     n: int
-    direction: int  # +1: predicted above zero; -1: below zero
+    direction: int  # +1: predicted above zero; -1: below zero; 0: judged by the band only
     unit: str = ""
+    band: Band | None = None
+
+    def __post_init__(self) -> None:
+        if self.direction == 0 and self.band is None:
+            raise ValueError(f"{self.label}: an effect without a predicted sign needs a band")
+
+    @property
+    def signed(self) -> bool:
+        """Whether the interval lies wholly on the predicted side of zero (True with no sign)."""
+        if not np.isfinite(self.low) or not np.isfinite(self.high):
+            return False
+        if self.direction == 0:
+            return True
+        return bool(self.low > 0 if self.direction > 0 else self.high < 0)
+
+    @property
+    def in_band(self) -> bool | None:
+        """Whether the interval meets the band (None without a band)."""
+        return None if self.band is None else self.band.admits(self.low, self.high)
 
     @property
     def passed(self) -> bool:
-        """Whether the interval lies wholly on the predicted side of zero."""
-        if not np.isfinite(self.low) or not np.isfinite(self.high):
-            return False
-        return bool(self.low > 0 if self.direction > 0 else self.high < 0)
+        """Whether the interval lies on the predicted side of zero and meets the band, if any."""
+        return self.signed and self.in_band is not False
 
     @property
     def p_value(self) -> float:
         """One-sided p-value of the paired t-test in the predicted direction.
 
         Recovered from the 95% interval (its half-width is ``t(0.975, n − 1)`` standard
-        errors); 1 when there is no interval (fewer than two pairs).
+        errors); 1 when there is no interval (fewer than two pairs); NaN for an effect with
+        no predicted sign (there is no sign to test; the band judges it).
 
         Example:
             >>> e = paired_effect("x", pd.Series([1.0, 2.0, 3.0]), 0.0, +1)
             >>> round(e.p_value, 4)  # t = 2 / (1 / sqrt(3)) = 3.464 on 2 df
             0.0371
         """
+        if self.direction == 0:
+            return float("nan")
         return stats.one_sided_p(self.estimate, self.low, self.high, self.n, self.direction)
 
     def row(self) -> dict[str, Any]:
         """The effect as a table row."""
+        predicted = {1: ">0", -1: "<0", 0: "band"}[int(np.sign(self.direction))]
         return {
             "effect": self.label,
             "estimate": self.estimate,
             "ci_low": self.low,
             "ci_high": self.high,
             "n": self.n,
-            "predicted": ">0" if self.direction > 0 else "<0",
+            "predicted": predicted,
+            "band": "" if self.band is None else self.band.text(),
+            "in_band": self.in_band,
             "passed": self.passed,
         }
 
 
 def paired_effect(
-    label: str, values: pd.Series, reference: pd.Series | float, direction: int, unit: str = ""
+    label: str,
+    values: pd.Series,
+    reference: pd.Series | float,
+    direction: int,
+    unit: str = "",
+    band: Band | None = None,
 ) -> Effect:
-    """Paired difference ``values − reference`` with a 95% t-interval.
+    """Paired difference ``values − reference`` with a 95% t-interval (and a band, if given).
 
     Example:
         >>> e = paired_effect("x", pd.Series([1.0, 2.0, 3.0]), pd.Series([0.0, 0.5, 1.0]), +1)
@@ -348,7 +427,7 @@ def paired_effect(
     diff = diff.dropna().to_numpy(dtype=float)
     mean = float(diff.mean()) if diff.size else float("nan")
     low, high = stats.t_interval(diff) if diff.size else (float("nan"), float("nan"))
-    return Effect(label, mean, low, high, diff.size, direction, unit)
+    return Effect(label, mean, low, high, diff.size, direction, unit, band)
 
 
 # ----------------------------------------------------------------------------- results
@@ -370,9 +449,20 @@ class Figure:
     xlabel: str = ""
 
 
+NATURES = ("emergent", "mechanical")
+"""Emergent: the pattern could fail under another calibration (it arises from several rules
+interacting). Mechanical: it follows from one rule or one parameter's sign; such a pattern is
+checked by a unit test of the rule and is not counted as validation."""
+
+
 @dataclass
 class PatternResult:
-    """One pattern's claim, sources, experiment, criterion, effects and verdict."""
+    """One pattern's claim, sources, experiment, criterion, effects and verdict.
+
+    ``nature`` is ``"emergent"`` or ``"mechanical"`` (:data:`NATURES`) and ``why`` says why;
+    a mechanical pattern names the unit test that checks its rule (``unit_test``) and is
+    reported but not counted as validation.
+    """
 
     number: int
     title: str
@@ -383,11 +473,25 @@ class PatternResult:
     effects: list[Effect]
     figure: Figure | None = None
     notes: list[str] = field(default_factory=list)
+    nature: str = "emergent"
+    why: str = ""
+    unit_test: str = ""
+
+    def __post_init__(self) -> None:
+        if self.nature not in NATURES:
+            raise ValueError(f"nature must be one of {NATURES}; got {self.nature!r}")
+        if self.nature == "mechanical" and not self.unit_test:
+            raise ValueError(f"pattern {self.number}: a mechanical pattern names its unit test")
 
     @property
     def passed(self) -> bool:
         """Whether every effect is as predicted."""
         return bool(self.effects) and all(e.passed for e in self.effects)
+
+    @property
+    def counts_as_validation(self) -> bool:
+        """Only emergent patterns validate the model; mechanical ones are unit tests."""
+        return self.nature == "emergent"
 
     def table(self) -> pd.DataFrame:
         """The effects as a table."""
@@ -402,7 +506,9 @@ def holm(effects: Sequence[Effect], alpha: float = 0.025) -> list[bool]:
     the procedure, and it and every larger one do not hold. At least as powerful as
     Bonferroni, valid under any dependence between the tests (Holm 1979, Scand. J. Stat.
     6:65). The default, one-sided 2.5%, is the level of a two-sided 95% interval: an effect
-    alone holds exactly when its interval lies on the predicted side.
+    alone holds exactly when its interval lies on the predicted side. Effects without a
+    predicted sign are not sign tests: they are left out of the family and hold when their
+    band does. An effect with a band holds only if it also meets its band.
 
     Example:
         >>> es = [Effect("a", 1.0, 0.9, 1.1, 30, +1), Effect("b", 1.0, 0.05, 1.95, 30, +1),
@@ -410,7 +516,10 @@ def holm(effects: Sequence[Effect], alpha: float = 0.025) -> list[bool]:
         >>> [e.passed for e in es], holm(es)  # b's interval alone is above 0, not with a and c
         ([True, True, False], [True, False, False])
     """
-    return stats.holm([e.p_value for e in effects], alpha)
+    signed = [e for e in effects if e.direction != 0]
+    holds = stats.holm([e.p_value for e in signed], alpha)
+    sign_holds = dict(zip(map(id, signed), holds, strict=True))
+    return [sign_holds.get(id(e), e.signed) and e.in_band is not False for e in effects]
 
 
 def family_wise(results: Sequence[PatternResult]) -> tuple[dict[int, bool], dict[int, bool]]:
