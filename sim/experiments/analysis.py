@@ -26,14 +26,16 @@ import pandas as pd
 
 from sim.errors import UserError
 from sim.experiments.stats import half_width
-from sim.experiments.store import read_manifest, read_table
+from sim.experiments.store import read_manifest, read_table, stored_runs
 from sim.experiments.sweep_spec import SweepSpec, salib_problem
 
 __all__ = [
+    "DIFFERENCE_COLUMNS",
     "QUANTILES",
     "horizon_means",
     "morris_indices",
     "paired_differences_by_point",
+    "scenarios_without_runs",
     "sensitivity",
     "sobol_indices",
     "summarize_steps",
@@ -97,7 +99,27 @@ def paired_differences_by_point(
             stats_.insert(1, "reference", reference)
             stats_.insert(4, "outcome", outcome)
             frames.append(stats_)
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    return pd.concat(frames, ignore_index=True) if frames else _no_differences()
+
+
+DIFFERENCE_COLUMNS = (
+    "scenario", "reference", "point", "step", "outcome", "n", "mean", "sd",
+    "q05", "q25", "median", "q75", "q95", "ci_low", "ci_high",
+)  # fmt: skip
+"""The columns of :func:`paired_differences_by_point`, also when it has no rows."""
+
+
+def _no_differences() -> pd.DataFrame:
+    """No pairs yet (e.g. a sweep killed while only the reference's runs were stored)."""
+    frame = pd.DataFrame({c: pd.Series(dtype=object) for c in DIFFERENCE_COLUMNS})
+    return frame.astype({"point": "int64", "step": "int64", "n": "int64"})
+
+
+def scenarios_without_runs(out: Path) -> list[str]:
+    """The sweep's base scenarios of which no run is stored yet (in the sweep's order)."""
+    info = read_manifest(out)
+    stored = set(read_table(out, ["scenario"])["scenario"]) if stored_runs(out) else set()
+    return [name for name in info["scenarios"] if name not in stored]
 
 
 def horizon_means(out: Path, outcome: str) -> pd.DataFrame:

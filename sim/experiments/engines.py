@@ -96,13 +96,22 @@ def check_scheduler(address: str, timeout: float = 5.0) -> None:
 
     A TCP connection is tried before anything is written or any cluster client made, so a
     typo or a stopped scheduler gives one message in seconds (``Client`` would retry for its
-    whole timeout). Schemes other than ``tcp://`` and ``tls://`` are left to ``distributed``.
+    whole timeout). Only ``tcp://`` (or a bare ``HOST:PORT``) is accepted: other transports
+    (``tls://`` needs certificates this command does not take; ``inproc://``, ``ucx://``,
+    ``ws://``) would fail only after the sweep folder was written.
     """
+    if len(address) > 300:
+        raise EngineError(
+            f"--scheduler {address[:60]!r}...: {len(address)} characters; expected tcp://HOST:PORT"
+        )
     scheme, sep, rest = address.partition("://")
     if not sep:
         scheme, rest = "tcp", address
-    if scheme not in ("tcp", "tls"):
-        return
+    if scheme != "tcp":
+        raise EngineError(
+            f"--scheduler {address!r}: the {scheme[:20]!r} transport is not supported; "
+            "expected tcp://HOST:PORT, e.g. tcp://10.0.0.1:8786"
+        )
     host, colon, port = rest.rstrip("/").rpartition(":")
     host = host.strip("[]")
     if not colon or not host or not port.isdigit() or not 1 <= int(port) <= 65535:

@@ -26,6 +26,7 @@ from sim.experiments.disk import checksum, json_default, write_atomic
 from sim.experiments.store import is_complete as sweep_is_complete
 from sim.experiments.tasks import replicate_seeds
 from sim.paths import CHECKOUT, ROOT
+from sim.scenario.inputs import output_path
 from sim.scenario.schema import Scenario
 
 __all__ = [
@@ -69,10 +70,10 @@ def prepare_output_folder(
     out = Path(out)
     if "\0" in str(out):  # Path.exists() says False, mkdir raises ValueError
         raise ResultsFolderError(f"--out {str(out)!r}: not a usable name (it has a NUL byte)")
+    # What is there (a file, a device, a dangling symbolic link) is named as such.
+    output_path(out, "--out", ResultsFolderError, "folder")
     try:
         existed = out.is_dir()
-        if out.exists() and not out.is_dir():
-            raise ResultsFolderError(f"--out {out}: exists and is a file; choose a folder")
         if out.exists() and any(out.iterdir()) and not overwrite:
             raise ResultsFolderError(
                 f"--out {out}: folder exists and is not empty; choose a new folder or pass "

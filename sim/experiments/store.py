@@ -7,6 +7,8 @@ Layout of a sweep folder::
     design.parquet       the design points (applied lever values and SALib's raw sample)
     runs/<run_id>.parquet    one file per finished run (keys, levers, outcomes by step)
     failed/<run_id>.json     one file per failed run (error and traceback)
+    checksums.sha256     SHA-256 of the design and of every run file (``sha256sum -c`` reads it)
+    damaged/             stored files that failed their check, moved aside (never deleted)
     table.parquet        all runs in one file, made by ``analyze`` (:func:`compact`)
 
 Every file is written to a temporary name and renamed into place
@@ -14,13 +16,22 @@ Every file is written to a temporary name and renamed into place
 stale temporary file is ignored by readers and removed on the next start. The store keeps no
 table in memory: the set of finished runs is the folder listing, and the table is read lazily
 through :mod:`pyarrow.dataset`.
+
+Stored files are verified, not trusted (:func:`verify`): each part's SHA-256 is appended to
+``checksums.sha256`` when it is stored, and a resume (:meth:`SweepStore.open`) and ``analyze``
+compare every part with it (a part from before checksums, or whose line a crash cut off, is
+read whole instead, and adopted if it reads). A part that fails is reported, moved into
+``damaged/`` and computed again by the next resume; :func:`is_complete` is False while any
+part fails its checksum.
 """
 
 from __future__ import annotations
 
+import datetime as _dt
 import hashlib
 import io
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +40,13 @@ import pyarrow as pa
 import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
-from sim.errors import UserError
-from sim.experiments.disk import json_default, write_atomic
+from sim.errors import UserError, fault_reason
+from sim.experiments.disk import WriteError, checksum, json_default, write_atomic
+from sim.scenario.inputs import output_path
 
 __all__ = [
+    "CHECKSUMS",
+    "DAMAGED",
     "KEYS",
     "StoreError",
     "SweepStore",
@@ -43,10 +57,18 @@ __all__ = [
     "is_complete",
     "read_manifest",
     "read_table",
+    "verify",
 ]
 
 KEYS = ("run_id", "scenario", "point", "replicate", "seed", "step")
 """Columns identifying a row; the lever columns and the outcomes follow them."""
+
+
+CHECKSUMS = "checksums.sha256"
+"""The SHA-256 of every stored file, one ``<hex>  <path>`` line each (as ``sha256sum``)."""
+
+DAMAGED = "damaged"
+"""Where stored files that fail their check are moved (kept for inspection, never deleted)."""
 
 
 class StoreError(UserError):
@@ -67,6 +89,7 @@ class SweepStore:
         self.out = Path(out)
         self.runs = self.out / "runs"
         self.failed = self.out / "failed"
+        self.damaged: list[str] = []  # what verify() found and moved aside when opening
 
     @classmethod
     def open(cls, out: Path, fingerprint: str, sweep_text: str | None) -> SweepStore:
@@ -76,8 +99,7 @@ class SweepStore:
         anything else is refused, so runs of different sweeps are never mixed.
         """
         out = Path(out)
-        if out.exists() and not out.is_dir():
-            raise StoreError(f"--out {out}: exists and is a file; choose a folder")
+        output_path(out, "--out", StoreError, "folder")
         manifest = out / "manifest.json"
         if manifest.exists():
             info = read_manifest(out)
@@ -100,6 +122,7 @@ class SweepStore:
         except OSError as exc:
             raise StoreError(f"--out {out}: cannot write there ({exc.strerror})") from None
         store.remove_stale_temporaries()
+        store.damaged = verify(out) if manifest.exists() else []
         if sweep_text is not None and not (out / "sweep.toml").exists():
             write_atomic(out / "sweep.toml", lambda p: p.write_text(sweep_text))
         return store
@@ -120,8 +143,9 @@ class SweepStore:
         return {p.stem for p in self.failed.glob("*.json") if not p.name.startswith(".")}
 
     def write_run(self, run_id: str, payload: bytes) -> None:
-        """Store a finished run atomically; a failure record of the same run is removed."""
+        """Store a finished run atomically, then its checksum; a failure record is removed."""
         write_atomic(self.runs / f"{run_id}.parquet", lambda p: p.write_bytes(payload))
+        _record(self.out, {f"runs/{run_id}.parquet": hashlib.sha256(payload).hexdigest()})
         (self.failed / f"{run_id}.json").unlink(missing_ok=True)
 
     def write_failure(self, record: dict[str, Any]) -> None:
@@ -134,6 +158,7 @@ class SweepStore:
         path = self.out / "design.parquet"
         if not path.exists():
             write_atomic(path, lambda p: design.to_parquet(p, index=False))
+            _record(self.out, {"design.parquet": checksum(path)["sha256"]})
 
     def write_manifest(self, info: dict[str, Any]) -> None:
         """Write (or replace) the sweep's manifest atomically."""
@@ -158,6 +183,89 @@ def read_manifest(out: Path) -> dict[str, Any]:
     return info
 
 
+def read_checksums(out: Path) -> dict[str, str]:
+    """The recorded SHA-256 of each stored file (path relative to ``out``); later lines win.
+
+    A line a crash cut off (or any line not of the form ``<64 hex digits>  <path>``) is
+    ignored: its file then counts as unrecorded.
+    """
+    path = Path(out) / CHECKSUMS
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        return {}
+    sums = {}
+    for line in text.splitlines():
+        digest, sep, name = line.partition("  ")
+        if sep and len(digest) == 64 and all(c in "0123456789abcdef" for c in digest) and name:
+            sums[name] = digest
+    return sums
+
+
+def _record(out: Path, sums: dict[str, str]) -> None:
+    """Append checksum lines and flush them to the disk (only the parent process writes)."""
+    text = "".join(f"{digest}  {name}\n" for name, digest in sums.items())
+    path = Path(out) / CHECKSUMS
+    try:
+        with path.open("a", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+    except OSError as exc:
+        if fault_reason(exc) is None:
+            raise
+        raise WriteError(
+            f"cannot write {path}: {fault_reason(exc)}. The sweep is not marked complete; free "
+            "some space (or fix the cause) and run the command again to resume"
+        ) from exc
+
+
+def _problem(path: Path, expected: str | None) -> str | None:
+    """Why a stored Parquet file cannot be trusted, or None if it is sound."""
+    try:
+        if expected is not None:
+            actual = checksum(path)["sha256"]
+            return None if actual == expected else "its SHA-256 differs from the one recorded"
+        pq.read_table(path)  # no checksum recorded: read it whole
+    except (OSError, pa.ArrowException, ValueError) as exc:
+        if fault_reason(exc) is not None:
+            raise
+        return f"unreadable ({str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__})"
+    return None
+
+
+def verify(out: Path, repair: bool = True) -> list[str]:
+    """Check the design and every run part of a sweep folder; return one line per bad file.
+
+    A file whose checksum was recorded is hashed and compared; one without (an older sweep, or
+    a line a crash cut off) is read whole and, if it reads, its checksum is recorded. With
+    ``repair`` a bad file is moved into ``damaged/`` (not deleted), so the next resume
+    computes it again (the design is rewritten from the sweep file).
+    """
+    out = Path(out)
+    sums = read_checksums(out)
+    files = [out / "design.parquet"] if (out / "design.parquet").is_file() else []
+    files += _part_files(out) if (out / "runs").is_dir() else []
+    bad, adopted = [], {}
+    for path in files:
+        name = path.relative_to(out).as_posix()
+        problem = _problem(path, sums.get(name))
+        if problem is None:
+            if name not in sums and repair:
+                adopted[name] = checksum(path)["sha256"]
+            continue
+        line = f"{name}: {problem}"
+        if repair:
+            target = out / DAMAGED / f"{path.name}.{_dt.datetime.now():%Y%m%d-%H%M%S-%f}"
+            target.parent.mkdir(exist_ok=True)
+            os.replace(path, target)
+            line += f"; moved to {target.relative_to(out).as_posix()}, to be computed again"
+        bad.append(line)
+    if adopted:
+        _record(out, adopted)
+    return bad
+
+
 def is_complete(out: Path) -> bool:
     """Whether a sweep folder holds every run of its sweep.
 
@@ -165,8 +273,9 @@ def is_complete(out: Path) -> bool:
     with ``true`` only after the last run is stored, so a sweep killed at any moment reads as
     incomplete. True needs, besides ``"complete": true``, that ``runs/`` holds exactly
     ``runs_total`` part files and that ``design.parquet`` is there (a deleted part, or a part
-    from elsewhere, makes the folder incomplete). Parts are whole or absent: each was written
-    to a temporary name and renamed.
+    from elsewhere, makes the folder incomplete), each with the SHA-256 recorded in
+    ``checksums.sha256`` (a damaged part, or one never checked, makes it incomplete). Parts
+    are whole or absent: each was written to a temporary name and renamed.
     """
     out = Path(out)
     try:
@@ -175,12 +284,19 @@ def is_complete(out: Path) -> bool:
     except StoreError:
         return False
     total = info.get("runs_total")
-    return (
+    if not (
         info.get("complete") is True
         and isinstance(total, int)
         and len(parts) == total
         and (out / "design.parquet").is_file()
-    )
+    ):
+        return False
+    sums = read_checksums(out)
+    for path in [out / "design.parquet", *parts]:
+        expected = sums.get(path.relative_to(out).as_posix())
+        if expected is None or checksum(path)["sha256"] != expected:
+            return False
+    return True
 
 
 def stored_runs(out: Path) -> int:
@@ -203,6 +319,18 @@ COMPACT = "table.parquet"
 """One-file copy of every run part, made by :func:`compact` (per-file costs dominate otherwise)."""
 
 
+def _compacted_runs(target: Path) -> bytes | None:
+    """Which runs ``table.parquet`` holds (a digest), or None if it is missing or unreadable.
+
+    The table is a copy made from the parts, so an unreadable one is simply made again.
+    """
+    try:
+        meta = pq.read_schema(target).metadata or {}
+    except (OSError, pa.ArrowException, ValueError):
+        return None
+    return meta.get(b"kemitraan_runs")
+
+
 def compact(out: Path, batch: int = 256) -> Path:
     """Gather the run parts into one Parquet file ``out/table.parquet``, batch by batch.
 
@@ -214,10 +342,8 @@ def compact(out: Path, batch: int = 256) -> Path:
     files = _part_files(out)
     target = Path(out) / COMPACT
     digest = _digest(files)
-    if target.exists():
-        meta = pq.read_schema(target).metadata or {}
-        if meta.get(b"kemitraan_runs") == digest:
-            return target
+    if _compacted_runs(target) == digest:
+        return target
     if not files:
         raise StoreError(f"{out}: no finished runs yet")
     schema = pq.read_schema(files[0])
@@ -241,10 +367,8 @@ def dataset(out: Path) -> pads.Dataset:
     """
     files = _part_files(out)
     target = Path(out) / COMPACT
-    if target.exists():
-        meta = pq.read_schema(target).metadata or {}
-        if meta.get(b"kemitraan_runs") == _digest(files):
-            return pads.dataset(target, format="parquet")
+    if _compacted_runs(target) == _digest(files):
+        return pads.dataset(target, format="parquet")
     return pads.dataset(Path(out) / "runs", format="parquet", ignore_prefixes=[".", "_"])
 
 

@@ -248,6 +248,8 @@ def run_sweep(
     check_fits(sweep, design, workers or engines.default_workers())
     fp = fingerprint(sweep)
     store = SweepStore.open(out, fp, sweep_text)
+    for line in store.damaged:
+        print(f"note: {out}: {line}", file=sys.stderr)
     store.write_design(design)
     info = manifest(
         list(sweep.scenarios),

@@ -44,6 +44,8 @@ from sim.scenario.outcomes import OUTCOMES
 from sim.scenario.schema import section_fields
 
 __all__ = [
+    "MAX_POINTS",
+    "MAX_RUNS",
     "METHODS",
     "DesignSpec",
     "LeverSpec",
@@ -51,6 +53,7 @@ __all__ = [
     "SweepError",
     "SweepSpec",
     "design_matrix",
+    "design_size",
     "from_dict",
     "lever_field",
     "load_sweep",
@@ -72,7 +75,9 @@ class _Strict(Table):
 class LeverSpec(_Strict):
     """How one lever varies: explicit ``values`` (grid) or a ``low``-``high`` range (sampled)."""
 
-    values: list[float | int | str] | None = Field(None, description="the values of a grid design")
+    values: list[float | int | str] | None = Field(
+        None, max_length=1000, description="the values of a grid design (at most 1000)"
+    )
     low: float | None = Field(None, description="lower bound of a sampled design")
     high: float | None = Field(None, description="upper bound of a sampled design")
 
@@ -233,8 +238,67 @@ def from_dict(data: dict[str, Any], source: str = "<dict>", base: Path | None = 
     horizon = f"steps = {steps}" if spec.steps else f"the first scenario's run.steps = {steps}"
     for scenario in scenarios:
         check_horizon(scenario, steps, f"{source}: scenario '{scenario.name}'", horizon)
+    _check_size(spec, len(scenarios), source)  # before any value is probed or generated
     _check_design(spec, scenarios[0], source)
     return Sweep(spec, source, tuple(scenarios), tuple(spec.design.levers))
+
+
+MAX_POINTS = 1_000_000
+"""Most design points a sweep may have (estimated from the file before any is generated)."""
+
+MAX_RUNS = 10_000_000
+"""Most runs a sweep may make: base scenarios x design points x replications."""
+
+
+def design_size(spec: SweepSpec) -> int:
+    """The number of design points, computed from the file without generating them.
+
+    Grid: the product of the value counts; lhs: ``samples``; Sobol (Saltelli): ``N (D + 2)``,
+    or ``N (2D + 2)`` with second order; Morris: ``samples (D + 1)``.
+
+    Example:
+        >>> spec = SweepSpec.model_validate({"scenarios": ["baseline"], "design": {
+        ...     "levers": {"factors.trust": {"values": [0.1, 0.5, 0.9]},
+        ...                "factors.communication": {"values": [0.2, 0.8]}}}})
+        >>> design_size(spec)
+        6
+    """
+    design = spec.design
+    levers = design.levers
+    if not levers:
+        return 1
+    d = len(levers)
+    if design.method == "grid":
+        return math.prod(len(lever.values or [None]) for lever in levers.values())
+    if design.method == "lhs":
+        return design.samples
+    if design.method == "sobol":
+        return design.samples * ((2 * d + 2) if design.second_order else (d + 2))
+    return design.samples * (d + 1)
+
+
+def _check_size(spec: SweepSpec, scenarios: int, source: str) -> None:
+    """Refuse a design or a sweep too large to generate or run, with the estimate."""
+    design = spec.design
+    points = design_size(spec)
+    if design.method == "grid" and design.levers:
+        how = " x ".join(str(len(lever.values or [None])) for lever in design.levers.values())
+        how = f"a grid of {how} values"
+    else:
+        how = (
+            f"a {design.method} design of {design.samples} samples over {len(design.levers)} levers"
+        )
+    if points > MAX_POINTS:
+        raise SweepError(
+            f"{source}: design: {how} makes {points:,} design points; allowed: at most "
+            f"{MAX_POINTS:,} (list fewer values, or sample the ranges with method = 'lhs')"
+        )
+    runs = scenarios * points * spec.replications
+    if runs > MAX_RUNS:
+        raise SweepError(
+            f"{source}: {scenarios} scenarios x {points:,} design points x {spec.replications} "
+            f"replications make {runs:,} runs; allowed: at most {MAX_RUNS:,}"
+        )
 
 
 def _check_design(spec: SweepSpec, scenario: Scenario, source: str) -> None:

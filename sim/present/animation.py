@@ -37,6 +37,7 @@ from sim.model import memory
 from sim.paths import SCENARIOS
 from sim.present import args as opts
 from sim.scenario import load_scenario
+from sim.scenario.inputs import output_path
 
 if TYPE_CHECKING:
     from sim.model.model import PartnershipModel
@@ -48,6 +49,29 @@ CHART_OUTCOMES = ("welfare_mean", "welfare_q1", "empowerment_mean", "trust_partn
 """What the chart beside the network draws by default."""
 
 FORMATS = (".gif", ".mp4")
+
+FIGSIZE = (10, 4.2)
+"""The figure's size in inches: ``dpi`` times this is the frame's size in pixels."""
+
+FIGSIZE_AB = (12.8, 7.2)
+"""The figure's size with ``compare`` (A and B side by side): 16:9."""
+
+LIMITS = {"dpi": (10, 300), "fps": (1, 60), "every": (1, 100_000), "frames": (1, 2_000)}
+"""What ``animate`` accepts. 300 dpi is print quality (3000 x 1260 pixels); browsers show a
+GIF at most ~50 frames a second; 2,000 frames are over five minutes at 6 fps, and a GIF holds
+every frame in memory until it is written (:func:`gif_bytes`)."""
+
+
+def gif_bytes(frames: int, dpi: int, compare: bool = False) -> int:
+    """Memory a GIF export holds: every frame as RGBA pixels until the file is written.
+
+    Example:
+        >>> gif_bytes(61, 80)  # the default: 60 months at 80 dpi, about 66 MB
+        65587200
+    """
+    size = FIGSIZE_AB if compare else FIGSIZE
+    width, height = round(size[0] * dpi), round(size[1] * dpi)
+    return frames * width * height * 4
 
 
 class AnimationError(UserError):
@@ -73,6 +97,7 @@ def _use_pip_ffmpeg() -> None:
 
 
 def _check_out(out: Path, overwrite: bool) -> None:
+    output_path(out, "--out", AnimationError, "file")
     if out.suffix.lower() not in FORMATS:
         raise AnimationError(
             f"--out {out}: unknown format {out.suffix or '(no suffix)'!r}; use .gif (or .mp4 "
@@ -94,6 +119,35 @@ def _check_out(out: Path, overwrite: bool) -> None:
         raise AnimationError(f"--out {out}: folder {out.parent} does not exist")
     if not os.access(out.parent, os.W_OK):
         raise AnimationError(f"--out {out}: cannot write in {out.parent}")
+
+
+def check_options(
+    steps: int, every: int, fps: int, dpi: int, out: Path, compare: bool = False
+) -> None:
+    """Refuse options outside :data:`LIMITS`, too many frames, or a GIF too big for memory."""
+    for name, value in (("every", every), ("fps", fps), ("dpi", dpi)):
+        low, high = LIMITS[name]
+        if not low <= value <= high:
+            raise AnimationError(f"--{name} {value}: must be between {low} and {high}")
+    if steps < 1:
+        raise AnimationError(f"--steps {steps}: must be at least 1")
+    frames = steps // every + 1
+    most = LIMITS["frames"][1]
+    if frames > most:
+        raise AnimationError(
+            f"--steps {steps} --every {every}: {frames} frames; allowed: at most {most} "
+            f"(use --every {-(-steps // (most - 1))} or more, or fewer --steps)"
+        )
+    if Path(out).suffix.lower() == ".gif":
+        need = gif_bytes(frames, dpi, compare)
+        cap, available = memory.memory_cap(), memory.available_bytes()
+        limit = min((v for v in (cap, available) if v), default=None)
+        if limit is not None and need > limit:
+            raise AnimationError(
+                f"--dpi {dpi} with {frames} frames: a GIF holds every frame in memory, about "
+                f"{memory.format_bytes(need)}, more than the {memory.format_bytes(limit)} "
+                "available; lower --dpi, raise --every or write .mp4"
+            )
 
 
 def animate(
@@ -144,11 +198,7 @@ def animate(
     from sim.present.plots import LABELS
 
     out = Path(out)
-    if steps < 1 or every < 1 or fps < 1 or dpi < 10:
-        raise AnimationError(
-            f"steps, every, fps must be at least 1 and dpi at least 10; got steps={steps}, "
-            f"every={every}, fps={fps}, dpi={dpi}"
-        )
+    check_options(steps, every, fps, dpi, out, compare=compare is not None)
     runs = [("A", model)] + ([("B", compare)] if compare is not None else [])
     unknown = [o for o in outcomes if any(o not in m.metrics for _, m in runs)]
     if unknown:
@@ -169,11 +219,11 @@ def animate(
     horizon = start + (frames - 1) * every
 
     if compare is None:
-        fig = Figure(figsize=(10, 4.2), layout="constrained")
+        fig = Figure(figsize=FIGSIZE, layout="constrained")
         ax_net, ax_chart = fig.subplots(1, 2, width_ratios=(1.25, 1))
         nets = {"A": ax_net}
     else:
-        fig = Figure(figsize=(12.8, 7.2), layout="constrained")
+        fig = Figure(figsize=FIGSIZE_AB, layout="constrained")
         axes = fig.subplot_mosaic([["A", "B"], ["chart", "chart"]], height_ratios=(1.5, 1))
         nets, ax_chart = {"A": axes["A"], "B": axes["B"]}, axes["chart"]
     lines = {}
@@ -242,6 +292,11 @@ def animate(
     return out
 
 
+def _limited(name: str):
+    low, high = LIMITS[name]
+    return opts.int_at_least(low, maximum=high)
+
+
 def _parser() -> argparse.ArgumentParser:
     p = opts.Parser(
         prog="run_simulation.py animate",
@@ -269,20 +324,25 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--steps", type=opts.steps, default=60, help="months to run (default 60)")
     p.add_argument("--out", type=Path, required=True, help="output file, .gif (or .mp4)")
-    p.add_argument("--seed", type=opts.int_at_least(0), help="model seed (default: the scenario's)")
+    p.add_argument("--seed", type=opts.seed, help="model seed (default: the scenario's)")
     p.add_argument(
         "--every",
-        type=opts.int_at_least(1),
+        type=_limited("every"),
         default=1,
         help="months per frame (default 1)",
     )
     p.add_argument(
         "--fps",
-        type=opts.int_at_least(1),
+        type=_limited("fps"),
         default=6,
-        help="frames per second (default 6)",
+        help=f"frames per second, at most {LIMITS['fps'][1]} (default 6)",
     )
-    p.add_argument("--dpi", type=opts.int_at_least(10), default=80, help="resolution (default 80)")
+    p.add_argument(
+        "--dpi",
+        type=_limited("dpi"),
+        default=80,
+        help=f"resolution, {LIMITS['dpi'][0]} to {LIMITS['dpi'][1]} (default 80)",
+    )
     opts.add_set_option(p, "of the scenario (and of B's, with --compare)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     return p
@@ -293,6 +353,9 @@ def command(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     scenario = load_scenario(args.scenario, args.overrides)
     scenario_b = None if args.compare is None else load_scenario(args.compare, args.overrides)
+    check_options(
+        args.steps, args.every, args.fps, args.dpi, args.out, compare=scenario_b is not None
+    )
     _check_out(args.out, args.overwrite)
     files = [args.scenario] + ([args.compare] if args.compare else [])
     built = [scenario] + ([scenario_b] if scenario_b else [])

@@ -24,7 +24,6 @@ Example:
 
 from __future__ import annotations
 
-import argparse
 import json
 import shutil
 import sys
@@ -34,6 +33,7 @@ import sim
 from sim.errors import UserError
 from sim.experiments import prepare_output_folder
 from sim.paths import ROOT
+from sim.present import args as opts
 
 __all__ = ["command", "write_archive"]
 
@@ -95,7 +95,7 @@ def write_archive(out: Path, *, root: Path = ROOT, overwrite: bool = False) -> l
 
 def command(argv: list[str]) -> int:
     """The ``archive`` command: ``archive OUT [--overwrite]``."""
-    parser = argparse.ArgumentParser(
+    parser = opts.Parser(
         prog="kemitraan archive",
         description=(
             "Write a model archive ready for the CoMSES Net Computational Model Library: code/, "

@@ -14,29 +14,95 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 
 from sim.errors import UserError
 from sim.scenario import lever_table
 
 __all__ = [
+    "MAX_STEPS",
+    "MAX_TEXT",
     "Parser",
     "add_set_option",
+    "bounded",
     "int_at_least",
     "positive_int",
     "replications",
     "seed",
     "steps",
+    "text",
     "workers",
 ]
 
 
+MAX_TEXT = 10_000
+"""Longest text any option takes (a name, an address, a list of numbers); each is checked
+further by its owner."""
+
+
 class Parser(argparse.ArgumentParser):
-    """An argument parser whose errors are user errors (usage on stderr, one line, exit 2)."""
+    """An argument parser whose errors are user errors (usage on stderr, one line, exit 2).
+
+    Every option that takes a value must declare what it accepts, so no absurd value reaches
+    numpy, matplotlib or the operating system: a number through a type with ``bounds`` (e.g.
+    :func:`int_at_least` with a ``maximum``), a fixed set through ``choices``, a path through
+    ``Path``; plain text is limited to :data:`MAX_TEXT` characters. An option without a range
+    is a programming error, raised when the parser is built (every command's ``--help``
+    builds it; ``tests/test_bad_inputs.py`` tries every command). ``options`` lists the
+    options added, for tests and documentation.
+    """
+
+    options: list[argparse.Action]
+
+    def add_argument(self, *names, **kwargs) -> argparse.Action:
+        """Add an option as argparse does, after checking that its values are bounded."""
+        action = super().add_argument(*names, **kwargs)
+        if action.nargs == 0 or action.choices is not None or action.type is Path:
+            pass  # a flag, a fixed set, or a path (checked for its kind where it is used)
+        elif action.type in (None, str):
+            action.type = text
+        elif getattr(action.type, "bounds", None) is None:
+            raise TypeError(
+                f"{self.prog} {action.option_strings or action.dest}: declare the values it "
+                "accepts (a type with bounds, e.g. int_at_least(1, maximum=...), or choices)"
+            )
+        self.__dict__.setdefault("options", []).append(action)  # help is added in __init__
+        return action
 
     def error(self, message: str) -> None:
         """Argparse's own errors: the usage, then one user error (exit code 2)."""
         self.print_usage(sys.stderr)
         raise UserError(f"{self.prog}: {message}")
+
+
+def bounded(minimum: int, maximum: int):
+    """Declare that an argparse type function accepts only ``minimum`` to ``maximum``.
+
+    For a type written by hand (e.g. a port number); :func:`int_at_least` declares its own.
+    """
+
+    def mark(parse):
+        parse.bounds = (minimum, maximum)
+        return parse
+
+    return mark
+
+
+def text(value: str) -> str:
+    """An argparse type: text of at most :data:`MAX_TEXT` characters.
+
+    Example:
+        >>> text("tcp://10.0.0.1:8786")
+        'tcp://10.0.0.1:8786'
+    """
+    if len(value) > MAX_TEXT:
+        raise argparse.ArgumentTypeError(
+            f"{len(value)} characters; allowed: at most {MAX_TEXT} ({value[:40]!r}...)"
+        )
+    return value
+
+
+text.bounds = (0, MAX_TEXT)
 
 
 def int_at_least(minimum: int, what: str | None = None, maximum: int | None = None):
@@ -63,12 +129,15 @@ def int_at_least(minimum: int, what: str | None = None, maximum: int | None = No
             raise argparse.ArgumentTypeError(f"must be at most {maximum}, got {value}")
         return value
 
+    if maximum is not None:
+        parse.bounds = (minimum, maximum)
     return parse
 
 
 positive_int = int_at_least(1)
 _LIMITS = {(r["section"], r["key"]): r["bounds"].get("le") for r in lever_table()}
-steps = int_at_least(1, maximum=_LIMITS["run", "steps"])
+MAX_STEPS = _LIMITS["run", "steps"]
+steps = int_at_least(1, maximum=MAX_STEPS)
 replications = int_at_least(1, maximum=_LIMITS["run", "replications"])
 workers = int_at_least(1, maximum=4 * (os.cpu_count() or 1))  # more only slows a run
 seed = int_at_least(0, "0 or more", maximum=_LIMITS["run", "seed"])

@@ -20,10 +20,11 @@ from importlib import import_module
 from pathlib import Path
 
 import sim
-from sim.errors import UserError, did_you_mean
+from sim.errors import UserError, did_you_mean, fault_reason
 from sim.model import memory
 from sim.paths import RESULTS, SCENARIOS
 from sim.present import args as opts
+from sim.present import wording
 from sim.scenario import lever_table, load_scenario
 from sim.scenario.interventions import check_horizon
 
@@ -168,10 +169,8 @@ def _print_summary(summary, q1, df) -> None:
     print(f"\nHorizon welfare (step {step}), mean and 95% interval over {n} replicates")
     print(f"{'scenario':<24} {'welfare':>8} {'95% interval':>17}   {'poorest 20%':>11}")
     for row, row_q1 in zip(summary.itertuples(), q1.itertuples(), strict=True):
-        print(
-            f"{row.scenario:<24} {row.mean:8.3f} [{row.ci_low:7.3f}, {row.ci_high:7.3f}]"
-            f"   {row_q1.mean:11.3f}"
-        )
+        band = wording.interval_brackets(row.ci_low, row.ci_high, row.n, "7.3f", width=18)
+        print(f"{row.scenario:<24} {row.mean:8.3f} {band}   {row_q1.mean:11.3f}")
 
 
 def _cmd_levers(argv: list[str]) -> int:
@@ -267,6 +266,17 @@ def main(argv: list[str] | None = None) -> int:
         return _cmd_run(argv)
     except UserError as exc:  # every user mistake (scenario, file, argument, folder)
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # the computer refused a file operation outside write_atomic
+        reason = fault_reason(exc)
+        if reason is None:
+            raise
+        where = f"{str(exc.filename)[:200]}: " if exc.filename else ""
+        print(
+            f"error: {where}{reason}; the command stopped, and its output folder is not "
+            "marked complete. Free some space (or fix the cause) and run it again",
+            file=sys.stderr,
+        )
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

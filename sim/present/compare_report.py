@@ -31,8 +31,9 @@ from sim.experiments.results import manifest, prepare_output_folder, write_resul
 from sim.model import memory
 from sim.paths import RESULTS
 from sim.present import args as opts
+from sim.present import wording
 from sim.present.plots import plot_bands, plt
-from sim.scenario import Scenario, apply_overrides, load_scenario
+from sim.scenario import Scenario, load_scenario
 from sim.scenario.interventions import EVENT_COLUMNS, check_horizon
 from sim.scenario.maps import fingerprint
 
@@ -122,10 +123,12 @@ def _sentences(result: dict[str, Any]) -> list[str]:
             ("welfare_q1", "welfare of the poorest fifth"),
         ):
             r = diffs.loc[(name, measure)]
-            interval = f"95% interval {r.ci_low:+.4f} to {r.ci_high:+.4f}"
+            interval = wording.interval(r.ci_low, r.ci_high, r.n)
             if r.verdict in ("better", "worse"):
                 move = "rises" if r.mean_difference > 0 else "falls"
                 parts.append(f"{what} {move} by {abs(r.mean_difference):.4f} ({interval})")
+            elif r.n < wording.MIN_FOR_INTERVAL:
+                parts.append(f"{what}: {r.mean_difference:+.4f} ({interval})")
             else:
                 parts.append(f"{what}: no clear difference ({r.mean_difference:+.4f}, {interval})")
         text = f"{name}: compared with {result['reference']}, " + "; ".join(parts) + "."
@@ -158,7 +161,7 @@ def _main_rows(result: dict[str, Any]) -> list[dict[str, str]]:
                 "design": r.scenario,
                 "measure": r.label,
                 "difference": _num(r.mean_difference),
-                "95% interval": f"[{_num(r.ci_low)}, {_num(r.ci_high)}]",
+                "95% interval": wording.interval_brackets(r.ci_low, r.ci_high, r.n),
                 "verdict": r.verdict,
                 "n": str(r.n),
             }
@@ -351,12 +354,12 @@ def _parser() -> argparse.ArgumentParser:
     opts.add_set_option(p, "in every design")
     p.add_argument(
         "--funding-end",
-        type=opts.int_at_least(0, "0 or more"),
+        type=opts.int_at_least(0, "0 or more", maximum=opts.MAX_STEPS),
         help="last step with full funding (default: read from the designs)",
     )
     p.add_argument(
         "--retention-lag",
-        type=opts.positive_int,
+        type=opts.int_at_least(1, maximum=opts.MAX_STEPS),
         default=24,
         help="steps after funding ends at which welfare retained is read (24)",
     )
@@ -369,14 +372,16 @@ def command(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     if len(args.designs) < 2:
         raise CompareError("compare needs a status quo and at least one design (two files)")
-    scenarios = [load_scenario(path) for path in args.designs]
+    # --set first, as run does, so a --set run.steps is the status quo's horizon too.
+    scenarios = [load_scenario(path, args.overrides) for path in args.designs]
     steps = args.steps or scenarios[0].run.steps
+    horizon = f"--steps {steps}" if args.steps else f"the status quo's run.steps = {steps}"
     for path, design in zip(args.designs, scenarios, strict=True):
-        horizon = f"--steps {steps}" if args.steps else f"the status quo's run.steps = {steps}"
         check_horizon(design, steps, str(path), horizon)
-    # Every design runs the same horizon; re-validating catches interventions beyond it.
+    # Every design runs the same horizon; a problem it causes names the horizon, not --set.
     scenarios = [
-        apply_overrides(s, [*args.overrides, f"run.steps={steps}"]).model_copy() for s in scenarios
+        s.with_overrides({"run.steps": steps}, source=f"{path} with {horizon}").model_copy()
+        for path, s in zip(args.designs, scenarios, strict=True)
     ]
     names = [s.name for s in scenarios]
     if len(set(names)) != len(names):

@@ -38,6 +38,7 @@ class DashboardError(UserError):
     """The dashboard cannot start: a bad option, a busy port or a missing dependency."""
 
 
+@opts.bounded(1, 65535)
 def _port(text: str) -> int:
     try:
         value = int(text)

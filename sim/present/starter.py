@@ -11,12 +11,12 @@ Example:
 
 from __future__ import annotations
 
-import argparse
 import shutil
 from pathlib import Path
 
 from sim.experiments import prepare_output_folder
 from sim.paths import SCENARIOS, SWEEPS
+from sim.present import args as opts
 
 __all__ = ["command", "init_folder"]
 
@@ -44,7 +44,7 @@ def init_folder(folder: Path, *, overwrite: bool = False) -> list[Path]:
 
 def command(argv: list[str]) -> int:
     """The ``init`` command: ``init DIR [--overwrite]``."""
-    parser = argparse.ArgumentParser(
+    parser = opts.Parser(
         prog="kemitraan init",
         description=(
             "Copy the shipped scenarios (with policy designs and the example map) and sweep "

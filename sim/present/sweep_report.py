@@ -18,9 +18,22 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.experiments.analysis import paired_differences_by_point, sensitivity, summarize_steps
+from sim.experiments.analysis import (
+    paired_differences_by_point,
+    scenarios_without_runs,
+    sensitivity,
+    summarize_steps,
+)
 from sim.experiments.disk import write_atomic
-from sim.experiments.store import compact, failures, is_complete, read_manifest, stored_runs
+from sim.experiments.store import (
+    StoreError,
+    compact,
+    failures,
+    is_complete,
+    read_manifest,
+    stored_runs,
+    verify,
+)
 from sim.experiments.sweep import load_sweep, run_sweep
 from sim.paths import RESULTS
 from sim.present import args as opts
@@ -134,6 +147,11 @@ def _write_png(path: Path, fig) -> None:
     plt.close(fig)
 
 
+def _resume_command(out: Path, info: dict[str, Any]) -> str:
+    sweep_file = shlex.quote(str(info.get("sweep_file") or "FILE"))
+    return f"python run_simulation.py sweep {sweep_file} --out {shlex.quote(str(out))}"
+
+
 def unfinished(out: Path, info: dict[str, Any], failed: int) -> str:
     """A sentence saying how much of the sweep in ``out`` is missing (empty if complete).
 
@@ -142,8 +160,7 @@ def unfinished(out: Path, info: dict[str, Any], failed: int) -> str:
     """
     if is_complete(out):
         return ""
-    sweep_file = shlex.quote(str(info.get("sweep_file") or "FILE"))
-    command = f"python run_simulation.py sweep {sweep_file} --out {shlex.quote(str(out))}"
+    command = _resume_command(out, info)
     return (
         f"the sweep is incomplete: {stored_runs(out)} of {info.get('runs_total')} runs are "
         f"stored ({failed} failed); the tables and figures cover the stored runs only. To "
@@ -158,9 +175,18 @@ def analyze(
     out = Path(out)
     info = read_manifest(out)
     spec = info["sweep"]
+    # Stored files are checked, not trusted: a damaged one is reported and moved aside, and
+    # the analysis covers the sound runs (the note below says how to recompute the rest).
+    damaged = verify(out)
+    if not (out / "design.parquet").is_file():
+        raise StoreError(
+            f"{out}: design.parquet is missing or was damaged; run the sweep again to rewrite "
+            f"it: {_resume_command(out, info)}"
+        )
     failed = failures(out)
     incomplete = unfinished(out, info, len(failed))
     compact(out)  # one file to scan per outcome instead of one per run
+    absent = scenarios_without_runs(out)
     target = out / "analysis"
     target.mkdir(exist_ok=True)
     written: list[Path] = []
@@ -211,8 +237,20 @@ def analyze(
         if not indices.empty:
             for scenario in indices["scenario"].unique():
                 save(f"sensitivity_{scenario}.png", plot_indices(indices, scenario))
+    if absent:
+        pairs = (
+            f"no paired differences (none without the reference {reference!r})"
+            if reference in absent
+            else "no paired differences for them"
+        )
+        notes.insert(
+            0,
+            f"no run of {', '.join(absent)} is stored yet: {pairs}; the tables cover the "
+            "scenarios with stored runs",
+        )
     if incomplete:
         notes.insert(0, incomplete)
+    notes[:0] = [f"{out}: {line}" for line in damaged]
     for note in notes:
         print(f"note: {note}", file=sys.stderr)
     if len(failed):

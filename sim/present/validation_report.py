@@ -447,7 +447,7 @@ def _parser() -> argparse.ArgumentParser:
         help="full (the report, default) or ci (small and fast)",
     )
     p.add_argument(
-        "--replications", type=opts.positive_int, help="replications per arm (default: the size's)"
+        "--replications", type=opts.replications, help="replications per arm (default: the size's)"
     )
     p.add_argument(
         "--patterns",
@@ -457,7 +457,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--workers",
-        type=opts.positive_int,
+        type=opts.workers,
         default=1,
         help="processes to use (results are identical)",
     )

@@ -25,7 +25,7 @@ from typing import Literal
 
 from sim.errors import UserError
 
-__all__ = ["MAX_NAME", "child_name", "input_path", "kind_of"]
+__all__ = ["MAX_NAME", "child_name", "input_path", "kind_of", "output_path"]
 
 MAX_NAME = 100
 """Longest name that becomes one path component."""
@@ -104,6 +104,52 @@ def input_path(
     if kind == "missing":
         raise error(f"{shown}: {what} not found")
     raise error(f"{shown}: {_SAYS[kind]}; expected {allowed}")
+
+
+_IS = {
+    "dangling link": "a symbolic link whose target does not exist",
+    "device": "a device",
+    "pipe": "a pipe",
+    "socket": "a socket",
+    "other": "not a regular file or folder",
+    "folder": "a folder",
+    "file": "a file",
+}
+
+
+def output_path(
+    path: str | Path, what: str, error: type[UserError], kind: Literal["file", "folder"]
+) -> Path:
+    """``path`` if an output of ``kind`` may go there: nothing yet, or a ``kind`` already.
+
+    A dangling symbolic link (writing would create its target somewhere else), a device, pipe
+    or socket, or a file where a folder goes (or the reverse) raise ``error`` naming what is
+    there. Whether the place is writable is the writer's check.
+
+    Example:
+        >>> output_path("/dev/null", "--out", ValueError, "folder")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ValueError: --out /dev/null: is a device, not a folder; choose a new or empty folder
+    """
+    path = Path(path)
+    shown = str(path) if len(str(path)) <= 200 else str(path)[:200] + "..."
+    try:
+        found = kind_of(path)
+    except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise error(f"{what} {shown!r}: not a usable name ({reason})") from None
+    if found in ("missing", kind):
+        return path
+    wanted = "a new or empty folder" if kind == "folder" else "a file name such as run.gif"
+    if found == "dangling link":
+        target = os.readlink(path)
+        target = target if len(target) <= 200 else target[:200] + "..."
+        raise error(
+            f"{what} {shown}: is a symbolic link whose target {target} does not exist; "
+            f"remove the link or choose {wanted}"
+        )
+    raise error(f"{what} {shown}: is {_IS[found]}, not a {kind}; choose {wanted}")
 
 
 def child_name(name: str, what: str, error: type[Exception]) -> str:
