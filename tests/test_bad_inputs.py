@@ -800,6 +800,132 @@ CASES += [
     # Names that become paths cannot leave their folder (inputs.child_name).
     sweep_case("name_dotdot", sweep_text(top="name = '../escape'"), "name", "plain name"),
     sweep_case("name_absolute", sweep_text(top="name = '/tmp/escape'"), "name", "plain name"),
+    # Outputs: what is at --out is named (inputs.output_path, called by every writer first).
+    Case("out is a device", ("--out", "/dev/null"), ("--out /dev/null", "is a device")),
+    sweep_case(
+        "out_is_a_device",
+        sweep_text(),
+        "--out /dev/null",
+        "is a device",
+        argv=("--out", "/dev/null"),
+        unnamed=True,
+    ),
+    Case(
+        "compare out is a device",
+        (MSP, "{tmp}/b.toml", "--out", "/dev/null"),
+        ("--out /dev/null", "is a device"),
+        files={"b.toml": "name = 'b'\n"},
+        command="compare",
+    ),
+    Case(
+        "animate out is a device",
+        ("--out", "/dev/null"),
+        ("--out /dev/null", "is a device, not a file"),
+        command="animate",
+    ),
+    Case(
+        "init into a file", ("{tmp}/f",), ("{tmp}/f", "is a file"), files={"f": "x"}, command="init"
+    ),
+    # Sizes of designs, estimated from the file before a point is generated (sweep_spec).
+    sweep_case(
+        "huge_grid",
+        sweep_text(
+            levers="\n".join(
+                f'"factors.{k}" = {{ values = [{", ".join(str(i / 100) for i in range(100))}] }}'
+                for k in ("trust", "communication", "power_balance", "goal_clarity")
+            )
+        ),
+        "a grid of 100 x 100 x 100 x 100 values makes 100,000,000 design points",
+        "at most 1,000,000",
+    ),
+    sweep_case(
+        "too_many_runs",
+        sweep_text(
+            top="replications = 100000",
+            levers=f'"factors.trust" = {{ values = [{", ".join(["0.5"] * 101)}] }}',
+        ).replace("replications = 1\n", ""),
+        "1 scenarios x 101 design points x 100000 replications make 10,100,000 runs",
+        "at most 10,000,000",
+    ),
+    sweep_case(
+        "sobol_too_big",
+        sweep_text(
+            method="sobol",
+            design="samples = 524288",
+            levers='"factors.trust" = { low = 0.1, high = 0.9 }',
+        ),
+        "a sobol design of 524288 samples over 1 levers makes 1,572,864 design points",
+    ),
+    sweep_case(
+        "grid_lever_too_many_values",
+        sweep_text(levers=f'"factors.trust" = {{ values = [{", ".join(["0.5"] * 1001)}] }}'),
+        "values",
+        "at most 1000",
+    ),
+    # Schedulers: only tcp:// (engines.check_scheduler, before the folder is made).
+    *(
+        sweep_case(
+            f"scheduler_{scheme}",
+            sweep_text(),
+            f"--scheduler '{scheme}://127.0.0.1:8786'",
+            f"the '{scheme}' transport is not supported",
+            "tcp://HOST:PORT",
+            argv=("--scheduler", f"{scheme}://127.0.0.1:8786"),
+            unnamed=True,
+        )
+        for scheme in ("tls", "inproc", "ucx", "ws")
+    ),
+    # Option ranges: every option declares what it accepts (args.Parser refuses one that does
+    # not); animate's limits (animation.LIMITS) and a GIF's memory come before any drawing.
+    Case(
+        "animate dpi too high",
+        ("--dpi", "100000", "--out", "{tmp}/a.gif"),
+        ("--dpi", "at most 300", "100000"),
+        command="animate",
+    ),
+    Case(
+        "animate fps too high",
+        ("--fps", "100000", "--out", "{tmp}/a.gif"),
+        ("--fps", "at most 60"),
+        command="animate",
+    ),
+    Case(
+        "animate too many frames",
+        ("--steps", "100000", "--out", "{tmp}/a.gif"),
+        ("100001 frames", "at most 2000", "--every 51 or more"),
+        command="animate",
+    ),
+    Case(
+        "animate gif too big for memory",
+        ("--steps", "600", "--dpi", "300", "--out", "{tmp}/a.gif"),
+        ("--dpi 300 with 601 frames", "a GIF holds every frame in memory", "GB"),
+        command="animate",
+        env={"KEMITRAAN_MEMORY_LIMIT": "2GB"},
+    ),
+    Case(
+        "animate seed too big",
+        ("--seed", str(2**63), "--out", "{tmp}/a.gif"),
+        ("--seed", "at most 9223372036854775807"),
+        command="animate",
+    ),
+    Case(
+        "compare retention lag too big",
+        (MSP, MSP, "--retention-lag", "99999999999"),
+        ("--retention-lag", "at most 100000"),
+        command="compare",
+    ),
+    Case(
+        "validate workers too many",
+        ("--workers", "100000"),
+        ("--workers", "at most"),
+        command="validate",
+    ),
+    Case(
+        "sweep scheduler text too long",
+        ("{tmp}/s.toml", "--scheduler", "x" * 20_000),
+        ("--scheduler", "20000 characters", "at most 10000"),
+        command="sweep",
+    ),
 ]
 
 
@@ -1008,3 +1134,322 @@ def test_the_condition_check_is_linear_in_its_length():
             parse_condition(text)
         assert time.perf_counter() - start < 0.05
         assert len(str(info.value)) < 300  # a bounded excerpt, not the whole value
+
+
+# ----------------------------------------------------------------------------- Reliability II
+# Faults and stored data, by class (docs/reliability.md, "Checks that live once").
+TINY_SET = ("--set", "population.households=20", "--set", "population.villages=2")
+
+
+def _outputs(kind: str, out: Path, tmp: Path) -> list[str]:
+    """A command line of ``kind`` writing to ``out``: small and quick if it were accepted."""
+    if kind == "run":
+        return [*QUICK, "--scenario", MSP, *TINY_SET, "--out", str(out)]
+    if kind == "compare":
+        (tmp / "b.toml").write_text("name = 'b'\n")
+        return ["compare", MSP, str(tmp / "b.toml"), "--steps", "2", "--replications", "2",
+                "--no-progress", *TINY_SET, "--out", str(out)]  # fmt: skip
+    if kind == "sweep":
+        (tmp / "s.toml").write_text(sweep_text())
+        return ["sweep", str(tmp / "s.toml"), "--engine", "serial", "--no-progress",
+                "--out", str(out)]  # fmt: skip
+    return ["animate", "--steps", "2", *TINY_SET, "--out", str(out)]
+
+
+@pytest.mark.parametrize("kind", ["run", "compare", "sweep", "animate"])
+def test_a_dangling_link_as_out_is_named_and_its_target_not_created(kind, tmp_path, capsys):
+    link = tmp_path / ("out.gif" if kind == "animate" else "out")
+    target = tmp_path / "elsewhere" / "gone"
+    link.symlink_to(target)
+    argv = _outputs(kind, link, tmp_path)
+    before = sorted(os.listdir(tmp_path))
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert f"--out {link}: is a symbolic link whose target {target} does not exist" in err, err
+    assert "Traceback" not in err and not target.parent.exists()
+    assert sorted(os.listdir(tmp_path)) == before
+
+
+def _parsers(monkeypatch) -> dict[str, object]:
+    """Every command's parser, as the command builds it (parse_args stopped before parsing)."""
+    from sim.present import args as opts
+    from sim.present.cli import COMMANDS
+
+    class Built(Exception):
+        pass
+
+    found = {}
+
+    def grab(self, args=None, namespace=None):
+        found[name] = self
+        raise Built
+
+    with monkeypatch.context() as patch:
+        patch.setattr(opts.Parser, "parse_args", grab)
+        for name in COMMANDS:
+            with pytest.raises(Built):
+                main([name])
+    return found
+
+
+def test_every_option_of_every_command_refuses_values_beyond_its_range(
+    monkeypatch, tmp_path, capsys
+):
+    """Each option declares its range (args.Parser refuses one that does not, at build time);
+    a value one past either end is refused in one line, before anything is written."""
+    monkeypatch.chdir(tmp_path)
+    checked = []
+    for name, parser in _parsers(monkeypatch).items():
+        for action in parser.options:
+            bounds = getattr(action.type, "bounds", None)
+            if not action.option_strings or bounds is None or action.type.__name__ == "text":
+                continue
+            option = action.option_strings[-1]
+            for value in (bounds[0] - 1, bounds[1] + 1):
+                before, results_before = _snapshot(tmp_path), _results_listing()
+                assert main([name, option, str(value)]) == 2, (name, option, value)
+                err = capsys.readouterr().err
+                assert "Traceback" not in err and err.count("error:") == 1, err
+                assert option in err and str(value) in err, err
+                assert _snapshot(tmp_path) == before and _results_listing() == results_before
+            checked.append(f"{name} {option}")
+    # the numeric options of run, compare, sweep, validate, animate and dashboard
+    assert {"run --steps", "animate --dpi", "animate --fps", "dashboard --port"} <= set(checked)
+    assert len(checked) >= 15, checked
+
+
+def test_every_text_option_is_bounded(capsys):
+    assert main(["analyze", "x", "--reference", "r" * 20_000]) == 2
+    assert "at most 10000" in capsys.readouterr().err
+
+
+def test_an_option_without_a_range_is_refused_when_the_parser_is_built():
+    from sim.present import args as opts
+
+    parser = opts.Parser(prog="p")
+    with pytest.raises(TypeError, match="declare the values it accepts"):
+        parser.add_argument("--dpi", type=int)
+    parser.add_argument("--name")  # text: bounded by MAX_TEXT
+    parser.add_argument("--dpi", type=opts.int_at_least(10, maximum=300))
+
+
+# ---- disk full and other write faults: one line, exit 2, nothing claims completeness
+def test_write_atomic_turns_a_full_disk_into_one_write_error(tmp_path, monkeypatch):
+    import errno
+
+    from sim.experiments.disk import WriteError, write_atomic
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    (tmp_path / "a.csv").write_text("old")
+    monkeypatch.setattr(os, "fsync", full)
+    with pytest.raises(WriteError, match=r"cannot write .*a\.csv: No space left on device"):
+        write_atomic(tmp_path / "a.csv", lambda p: p.write_text("new"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.csv"]  # no temporary left
+    assert (tmp_path / "a.csv").read_text() == "old"  # the old file is whole
+
+
+def test_write_atomic_flushes_the_file_before_and_the_folder_after_the_rename(
+    tmp_path, monkeypatch
+):
+    from sim.experiments.disk import write_atomic
+
+    calls = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd):
+        calls.append(("fsync", os.readlink(f"/proc/self/fd/{fd}")))
+        real_fsync(fd)
+
+    def replace(a, b):
+        calls.append(("replace", str(b)))
+        real_replace(a, b)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    write_atomic(tmp_path / "a.csv", lambda p: p.write_text("x"))
+    assert [c[0] for c in calls] == ["fsync", "replace", "fsync"]
+    assert calls[0][1].startswith(str(tmp_path / ".a.csv.")) and calls[0][1].endswith(".tmp")
+    assert calls[2][1] == str(tmp_path)
+
+
+def _small_files(limit: int):
+    """In the child: files may grow to ``limit`` bytes (writes beyond fail with EFBIG)."""
+
+    def limit_files():
+        import resource
+        import signal
+
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an error instead of a kill
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    return limit_files
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="RLIMIT_FSIZE and SIGXFSZ as on Linux")
+@pytest.mark.parametrize("kind", ["run", "compare", "sweep"])
+def test_a_write_fault_in_a_real_process_ends_in_one_line_and_nothing_complete(kind, tmp_path):
+    """A real fault at the write layer: the process may write files of at most 2 KB, so a
+    table, a part or a manifest fails in the kernel (EFBIG) as on a full disk (ENOSPC)."""
+    from sim.experiments.results import is_complete
+
+    out = tmp_path / "out"
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "run_simulation.py"), *_outputs(kind, out, tmp_path)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+        preexec_fn=_small_files(2048),
+    )
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "File too large" in errors[0], result.stderr
+    assert not is_complete(out)
+    assert not list(out.rglob(".*.tmp")), "a temporary file was left behind"
+    if kind != "sweep":
+        assert not (out / "manifest.json").exists()
+
+
+def test_a_full_disk_in_a_real_process_on_a_tiny_file_system(tmp_path):
+    """ENOSPC itself, on a 64 KB tmpfs (needs the right to mount: root in a VM or CI)."""
+    from sim.experiments.results import is_complete
+
+    mount = tmp_path / "small"
+    mount.mkdir()
+    made = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)], capture_output=True
+    )
+    if made.returncode != 0:
+        pytest.skip("cannot mount a tmpfs here (needs root with CAP_SYS_ADMIN)")
+    try:
+        out = mount / "out"
+        argv = _outputs("run", out, tmp_path)  # about 600 rows of outcomes: over 64 KB
+        argv[argv.index("--steps") + 1] = "300"
+        argv[argv.index("--replications") + 1] = "2"
+        result = subprocess.run(
+            [sys.executable, str(ROOT / "run_simulation.py"), *argv],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=300,
+        )
+        assert result.returncode == 2, result.stderr
+        assert "Traceback" not in result.stderr
+        assert "No space left on device" in result.stderr
+        assert not is_complete(out) and not (out / "manifest.json").exists()
+    finally:
+        subprocess.run(["umount", str(mount)], check=False)
+
+
+# ---- stored sweep parts are verified, moved aside when bad, and computed again
+@pytest.fixture(scope="module")
+def tiny_sweep(tmp_path_factory):
+    """A finished two-scenario sweep (reference 'baseline'), 8 runs of 2 steps."""
+    tmp = tmp_path_factory.mktemp("sweep")
+    text = sweep_text().replace('scenarios = ["baseline"]', 'scenarios = ["baseline", "msp"]')
+    (tmp / "s.toml").write_text(
+        text.replace("replications = 1", "replications = 2\nreference = 'baseline'").replace(
+            "values = [0.2]", "values = [0.2, 0.8]"
+        )
+    )
+    assert main(["sweep", str(tmp / "s.toml"), "--engine", "serial", "--no-progress",
+                 "--out", str(tmp / "done")]) == 0  # fmt: skip
+    return tmp / "done"
+
+
+def _copy(folder: Path, tmp: Path) -> Path:
+    import shutil
+
+    shutil.copytree(folder, tmp / "copy")
+    return tmp / "copy"
+
+
+def test_a_truncated_or_garbage_part_is_reported_moved_aside_and_computed_again(
+    tiny_sweep, tmp_path, capsys
+):
+    import pandas as pd
+
+    from sim.experiments import store
+    from sim.experiments.results import is_complete
+
+    out = _copy(tiny_sweep, tmp_path)
+    assert is_complete(out)
+    original = store.read_table(out)
+    parts = sorted((out / "runs").glob("*.parquet"))
+    with parts[0].open("r+b") as fh:
+        fh.truncate(100)
+    parts[1].write_bytes(os.urandom(3000))
+    assert not is_complete(out)  # a damaged part is never taken for a complete sweep
+    capsys.readouterr()
+    assert main(["analyze", str(out), "--no-figures"]) == 0
+    err = capsys.readouterr().err
+    for part in parts[:2]:
+        assert f"runs/{part.name}: its SHA-256 differs from the one recorded; moved to " in err
+    assert "6 of 8 runs are stored" in err and "Traceback" not in err
+    kept = sorted(p.name.split(".")[0] for p in (out / "damaged").iterdir())
+    assert kept == sorted(p.stem for p in parts[:2])  # moved aside, not deleted
+    info = store.read_manifest(out)
+    assert main(["sweep", info["sweep_file"], "--engine", "serial", "--no-progress",
+                 "--out", str(out)]) == 0  # fmt: skip
+    assert is_complete(out)
+    pd.testing.assert_frame_equal(store.read_table(out), original)
+
+
+def test_a_part_without_a_checksum_is_read_whole_and_a_bad_one_is_refused(tiny_sweep, tmp_path):
+    from sim.experiments import store
+
+    out = _copy(tiny_sweep, tmp_path)
+    (out / store.CHECKSUMS).unlink()  # as a sweep written before checksums
+    parts = sorted((out / "runs").glob("*.parquet"))
+    parts[2].write_bytes(b"PAR1" + b"\0" * 50 + b"PAR1")
+    bad = store.verify(out)
+    assert len(bad) == 1 and bad[0].startswith(f"runs/{parts[2].name}: unreadable")
+    assert not store.is_complete(out)  # a run is missing now
+    sums = store.read_checksums(out)
+    assert sorted(sums) == sorted(
+        ["design.parquet", *(f"runs/{p.name}" for p in parts if p != parts[2])]
+    )  # the sound parts were adopted
+
+
+def test_analyze_a_sweep_killed_while_only_the_reference_was_stored(tiny_sweep, tmp_path, capsys):
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    out = _copy(tiny_sweep, tmp_path)
+    for part in (out / "runs").glob("*.parquet"):
+        if pq.read_table(part, columns=["scenario"])["scenario"][0].as_py() != "baseline":
+            part.unlink()
+    capsys.readouterr()
+    assert main(["analyze", str(out), "--no-figures"]) == 0
+    err = capsys.readouterr().err
+    assert "note: no run of msp is stored yet: no paired differences for them" in err
+    assert "4 of 8 runs are stored" in err
+    diffs = pd.read_csv(out / "analysis" / "paired_differences.csv")
+    assert diffs.empty and {"scenario", "reference", "point", "mean", "ci_low"} <= set(diffs)
+
+
+# ---- misleading messages
+def test_one_replicate_says_an_interval_needs_two(tmp_path, capsys):
+    out = tmp_path / "c"
+    argv = _outputs("compare", out, tmp_path)
+    argv[argv.index("--replications") + 1] = "1"
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "nan" not in printed
+    assert "no 95% interval: it needs at least 2 replicates, there is 1" in printed
+    assert main([*QUICK, "--scenario", MSP, *TINY_SET, "--out", str(tmp_path / "r")]) == 0
+    printed = capsys.readouterr().out
+    assert "nan" not in printed and "(needs 2+ replicates)" in printed
+
+
+def test_compare_names_the_horizon_it_applies_not_set(tmp_path, capsys):
+    (tmp_path / "late.toml").write_text(_AT8.replace("[run]", "name = 'late'\n[run]"))
+    argv = ["compare", MSP, str(tmp_path / "late.toml"), "--set", "run.steps=7",
+            "--out", str(tmp_path / "o")]  # fmt: skip
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "at = 8" in err and "7" in err and "Traceback" not in err
+    assert not (tmp_path / "o").exists()

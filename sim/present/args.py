@@ -56,16 +56,20 @@ class Parser(argparse.ArgumentParser):
 
     def add_argument(self, *names, **kwargs) -> argparse.Action:
         """Add an option as argparse does, after checking that its values are bounded."""
-        action = super().add_argument(*names, **kwargs)
-        if action.nargs == 0 or action.choices is not None or action.type is Path:
+        kind = kwargs.get("action", "store")
+        kind = kind if isinstance(kind, str) else "custom"
+        kind_takes_values = kind in ("store", "append", "extend", "custom")
+        value_type = kwargs.get("type")
+        if not kind_takes_values or "choices" in kwargs or value_type is Path:
             pass  # a flag, a fixed set, or a path (checked for its kind where it is used)
-        elif action.type in (None, str):
-            action.type = text
-        elif getattr(action.type, "bounds", None) is None:
+        elif value_type in (None, str):
+            kwargs["type"] = text
+        elif getattr(value_type, "bounds", None) is None:
             raise TypeError(
-                f"{self.prog} {action.option_strings or action.dest}: declare the values it "
-                "accepts (a type with bounds, e.g. int_at_least(1, maximum=...), or choices)"
+                f"{self.prog} {' '.join(names)}: declare the values it accepts (a type with "
+                "bounds, e.g. int_at_least(1, maximum=...), or choices)"
             )
+        action = super().add_argument(*names, **kwargs)
         self.__dict__.setdefault("options", []).append(action)  # help is added in __init__
         return action
 
