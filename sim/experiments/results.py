@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -105,6 +106,9 @@ def _git_commit() -> dict[str, Any]:
         dirty = subprocess.run(
             ["git", "status", "--porcelain", "--untracked-files=no"],
             cwd=ROOT,
+            # A query: never refresh (write) the checkout's index, which a run killed or out
+            # of disk space would leave locked (index.lock) for the user's own git.
+            env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"},
             capture_output=True,
             text=True,
             timeout=10,
