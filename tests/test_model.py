@@ -184,10 +184,12 @@ def test_members_with_sustained_low_trust_leave_and_the_partnership_dissolves():
     assert model.partnership.size < 2
 
 
-def test_funding_horizon_cuts_resources_after_it():
+def test_funding_horizon_cuts_external_funding_after_it():
+    external = {"organizations.external_government": 1.0, "organizations.external_firm": 1.0}
     model = PartnershipModel(
         seed=1,
         **SMALL,
+        **external,
         **{
             "partnership.type": "none",
             "partnership.funding_horizon": 10,
@@ -197,6 +199,23 @@ def test_funding_horizon_cuts_resources_after_it():
     df = model.results()
     assert (df.loc[df["step"] <= 10, "delivered"].iloc[1:] > 0).all()
     assert (df.loc[df["step"] > 10, "delivered"] == 0).all()
+
+
+def test_funding_horizon_leaves_own_budgets_alone():
+    """Only the external part ends: by default the NGOs' budgets, not government's or firms'."""
+    levers = {
+        "partnership.type": "none",
+        "partnership.funding_horizon": 10,
+        "partnership.funding_after": 0.0,
+    }
+    model = PartnershipModel(seed=1, **SMALL, **levers).run(11)
+    budgets = {o.node: o.budget for o in model.organizations}
+    spent = model.results()["spent"].iloc[-1] * len(model.hh)
+    own = sum(b for node, b in budgets.items() if not node.startswith("ngo"))
+    assert spent == pytest.approx(model.config.partnership.commitment * own)
+    assert dict(zip(budgets, model.record.budget_share, strict=True)) == {
+        node: (0.0 if node.startswith("ngo") else 1.0) for node in budgets
+    }
 
 
 def test_from_scenario_reads_files(root):

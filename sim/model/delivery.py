@@ -114,7 +114,7 @@ def deliver(
         )
     capture = scenario.accountability.capture_propensity
     for o in solo_orgs:
-        budget = commitment * o.budget * record.funding_factor
+        budget = commitment * parties.resources(o.node, 0.0, record.budget_share)
         eff = effectiveness(o.capabilities[None, :], scenario)
         leak = leakage(scenario, monitoring, role_clarity=1.0)
         value = budget * (1.0 - leak) * o.preferences * eff

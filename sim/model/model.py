@@ -24,7 +24,7 @@ import mesa
 import numpy as np
 import pandas as pd
 
-from sim.mechanisms import dynamics, governance, welfare
+from sim.mechanisms import dynamics, governance, sustainability, welfare
 from sim.mechanisms.partnership import (
     COMMUNITY,
     Partnership,
@@ -39,6 +39,7 @@ from sim.model.outcomes import (
     household_frame,
     results_frame,
     step_outcomes,
+    upkeep_outcomes,
 )
 from sim.model.step import Parties, StepRecord
 from sim.scenario import Scenario, load_scenario, maps
@@ -114,6 +115,7 @@ class PartnershipModel(mesa.Model):
         )
         self.record = StepRecord()
         self._scratch = delivery.Scratch(self.hh.stock)
+        self.upkeep = sustainability.Upkeep(peak_access=float(self.hh.access.mean()))
 
         self.partnership: Partnership | None = None
         members = member_nodes(cfg.partnership.type, self.orgs_by_kind())
@@ -211,11 +213,11 @@ class PartnershipModel(mesa.Model):
         """One month, in this order (docs/ODD.md, "Process overview and scheduling").
 
         0. intervene: the design's scheduled and triggered interventions (model/interventions).
-        1. fund: budgets available this step (the funding horizon cuts them).
+        1. fund: budgets available this step (the funding horizon ends external funding).
         2. communicate: partners meet; views of the goal converge (Friedkin–Johnsen).
         3. contribute: decision power; conditional cooperation sets contributions.
         4. deliver: joint and solo programmes turn resources into services for households.
-        5. depreciate: services decay unless the community maintains them.
+        5. depreciate: the community O&M body forms or erodes; assets decay unless maintained.
         6. update_trust: partners learn from each other's conduct; households from benefits.
         7. evaluate: every k steps, joint evaluation and learning.
         8. review_membership: members leave after sustained low trust or net loss.
@@ -255,10 +257,12 @@ class PartnershipModel(mesa.Model):
         return self.interventions.frame()
 
     def fund(self) -> None:
-        """1. Budgets this step: after the funding horizon only ``funding_after`` remain."""
-        ps = self.config.partnership
-        ended = ps.funding_horizon > 0 and self.steps > ps.funding_horizon
-        self.record.funding_factor = ps.funding_after if ended else 1.0
+        """1. Budgets this step: after the funding horizon ``funding_after`` of external funds."""
+        ps, orgs = self.config.partnership, self.config.organizations
+        f = sustainability.external_factor(int(self.steps), ps.funding_horizon, ps.funding_after)
+        external = [getattr(orgs, f"external_{o.kind}") for o in self.organizations]
+        self.record.funding_factor = f
+        self.record.budget_share = sustainability.available_share(external, f)
 
     def communicate(self) -> None:
         """2. Partners who communicate move their views toward each other, trust-weighted."""
@@ -285,8 +289,8 @@ class PartnershipModel(mesa.Model):
         if p is None:
             return
         d = self.config.dynamics
-        inkind, funding = self.config.organizations.community_inkind, self.record.funding_factor
-        resources = np.array([self.parties.resources(m, inkind, funding) for m in p.members])
+        inkind, share = self.config.organizations.community_inkind, self.record.budget_share
+        resources = np.array([self.parties.resources(m, inkind, share) for m in p.members])
         p.weights = self.parties.decision_weights(p, resources, d, self.config.factors)
         dialogue = self.record.talked.sum(axis=1) / max(1, p.size - 1)
         motive = dynamics.motivation(
@@ -312,10 +316,32 @@ class PartnershipModel(mesa.Model):
         )  # fmt: skip
 
     def depreciate(self) -> None:
-        """5. Services decay; a capable, empowered community maintains part of them."""
-        w = self.config.welfare
-        maintenance = w.maintenance * self.hh.capacity * self.hh.empowerment
-        welfare.depreciate(self.hh.stock, w.depreciation, maintenance[:, None], out=self.hh.stock)
+        """5. Upkeep: the community O&M body forms or erodes; services decay unless maintained.
+
+        Everything decays at ``depreciation``; households' own upkeep (a capable, empowered
+        community) offsets part of it, and funded O&M (the community body, agencies' O&M
+        budgets) a further part of the access services' (the built assets') decay.
+        """
+        w, hh, up = self.config.welfare, self.hh, self.upkeep
+        p = self.active_partnership
+        facilitation = self.community_voice * self.record.funding_factor if p else 0.0
+        continuity = sustainability.service_continuity(float(hh.access.mean()), up.peak_access)
+        payment = sustainability.user_payment(w.fee_compliance, continuity)
+        up.body = sustainability.om_body_step(
+            up.body, facilitation, payment, w.om_formation, w.om_decay
+        )
+        om = sustainability.om_share(up.body, w.om_coverage, w.om_agency)
+        community = w.maintenance * hh.capacity * hh.empowerment
+        if om == 0.0:  # one pass over every service, as before funded O&M existed
+            welfare.depreciate(hh.stock, w.depreciation, community[:, None], out=hh.stock)
+            up.share = float(community.mean())
+        else:
+            assets = sustainability.upkeep_share(community, om)
+            access, other = hh.stock[:, :3], hh.stock[:, 3:]
+            welfare.depreciate(access, w.depreciation, assets[:, None], out=access)
+            welfare.depreciate(other, w.depreciation, community[:, None], out=other)
+            up.share = float(assets.mean())
+        up.peak_access = max(up.peak_access, float(hh.access.mean()))
 
     def update_trust(self) -> None:
         """6. Partners update trust in each other; households in the organizations serving them."""
@@ -410,7 +436,8 @@ class PartnershipModel(mesa.Model):
         p = self.active_partnership
         trust = self.trust_matrix() if p is not None else None
         voice = self.community_voice
-        return out | step_outcomes(self.record, len(hh), p, trust, self.understanding, voice)
+        out |= step_outcomes(self.record, len(hh), p, trust, self.understanding, voice)
+        return out | upkeep_outcomes(self.upkeep, out["access_mean"])
 
     def _record(self) -> None:
         step = int(self.steps)

@@ -34,7 +34,7 @@ import mesa
 import numpy as np
 import pandas as pd
 
-from sim.mechanisms import metrics, power, welfare
+from sim.mechanisms import metrics, power, sustainability, welfare
 from sim.mechanisms.partnership import SERVICES, Partnership
 
 if TYPE_CHECKING:
@@ -47,6 +47,7 @@ __all__ = [
     "mean_of",
     "results_frame",
     "step_outcomes",
+    "upkeep_outcomes",
 ]
 
 
@@ -226,6 +227,16 @@ def step_outcomes(
             contribution_rate=float("nan"),
         )
     return out
+
+
+def upkeep_outcomes(upkeep: sustainability.Upkeep, access_mean: float) -> dict[str, float]:
+    """Sustainability's outcomes: the O&M body, the assets' upkeep and service continuity."""
+    continuity = sustainability.service_continuity(access_mean, upkeep.peak_access)
+    return {
+        "om_body": upkeep.body,
+        "asset_upkeep": upkeep.share,
+        "service_continuity": continuity,
+    }
 
 
 class OutcomeCollector(mesa.DataCollector):

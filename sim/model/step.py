@@ -33,7 +33,10 @@ class StepRecord:
     """One step's flows, per phase (all zero or empty at the start of a step).
 
     Attributes:
-        funding_factor: share of the organizations' budgets available (1: funded; phase 1).
+        funding_factor: share of external funding still flowing (1 until the funding horizon;
+            phase 1).
+        budget_share: (organizations,) share of each organization's budget available this step:
+            its own part and what flows of its external part (phase 1; ``None``: all of it).
         talked: (members, members) bool, who met this step (phase 2).
         talked_pairs: number of pairs who met (phase 2).
         observed: (members, members) bool, whose conduct each member saw directly: those it
@@ -49,6 +52,7 @@ class StepRecord:
     """
 
     funding_factor: float = 1.0
+    budget_share: np.ndarray | None = None
     talked: np.ndarray | None = None
     talked_pairs: int = 0
     observed: np.ndarray | None = None
@@ -89,14 +93,19 @@ class Parties:
         self.hh = hh
         self.structure = structure
 
-    def resources(self, node: str, community_inkind: float, funding_factor: float = 1.0) -> float:
-        """A party's resources; ``funding_factor`` scales organizations' budgets.
+    def resources(
+        self, node: str, community_inkind: float, budget_share: np.ndarray | None = None
+    ) -> float:
+        """A party's resources: an organization's budget times its available share.
 
-        The community brings ``community_inkind`` per household (the lever of that name).
+        ``budget_share`` is :attr:`StepRecord.budget_share` (one entry per organization, in
+        their fixed order; ``None``: the whole budget). The community brings
+        ``community_inkind`` per household (the lever of that name), never cut.
         """
         if node == COMMUNITY:
             return community_inkind * len(self.hh)
-        return self.by_node[node].budget * funding_factor
+        budget = self.by_node[node].budget
+        return budget if budget_share is None else budget * budget_share[self.index[node]]
 
     def capabilities(self, node: str) -> np.ndarray:
         """A party's capabilities (columns of ``CAPABILITIES``)."""

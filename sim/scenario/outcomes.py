@@ -105,6 +105,12 @@ _DECLARATIONS = (
             "number of members, the community included"),
     Outcome("spent", "Resources spent", _PER_HOUSEHOLD, _NON_NEGATIVE, "lower",
             "resources spent this step: pooled resources and solo budgets"),
+    Outcome("om_body", "Community O&M body", "index", _SHARE, "higher",
+            "strength of the community's operation-and-maintenance body (0: none or collapsed)"),
+    Outcome("asset_upkeep", "Asset upkeep", "share of depreciation", _SHARE, "higher",
+            "mean share of the access services' depreciation offset by maintenance this step"),
+    Outcome("service_continuity", "Service continuity", "share", _SHARE, "higher",
+            "mean access as a share of the highest mean access reached so far"),
 )  # fmt: skip
 
 DECLARED: dict[str, Outcome] = {o.name: o for o in _DECLARATIONS}

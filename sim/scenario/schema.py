@@ -5,7 +5,7 @@ A scenario file (TOML) holds only what differs from the defaults, or from the sc
 :class:`ScenarioError` that names the file, the key, the value and what is allowed.
 
 The module is longer than the house's ~500 lines for one reason: it declares every lever
-(77 here, each with default, bounds, meaning and source), and those declarations are its one
+(85 here, each with default, bounds, meaning and source), and those declarations are its one
 job. The trait tables' 64 levers (one per entry) are declared in :mod:`sim.scenario.traits`.
 Reading files is in :mod:`sim.scenario.files`, explaining errors in :mod:`sim.scenario.explain`.
 
@@ -162,6 +162,32 @@ class OrganizationsSection(_Section):
     )
     budget_firm: float = _lever(0.15, "each firm's CSR budget per household", ge=0, le=100)
     budget_ngo: float = _lever(0.15, "each NGO's (donor-funded) budget per household", ge=0, le=100)
+    external_government: float = _lever(
+        0.0,
+        "share of the government's programme budget financed externally (donor loans or "
+        "grants); only this part ends at the funding horizon",
+        "the government's own budget (APBN/APBD) by default; a donor co-financed programme "
+        "sets it: in PNPM-Rural 2008-2011 World Bank loans and IFAD co-financing were 588 of "
+        "2,098.7 million US$ of actual costs, 28% (IEG ICR Review P105002, project data)",
+        ge=0,
+        le=1,
+    )
+    external_firm: float = _lever(
+        0.0,
+        "share of each firm's CSR budget financed externally; only this part ends at the "
+        "funding horizon",
+        "CSR is the firm's own money",
+        ge=0,
+        le=1,
+    )
+    external_ngo: float = _lever(
+        1.0,
+        "share of each NGO's budget financed externally; only this part ends at the funding "
+        "horizon",
+        "NGO programme budgets are donor-funded (this schema's budget_ngo)",
+        ge=0,
+        le=1,
+    )
     community_inkind: float = _lever(
         0.05,
         "in-kind labour a community brings to a partnership, per household",
@@ -247,10 +273,14 @@ class PartnershipSection(_Section):
         le=1.0,
     )
     funding_horizon: int = _lever(
-        0, "step after which external programme funding ends (0 = never)", ge=0, le=100_000
+        0,
+        "step after which external programme funding ends (0 = never); organizations' own "
+        "budgets continue (organizations.external_*)",
+        ge=0,
+        le=100_000,
     )
     funding_after: float = _lever(
-        0.2, "share of budgets that remains after the funding horizon", ge=0, le=1
+        0.2, "share of external funding that remains after the funding horizon", ge=0, le=1
     )
 
 
@@ -444,6 +474,46 @@ class WelfareSection(_Section):
         0.5,
         "share of depreciation a fully capable, empowered community offsets",
         "community participation sustains projects (Isham & Kähkönen 2002; Narayan 1995)",
+        ge=0,
+        le=1,
+    )
+    om_coverage: float = _lever(
+        0.5,
+        "share of the access services' depreciation a fully working community O&M body "
+        "offsets (routine O&M and minor repairs; major repairs need outside funds)",
+        "calibration assumption (form: community management of built assets, Foster 2013)",
+        ge=0,
+        le=1,
+    )
+    om_agency: float = _lever(
+        0.0,
+        "share of the access services' depreciation the owning agencies' recurrent O&M "
+        "budgets offset, whoever delivers",
+        "calibration assumption: none by default (could not verify a share)",
+        ge=0,
+        le=1,
+    )
+    om_formation: float = _lever(
+        0.05,
+        "monthly rate at which an externally funded partnership with the community builds "
+        "the community O&M body (times the community's voice)",
+        "calibration assumption (about two years of facilitation to half strength)",
+        ge=0,
+        le=1,
+    )
+    om_decay: float = _lever(
+        0.05,
+        "monthly rate at which the O&M body erodes when no user pays",
+        "calibration assumption (form: Foster & Hope 2016, J. Rural Stud. 47:85, non-payment "
+        "undermines community O&M)",
+        ge=0,
+        le=1,
+    )
+    fee_compliance: float = _lever(
+        0.5,
+        "share of users who pay their O&M contribution when the service works",
+        "calibration assumption; non-payment is prevalent (Foster & Hope 2016, abstract; "
+        "rates could not be verified)",
         ge=0,
         le=1,
     )
