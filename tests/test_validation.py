@@ -196,8 +196,8 @@ def test_validate_command_writes_report_and_figure(tmp_path, capsys, monkeypatch
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["validate", "--patterns", "11"], "unknown pattern(s) [11]"),
-        (["validate", "--patterns", "one"], "expected numbers 1-10"),
+        (["validate", "--patterns", "12"], "unknown pattern(s) [12]"),
+        (["validate", "--patterns", "one"], "expected numbers 1-11"),
         (["validate", "--out", "/nonexistent/dir/v.md"], "does not exist"),
         (["validate", "--workers", "0"], "at least 1"),
     ],

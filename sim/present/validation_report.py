@@ -435,7 +435,7 @@ def _parser() -> argparse.ArgumentParser:
     p = opts.Parser(
         prog="run_simulation.py validate",
         description=(
-            "Run the pattern-oriented validation suite (the ten patterns of docs/ODD.md 1.2) "
+            "Run the pattern-oriented validation suite (the patterns of docs/ODD.md 1.2) "
             "and write docs/validation.md with one figure per pattern in "
             "docs/img/validation/."
         ),
@@ -483,11 +483,14 @@ def command(argv: list[str]) -> int:
             numbers = [int(x) for x in args.patterns.split(",")]
         except ValueError:
             raise ValidationError(
-                f"--patterns {args.patterns!r}: expected numbers 1-10 separated by commas"
+                f"--patterns {args.patterns!r}: expected numbers 1-{max(PATTERNS)} separated by "
+                "commas"
             ) from None
         bad = [n for n in numbers if n not in PATTERNS]
         if bad:
-            raise ValidationError(f"--patterns: unknown pattern(s) {bad}; choose from 1-10")
+            raise ValidationError(
+                f"--patterns: unknown pattern(s) {bad}; choose from 1-{max(PATTERNS)}"
+            )
     out = Path(args.out)
     if not out.parent.is_dir():
         raise ValidationError(f"--out {out}: folder {out.parent} does not exist")
