@@ -9,6 +9,9 @@ Settings are derandomized (the same examples on every run, no example database) 
 2. Random valid lever combinations, each lever drawn within its bounds from
    :func:`sim.scenario.lever_table`, against the model over long runs of tiny populations:
    every invariant of ``tests/invariants.py`` holds after every step.
+3. Generated scenario, intervention, stakeholder-map and sweep files through the commands
+   (run; run, compare, sweep then analyze, animate): exit code 0 or 2, never a traceback,
+   bounded time, and no output left that claims completeness after a refusal.
 """
 
 from __future__ import annotations
@@ -338,3 +341,189 @@ def test_generated_scenarios_through_the_run_command_exit_0_or_2(
         assert not (tmp / "out").exists(), "a refusal left a folder"
     else:
         assert (tmp / "out" / "manifest.json").is_file()
+
+
+# Generated sweep files, stakeholder maps, scenarios and interventions through every command
+# that reads them (run, compare, sweep then analyze, animate): exit code 0 or 2, never an
+# exception or a traceback, in bounded time; a refusal leaves no output, a success a complete
+# one (is_complete), and analyze of what sweep left answers 0 or 2 as well.
+FILES = settings(COMMANDS, max_examples=24)
+
+cells = st.sampled_from(["", "0", "-1", "0.5", "1.5", "nan", "1e400", "abc", "9" * 30, " 2 "])
+village_rows = st.lists(
+    st.tuples(st.sampled_from(["v1", "v2", "v1", "", "v 3"]), st.one_of(st.just("30"), cells)),
+    max_size=4,
+)
+node_rows = st.lists(
+    st.tuples(
+        st.sampled_from(["gov", "firm", "ngo", "gov", "x" * 200]),
+        st.sampled_from(["government", "firm", "ngo", "bank", ""]),
+        st.one_of(st.just(""), cells),
+    ),
+    max_size=5,
+)
+edge_rows = st.lists(
+    st.tuples(
+        st.sampled_from(["gov", "firm", "ngo", "v1", "zzz"]),
+        st.sampled_from(["gov", "firm", "ngo", "v2", ""]),
+        st.one_of(st.just("0.5"), cells),
+    ),
+    max_size=5,
+)
+SOUND_MAP = {
+    "villages.csv": "id,households\nv1,30\nv2,20\n",
+    "nodes.csv": "id,type\ngov,government\nfirm,firm\nngo,ngo\n",
+    "edges.csv": "source,target,trust\ngov,firm,0.5\nfirm,v1,\n",
+}
+
+
+@st.composite
+def maps(draw):
+    """A stakeholder map folder's files: sound, or with generated (mostly bad) rows."""
+    if draw(st.booleans()):
+        return dict(SOUND_MAP)
+    files = dict(SOUND_MAP)
+    which = draw(st.sampled_from(["villages.csv", "nodes.csv", "edges.csv"]))
+    header = {"villages.csv": "id,households", "nodes.csv": "id,type,budget",
+              "edges.csv": "source,target,trust"}[which]  # fmt: skip
+    rows = draw(
+        {"villages.csv": village_rows, "nodes.csv": node_rows, "edges.csv": edge_rows}[which]
+    )
+    files[which] = header + "\n" + "".join(",".join(r) + "\n" for r in rows)
+    return files
+
+
+lever_names = st.sampled_from(
+    ["factors.trust", "factors.communication", "population.households", "factors.trsut", "run.x"]
+)
+grid_values = st.lists(
+    st.one_of(st.sampled_from([0.2, 0.8, 20, 30]), st.booleans(), st.text(max_size=3)),
+    max_size=3,
+)
+lever_specs = st.one_of(
+    st.builds(lambda v: {"values": v}, grid_values),
+    st.builds(lambda lo, hi: {"low": lo, "high": hi},
+              st.sampled_from([0.1, 0.5, 20, -1]), st.sampled_from([0.9, 0.2, 40, 1e9])),
+)  # fmt: skip
+
+
+SOUND_SWEEP = {
+    "scenarios": ["s.toml", "b.toml"],
+    "replications": 2,
+    "steps": 2,
+    "reference": "b",
+    "design": {"method": "grid", "levers": {"factors.trust": {"values": [0.2, 0.8]}}},
+}
+
+
+@st.composite
+def sweeps(draw):
+    """A sweep file's tables: sound, sound but for one design, or generated throughout."""
+    choice = draw(st.sampled_from(["sound", "one design", "generated"]))
+    if choice == "sound":
+        return SOUND_SWEEP
+    if choice == "one design":
+        method = draw(st.sampled_from(["lhs", "morris", "sobol"]))
+        levers = {"factors.trust": {"low": 0.1, "high": 0.9}}
+        if draw(st.booleans()):
+            levers["factors.communication"] = draw(lever_specs)
+        design = {"method": method, "samples": 2, "levers": levers}
+        return dict(SOUND_SWEEP, replications=1, design=design)
+    doc = {
+        "scenarios": draw(
+            st.sampled_from([["s.toml"], ["s.toml", "b.toml"], ["nope.toml"], [], ["s.toml"] * 2])
+        ),
+        "replications": draw(st.one_of(st.integers(1, 2), st.sampled_from([0, True, 10**6]))),
+        "steps": draw(st.sampled_from([2, 3, 0, 10**9, "3", 2.5])),
+    }
+    for key, values in (
+        ("name", ["t", "../x", "", "a b", "x" * 300]),
+        ("record", ["every_step", "horizon", 1, 0, "x"]),
+        ("reference", ["s", "b", "nobody"]),
+        ("seed", [1, -1, 2**70, True]),
+    ):
+        if draw(st.booleans()):
+            doc[key] = draw(st.sampled_from(values))
+    design = {"method": draw(st.sampled_from(["grid", "lhs", "sobol", "morris", "x"]))}
+    if draw(st.booleans()):
+        design["samples"] = draw(st.sampled_from([1, 2, 4, 3, 10**7]))
+    design["levers"] = draw(st.dictionaries(lever_names, lever_specs, max_size=2))
+    doc["design"] = design
+    return doc
+
+
+def toml_table(prefix: str, table: dict) -> list[str]:
+    lines, subtables = [], []
+    for key, value in table.items():
+        if isinstance(value, dict):
+            subtables.append((key, value))
+        else:
+            lines.append(f"{json_key(key)} = {toml_value(value)}")
+    out = ([f"[{prefix}]"] if prefix else []) + lines
+    for key, value in subtables:
+        out += toml_table(f"{prefix}.{json_key(key)}" if prefix else json_key(key), value)
+    return out
+
+
+def json_key(key: str) -> str:
+    import json
+
+    return json.dumps(key)
+
+
+@FILES
+@given(
+    command=st.sampled_from(["run", "compare", "sweep", "animate"]),
+    items=st.lists(st.one_of(valid_tables, intervention_tables), max_size=2),
+    on_map=st.booleans(),
+    map_files=maps(),
+    sweep=sweeps(),
+)
+def test_generated_files_through_every_command_exit_0_or_2(
+    tmp_path_factory, capsys, command, items, on_map, map_files, sweep
+):
+    import time
+
+    from sim.experiments.results import is_complete
+
+    tmp = tmp_path_factory.mktemp("files")
+    lines = ["name = 's'", "[run]", "steps = 6"]
+    if on_map:
+        (tmp / "m").mkdir()
+        for name, text in map_files.items():
+            (tmp / "m" / name).write_text(text)
+        lines += ["[population]", "map = 'm'", "[partnership]", "type = 'msp'"]
+    else:
+        lines += ["[population]", "households = 20", "villages = 2"]
+    for item in items:
+        lines.append("[[interventions]]")
+        lines += [f"{key} = {toml_value(value)}" for key, value in item.items()]
+    (tmp / "s.toml").write_text("\n".join(lines) + "\n")
+    (tmp / "b.toml").write_text("name = 'b'\n[run]\nsteps = 6\n[population]\nhouseholds = 20\n")
+    (tmp / "sweep.toml").write_text("\n".join(toml_table("", sweep)) + "\n")
+    out = tmp / ("out.gif" if command == "animate" else "out")
+    argv = {
+        "run": ["run", "--no-progress", "--no-figure", "--replications", "1",
+                "--scenario", str(tmp / "s.toml")],
+        "compare": ["compare", str(tmp / "b.toml"), str(tmp / "s.toml"), "--replications", "2",
+                    "--no-progress"],
+        "sweep": ["sweep", str(tmp / "sweep.toml"), "--engine", "serial", "--no-progress"],
+        "animate": ["animate", "--scenario", str(tmp / "s.toml"), "--steps", "2", "--dpi", "20"],
+    }[command] + ["--out", str(out)]  # fmt: skip
+    start = time.perf_counter()
+    code = main(argv)  # any exception other than a refusal fails the test
+    event(f"{command}: exit code {code}")
+    assert time.perf_counter() - start < 60
+    err = capsys.readouterr().err
+    assert code in (0, 2) and "Traceback" not in err
+    if code == 2:
+        assert [line for line in err.splitlines() if line.startswith("error:")], err
+        assert not out.exists(), "a refusal left output behind"
+    elif command == "animate":
+        assert out.stat().st_size > 0
+    else:
+        assert is_complete(out)
+    if command == "sweep" and code == 0:
+        code = main(["analyze", str(out), "--no-figures"])
+        err = capsys.readouterr().err
+        assert code in (0, 2) and "Traceback" not in err, err
