@@ -826,6 +826,18 @@ CASES += [
     Case(
         "init into a file", ("{tmp}/f",), ("{tmp}/f", "is a file"), files={"f": "x"}, command="init"
     ),
+    Case(
+        "validate report is a device",
+        ("--size", "ci", "--out", "/dev/null"),
+        ("--out /dev/null", "is a device, not a file"),
+        command="validate",
+    ),
+    Case(
+        "validate figures is a device",
+        ("--size", "ci", "--out", "{tmp}/v.md", "--figures", "/dev/null"),
+        ("--figures /dev/null", "is a device, not a folder"),
+        command="validate",
+    ),
     # Sizes of designs, estimated from the file before a point is generated (sweep_spec).
     sweep_case(
         "huge_grid",
@@ -1248,6 +1260,19 @@ def test_write_atomic_turns_a_full_disk_into_one_write_error(tmp_path, monkeypat
         write_atomic(tmp_path / "a.csv", lambda p: p.write_text("new"))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.csv"]  # no temporary left
     assert (tmp_path / "a.csv").read_text() == "old"  # the old file is whole
+
+
+def test_write_atomic_never_replaces_a_device_or_a_folder(tmp_path):
+    """The rename would replace the node itself (as root, even /dev/null)."""
+    import stat
+
+    from sim.experiments.disk import WriteError, write_atomic
+
+    for path in (Path("/dev/null"), tmp_path):
+        with pytest.raises(WriteError, match="exists and is not a regular file"):
+            write_atomic(path, lambda p: p.write_text("x"))
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_write_atomic_flushes_the_file_before_and_the_folder_after_the_rename(

@@ -244,6 +244,12 @@ def sensitivity(out: Path, outcomes: list[str] | None = None) -> tuple[pd.DataFr
                     "no value (failed runs, or the outcome is undefined there)"
                 )
                 continue
+            if np.ptp(y) == 0:  # SALib would divide by a zero spread (NaN and warnings)
+                notes.append(
+                    f"{scenario} / {outcome}: skipped, the same value ({y[0]:g}) at every "
+                    "design point, so its sensitivity to the levers is undefined"
+                )
+                continue
             if method == "sobol":
                 idx = sobol_indices(problem, y, spec.design.second_order, seed=spec.seed)
             else:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -78,6 +79,13 @@ def write_atomic(path: Path, write: Any) -> None:
     refuses raises :class:`WriteError` naming ``path`` and the reason, and leaves nothing new.
     """
     path = Path(path)
+    try:
+        mode = os.lstat(path).st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        mode = None
+    if mode is not None and not (stat.S_ISREG(mode) or stat.S_ISLNK(mode)):
+        # The rename would replace a device, pipe or socket node (as root, even /dev/null).
+        raise WriteError(f"cannot write {path}: it exists and is not a regular file")
     try:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     except OSError as exc:

@@ -31,6 +31,7 @@ from sim.paths import DOCS
 from sim.present import args as opts
 from sim.present.plots import plot_bands, plt
 from sim.scenario import Scenario, lever_table
+from sim.scenario.inputs import output_path
 
 __all__ = ["REPORT", "command", "draw", "plausibility", "write_report"]
 
@@ -492,9 +493,11 @@ def command(argv: list[str]) -> int:
                 f"--patterns: unknown pattern(s) {bad}; choose from 1-{max(PATTERNS)}"
             )
     out = Path(args.out)
+    output_path(out, "--out", ValidationError, "file")  # not a device, link to nowhere, folder
     if not out.parent.is_dir():
         raise ValidationError(f"--out {out}: folder {out.parent} does not exist")
     figures = args.figures or out.parent / "img" / "validation"
+    output_path(figures, "--figures", ValidationError, "folder")
     results = run_suite(size, workers=args.workers, patterns=numbers, progress=True)
     write_report(results, size, out, figures)
     fw = family_wise(results)[1]

@@ -141,7 +141,7 @@ def output_path(
         raise error(f"{what} {shown!r}: not a usable name ({reason})") from None
     if found in ("missing", kind):
         return path
-    wanted = "a new or empty folder" if kind == "folder" else "a file name such as run.gif"
+    wanted = "a new or empty folder" if kind == "folder" else "a new file name"
     if found == "dangling link":
         target = os.readlink(path)
         target = target if len(target) <= 200 else target[:200] + "..."
