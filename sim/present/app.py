@@ -79,11 +79,98 @@ TITLE = "Kemitraan: partnerships and community welfare"
 
 
 @solara.component
+def PlayButtons(view: solara.Reactive, playing: bool, actions: dict[str, Any], _: Any):
+    """Step and Play/Pause, disabled at the run's horizon (redrawn with every snapshot)."""
+    snap = view.value
+    if snap is None:
+        solara.Text("This session has ended: reload the page.")
+        return
+    with solara.Row(style={"align-items": "center"}, gap="10px"):
+        solara.Button(
+            _("Step"), on_click=actions["step"], disabled=playing or snap.month >= snap.horizon
+        )
+        solara.Button(
+            _("Pause") if playing else _("Play"),
+            on_click=lambda: actions["play"](not playing),
+            color="primary",
+            disabled=not playing and snap.month >= snap.horizon,
+            classes=["play-button"],
+        )
+
+
+@solara.component
+def MonthCounter(view: solara.Reactive, _: Any):
+    """The month shown, of the run's horizon."""
+    snap = view.value
+    if snap is not None:
+        solara.Text(
+            _("Month {month} of {horizon}").format(month=snap.month, horizon=snap.horizon),
+            classes=["month-counter"],
+            style={"font-size": "18px", "font-weight": "bold"},
+        )
+
+
+@solara.component
+def LiveCharts(view: solara.Reactive, painters: list[ChartPainter], set_live: Any, _: Any):
+    """Key numbers, the four charts and the Change-now panel (redrawn with every snapshot)."""
+    snap = view.value
+    if snap is None:
+        return
+    with solara.Row(gap="6px", style={"align-items": "flex-start"}):
+        with solara.Column(style={"width": "40%"}):
+            KeyNumbers(snap, _)
+        with solara.Column(style={"width": "60%"}):
+            Chart(0, snap, painters[0], _)
+    with solara.Row(gap="6px", style={"align-items": "flex-start"}):
+        for i in (1, 2):
+            with solara.Column(style={"width": "50%"}):
+                Chart(i, snap, painters[i], _)
+    with solara.Row(gap="6px", style={"align-items": "flex-start"}):
+        with solara.Column(style={"width": "50%"}):
+            Chart(3, snap, painters[3], _)
+        with solara.Column(style={"width": "50%"}):
+            LiveLevers(snap, set_live, _)
+
+
+@solara.component
+def LiveNetworks(view: solara.Reactive, session: Session, _: Any):
+    """The networks of A (and B) side by side, then the Events."""
+    snap = view.value
+    if snap is None:
+        return
+    with solara.Row(gap="6px", style={"align-items": "flex-start"}):
+        for label in snap.labels:
+            with solara.Column(style={"width": "50%"}):
+                solara.Image(snap.networks[label], width="100%", classes=["network"])
+        if len(snap.labels) == 1:
+            with solara.Card(_("Compare A with B"), style={"width": "50%"}):
+                solara.Text(
+                    _(
+                        "Choose “Compare with B = A but …” on the left and press "
+                        "Reset: B is A with one success factor degraded (or no "
+                        "partnership), on the same seed, so both share the same "
+                        "villages and households. Its network appears here, dashed "
+                        "lines in the charts, and a B column in the key numbers."
+                    ),
+                    style=SMALL,
+                )
+    policy = session.model.policy if session.model else "none"
+    EventsView(snap, policy, _)
+
+
+@solara.component
 def Page():
-    """The app: one :class:`Session` (models A and B) per browser session."""
+    """The app: one :class:`Session` (models A and B) per browser session.
+
+    What the models show lives in one reactive value, ``view`` (the latest snapshot): only the
+    components that read it (Step and Play, the month, the live charts and numbers, the
+    networks and events) are redrawn during Play; the title bar, the settings on the left, the
+    downloads and the lesson are not (a Page redraw cost ~0.25 s under load, most of Play's
+    time).
+    """
     session = solara.use_memo(Session, [])
+    view = solara.use_memo(lambda: solara.reactive(session.snap), [])
     settings, set_settings = solara.use_state({c.name: c.default for c in CONTROLS})
-    snap, set_snap = solara.use_state(session.snap)
     playing, set_playing = solara.use_state(False)
     speed, set_speed = solara.use_state("max")
     lang, set_lang = solara.use_state("en")
@@ -96,7 +183,7 @@ def Page():
         if playing:
             session.play(
                 SPEEDS[speed],
-                publish=set_snap,
+                publish=view.set,
                 connected=lambda: page_connected(context),
                 on_end=lambda: set_playing(False),
             )
@@ -113,7 +200,7 @@ def Page():
 
     def do_reset(new_settings: dict[str, Any] | None = None) -> None:
         set_play(False)
-        set_snap(session.reset(new_settings or settings))
+        view.set(session.reset(new_settings or settings))
 
     def apply_lesson(changes: dict[str, Any]) -> None:
         new = {**{c.name: c.default for c in CONTROLS}, **changes}
@@ -123,16 +210,14 @@ def Page():
     def do_step() -> None:
         if session.model is not None and not session.model.at_horizon:
             session.model.step()
-            set_snap(session.refresh(draw=True))
+            view.set(session.refresh(draw=True))
 
     def set_live(lever: str, value: Any) -> None:
         if session.model is not None:
             session.model.set_live(lever, value)
-            set_snap(session.refresh(draw=False))
+            view.set(session.refresh(draw=False))
 
-    if snap is None:
-        solara.Text("This session has ended: reload the page.")
-        return
+    actions = {"step": do_step, "play": set_play}
     solara.Title(_(TITLE))
     solara.Style(".v-slider__thumb-label { font-size: 13px; }")
     with solara.Column(style={"padding": "6px 10px"}, gap="6px"):
@@ -141,16 +226,7 @@ def Page():
                 _(TITLE), classes=["app-title"], style={"font-size": "20px", "font-weight": "bold"}
             )
             solara.Button(_("Reset"), on_click=do_reset, color="primary", outlined=True)
-            solara.Button(
-                _("Step"), on_click=do_step, disabled=playing or snap.month >= snap.horizon
-            )
-            solara.Button(
-                _("Pause") if playing else _("Play"),
-                on_click=lambda: set_play(not playing),
-                color="primary",
-                disabled=not playing and snap.month >= snap.horizon,
-                classes=["play-button"],
-            )
+            PlayButtons(view, playing, actions, _)
             with solara.Column(gap="0px", style={"width": "190px"}):
                 solara.Select(
                     label=_("Speed (months per second)"),
@@ -158,11 +234,7 @@ def Page():
                     values=list(SPEEDS),
                     on_value=change_speed,
                 )
-            solara.Text(
-                _("Month {month} of {horizon}").format(month=snap.month, horizon=snap.horizon),
-                classes=["month-counter"],
-                style={"font-size": "18px", "font-weight": "bold"},
-            )
+            MonthCounter(view, _)
             solara.ToggleButtonsSingle(
                 value=lang,
                 on_value=set_lang,
@@ -186,52 +258,23 @@ def Page():
                     style={**SMALL, "font-weight": "bold"},
                 )
             with solara.Column(gap="6px"):
-                with solara.Row(gap="6px", style={"align-items": "flex-start"}):
-                    with solara.Column(style={"width": "40%"}):
-                        KeyNumbers(snap, _)
-                    with solara.Column(style={"width": "60%"}):
-                        Chart(0, snap, painters[0], _)
-                with solara.Row(gap="6px", style={"align-items": "flex-start"}):
-                    for i in (1, 2):
-                        with solara.Column(style={"width": "50%"}):
-                            Chart(i, snap, painters[i], _)
-                with solara.Row(gap="6px", style={"align-items": "flex-start"}):
-                    with solara.Column(style={"width": "50%"}):
-                        Chart(3, snap, painters[3], _)
-                    with solara.Column(style={"width": "50%"}):
-                        LiveLevers(snap, set_live, _)
+                LiveCharts(view, painters, set_live, _)
                 with solara.Row(gap="6px", style={"align-items": "center"}, classes=["downloads"]):
+                    # Static: each reads the newest snapshot when clicked, not at every redraw.
                     solara.FileDownload(
-                        lambda: history_csv(snap),
+                        lambda: history_csv(view.value),
                         filename="kemitraan_run.csv",
                         label=_("Table (CSV)"),
                     )
                     solara.FileDownload(
-                        lambda: charts_image(snap, _, "png"),
+                        lambda: charts_image(view.value, _, "png"),
                         filename="kemitraan_charts.png",
                         label=_("Charts (PNG)"),
                     )
                     solara.FileDownload(
-                        lambda: charts_image(snap, _, "svg"),
+                        lambda: charts_image(view.value, _, "svg"),
                         filename="kemitraan_charts.svg",
                         label=_("Charts (SVG)"),
                     )
                 LessonView(lang, apply_lesson, _)
-                with solara.Row(gap="6px", style={"align-items": "flex-start"}):
-                    for label in snap.labels:
-                        with solara.Column(style={"width": "50%"}):
-                            solara.Image(snap.networks[label], width="100%", classes=["network"])
-                    if len(snap.labels) == 1:
-                        with solara.Card(_("Compare A with B"), style={"width": "50%"}):
-                            solara.Text(
-                                _(
-                                    "Choose “Compare with B = A but …” on the left and press "
-                                    "Reset: B is A with one success factor degraded (or no "
-                                    "partnership), on the same seed, so both share the same "
-                                    "villages and households. Its network appears here, dashed "
-                                    "lines in the charts, and a B column in the key numbers."
-                                ),
-                                style=SMALL,
-                            )
-                policy = session.model.policy if session.model else "none"
-                EventsView(snap, policy, _)
+                LiveNetworks(view, session, _)

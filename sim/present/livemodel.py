@@ -350,7 +350,8 @@ class DashboardModel(mesa.Model):
 
 def _png(fig: Figure, dpi: int = 80) -> bytes:
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi)
+    # Light compression: the same pixels, encoded in a third of the time (Play draws these).
+    fig.savefig(buffer, format="png", dpi=dpi, pil_kwargs={"compress_level": 1})
     return buffer.getvalue()
 
 

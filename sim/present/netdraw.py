@@ -175,7 +175,9 @@ def draw_network(
             )
         )
 
-    # Partners' directed trust: one arrow per direction, coloured and sized by trust.
+    # Partners' directed trust: one arrow per direction, coloured and sized by trust. Added
+    # as artists, not with add_patch: the limits are fixed below, and add_patch's update of
+    # the data limits (clipping each curved arrow's path) cost a fifth of a drawing.
     if p is not None:
         t = model.trust_matrix()
         for i, a in enumerate(p.members):
@@ -183,7 +185,7 @@ def draw_network(
                 if i == j:
                     continue
                 value = float(t[i, j])
-                ax.add_patch(
+                ax.add_artist(
                     FancyArrowPatch(
                         pos[a],
                         pos[b],

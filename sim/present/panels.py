@@ -9,6 +9,7 @@ switch redraws it. The page that lays them out is :mod:`sim.present.app`.
 
 from __future__ import annotations
 
+from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,7 @@ __all__ = [
     "LessonView",
     "LiveLevers",
     "design_note",
+    "key_numbers_html",
     "lessons_for",
 ]
 
@@ -85,26 +87,43 @@ def ControlView(control: Control, value: Any, on_value: Any, _: Any):
 
 @solara.component
 def KeyNumbers(snap: Snapshot, _: Any):
-    """The key numbers of A (and B) at the current month, each tagged for tests."""
+    """The key numbers of A (and B) at the current month, each tagged for tests.
+
+    The table is one HTML element (:func:`key_numbers_html`), not a widget per cell: it is
+    redrawn with every snapshot during Play, and some fifty widgets cost more than the charts.
+    """
     with solara.Card(style={"width": "100%", "padding": "6px"}):
         solara.Text(_("Key numbers"), classes=["kn-title"], style=BOLD)
-        with solara.Row(style=TEXT):
-            solara.Text("", style={"width": "56%"})
-            for label in snap.labels:
-                solara.Text(
-                    _("{run} (month {month})").format(run=label.split(":")[0], month=snap.month),
-                    style={"width": "22%"},
-                )
-        for key in KEY_NUMBERS:
-            with solara.Row(style={**TEXT, "margin": "1px 0"}):
-                name = OUTCOME_NAMES.get(key, LABELS.get(key, key))
-                solara.Text(_(name), style={"width": "56%"})
-                for label in snap.labels:
-                    solara.Text(
-                        format_number(key, snap.metrics[label].get(key)),
-                        classes=[f"kn-{key}-{label[0].lower()}"],
-                        style={"width": "22%", "font-family": "monospace"},
-                    )
+        solara.HTML(tag="div", unsafe_innerHTML=key_numbers_html(snap, _))
+
+
+def key_numbers_html(snap: Snapshot, gettext: Any = str) -> str:
+    """The key-numbers table as HTML: a row per outcome, a column per run, cells tagged.
+
+    >>> from sim.present.livemodel import DashboardModel
+    >>> html = key_numbers_html(DashboardModel(households=60).snapshot())
+    >>> '<td class="kn-partnership_size-a"' in html, html.count("<tr")
+    (True, 12)
+    """
+    _ = gettext
+    cell = 'style="padding: 1px 4px; width: 22%"'
+    head = "".join(
+        f"<th {cell}>"
+        + escape(_("{run} (month {month})").format(run=label.split(":")[0], month=snap.month))
+        + "</th>"
+        for label in snap.labels
+    )
+    rows = [f'<tr><th style="width: 56%"></th>{head}</tr>']
+    for key in KEY_NUMBERS:
+        name = escape(_(OUTCOME_NAMES.get(key, LABELS.get(key, key))))
+        values = "".join(
+            f'<td class="kn-{key}-{label[0].lower()}" {cell[:-1]}; font-family: monospace">'
+            f"{format_number(key, snap.metrics[label].get(key))}</td>"
+            for label in snap.labels
+        )
+        rows.append(f'<tr><td style="padding: 1px 0">{name}</td>{values}</tr>')
+    style = "width: 100%; font-size: 15px; border-collapse: collapse; text-align: left"
+    return f'<table class="key-numbers" style="{style}">' + "".join(rows) + "</table>"
 
 
 OUTCOME_NAMES = {
