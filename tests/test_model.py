@@ -255,7 +255,7 @@ def test_results_do_not_depend_on_python_hash_seed():
     code = (
         "from sim import PartnershipModel;"
         "df = PartnershipModel(seed=3, households=80).run(10).results();"
-        "print(df.drop(columns=['scenario']).to_numpy().tobytes().hex())"
+        "print(df.drop(columns=['scenario']).to_numpy(dtype=float).tobytes().hex())"
     )
     outs = {
         subprocess.run(
@@ -363,3 +363,13 @@ def test_running_turns_false_at_the_horizon_and_mesa_batch_run_gives_distinct_re
     assert len(rows) == 3 and {r["Step"] for r in rows} in ({4}, {5})
     welfare = [r["welfare_mean"] for r in rows]
     assert len(set(welfare)) == 3  # fresh entropy per iteration, as Mesa's own models
+
+
+def test_results_store_yes_no_and_counts_as_bool_and_int():
+    df = PartnershipModel(seed=5, households=60).run(3).results()
+    assert df["partnership_active"].dtype == bool
+    assert df["partnership_size"].dtype == np.int64
+    assert df["partnership_active"].tolist() == [True] * 4
+    assert (df["partnership_size"] >= 2).all()
+    floats = [c for c in OUTCOMES if c not in ("partnership_active", "partnership_size")]
+    assert all(df[c].dtype == np.float64 for c in floats)

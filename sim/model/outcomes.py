@@ -36,6 +36,7 @@ import pandas as pd
 
 from sim.mechanisms import metrics, power, sustainability, welfare
 from sim.mechanisms.partnership import SERVICES, Partnership
+from sim.scenario.outcomes import DECLARED
 
 if TYPE_CHECKING:
     from sim.model.step import StepRecord
@@ -291,8 +292,15 @@ def household_frame(hh: welfare.Households, step: int) -> pd.DataFrame:
 def results_frame(
     collector: mesa.DataCollector, steps: Sequence[int], scenario: str, seed: int, replicate: int
 ) -> pd.DataFrame:
-    """The tidy model-level table: scenario, replicate, seed, step and every outcome."""
+    """The tidy model-level table: scenario, replicate, seed, step and every outcome.
+
+    Every outcome is stored with its declared dtype (:class:`sim.scenario.outcomes.Outcome`):
+    ``partnership_active`` as bool, ``partnership_size`` as int64, the others as float64.
+    """
     df = collector.get_model_vars_dataframe().reset_index(drop=True)
+    stored = {n: o.dtype for n, o in DECLARED.items() if o.dtype != "float64" and n in df}
+    if stored:  # whole numbers and yes/no recorded as floats, stored as declared
+        df = df.astype(stored)
     df.insert(0, "step", np.array(steps, dtype=np.int64))
     df.insert(0, "seed", seed)
     df.insert(0, "replicate", replicate)

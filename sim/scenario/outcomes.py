@@ -35,6 +35,7 @@ class Outcome:
         better: ``"higher"``, ``"lower"`` or ``""`` (a state, not a goal).
         meaning: one line; the full definition is in docs/ODD.md.
         undefined_without_partnership: NaN by definition when no partnership is active.
+        dtype: how the results tables store it (``"float64"``, ``"bool"`` or ``"int64"``).
     """
 
     name: str
@@ -44,6 +45,7 @@ class Outcome:
     better: Literal["higher", "lower", ""]
     meaning: str
     undefined_without_partnership: bool = False
+    dtype: Literal["float64", "bool", "int64"] = "float64"
 
 
 _SHARE = (0.0, 1.0)
@@ -99,10 +101,10 @@ _DECLARATIONS = (
             "value of services delivered this step by the partnership and solo programmes"),
     Outcome("leakage", "Leakage (share lost)", "share of spending", _SHARE, "lower",
             "share of this step's spending lost to leakage"),
-    Outcome("partnership_active", "Partnership active", "1 = yes, 0 = no", _SHARE, "higher",
-            "whether a partnership exists and is active"),
+    Outcome("partnership_active", "Partnership active", "true/false (mean: share of runs)",
+            _SHARE, "higher", "whether a partnership exists and is active", dtype="bool"),
     Outcome("partnership_size", "Partnership members", "members", _NON_NEGATIVE, "",
-            "number of members, the community included"),
+            "number of members, the community included", dtype="int64"),
     Outcome("spent", "Resources spent", _PER_HOUSEHOLD, _NON_NEGATIVE, "lower",
             "resources spent this step: pooled resources and solo budgets"),
     Outcome("om_body", "Community O&M body", "index", _SHARE, "higher",
