@@ -3,7 +3,8 @@
 Shipped data (scenarios, policy designs, the example map, sweep files) is package data under
 ``sim/data/`` and is found with :mod:`importlib.resources`, so it is there in a source checkout,
 an editable install and an installed wheel alike. In a checkout the top-level ``scenarios/`` and
-``sweeps/`` folders are links to ``sim/data/scenarios`` and ``sim/data/sweeps``, so the paths the
+``sweeps/`` folders are links to ``sim/data/scenarios`` and ``sim/data/sweeps`` (and
+``calibration/`` to ``sim/data/calibration``, the evidence table), so the paths the
 README shows (``scenarios/msp.toml``) keep working from the checkout's top folder.
 
 Everything a user names (a scenario file, ``--out``) is resolved against the working
@@ -19,7 +20,17 @@ Example:
 from importlib.resources import files
 from pathlib import Path
 
-__all__ = ["CHECKOUT", "DATA", "DOCS", "RESULTS", "ROOT", "SCENARIOS", "SWEEPS", "source_checkout"]
+__all__ = [
+    "CALIBRATION",
+    "CHECKOUT",
+    "DATA",
+    "DOCS",
+    "RESULTS",
+    "ROOT",
+    "SCENARIOS",
+    "SWEEPS",
+    "source_checkout",
+]
 
 ROOT = Path(__file__).resolve().parent.parent
 """The folder that holds ``sim/``: a source checkout, or ``site-packages`` when installed."""
@@ -32,6 +43,9 @@ SCENARIOS = DATA / "scenarios"
 
 SWEEPS = DATA / "sweeps"
 """The shipped sweep files."""
+
+CALIBRATION = DATA / "calibration"
+"""The evidence table (``targets.toml``): calibration targets with their sources."""
 
 RESULTS = Path("results")
 """Default results folder, relative to the working directory at the time of writing."""

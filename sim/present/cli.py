@@ -201,6 +201,10 @@ COMMANDS = {
         "run the validation patterns, write docs/validation.md",
         _lazy("sim.present.validation_report:command"),
     ),
+    "evidence": (
+        "check the evidence table, write docs/evidence.md",
+        _lazy("sim.present.evidence_report:command"),
+    ),
     "sweep": (
         "run a sweep file into a resumable results folder",
         _lazy("sim.present.sweep_report:sweep_command"),

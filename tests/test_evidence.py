@@ -1,0 +1,215 @@
+"""The evidence table's bookkeeping: units, bands, places, quotes, cross-references, the page."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from sim.paths import ROOT
+from sim.present.cli import main
+from sim.present.evidence_report import render
+from sim.scenario.evidence import (
+    BAND_BASES,
+    TARGETS_FILE,
+    UNITS,
+    EvidenceError,
+    load_evidence,
+)
+from sim.scenario.outcomes import OUTCOMES
+
+SHIPPED = TARGETS_FILE.read_text(encoding="utf-8")
+PAGE = ROOT / "docs" / "evidence.md"
+
+
+@pytest.fixture(scope="module")
+def table():
+    return load_evidence()
+
+
+def test_the_shipped_table_has_twelve_verified_targets_from_six_studies(table):
+    verified = table.verified()
+    assert len(verified) >= 12
+    assert len(table.independent_studies()) >= 6
+    # The count that matters for calibration: outcomes and starting states, not programme sizes.
+    fitted = table.verified(("outcome", "initial_condition"))
+    assert len(fitted) >= 12
+    assert len(table.independent_studies(fitted)) >= 5
+
+
+def test_verified_targets_keep_their_bookkeeping(table):
+    for t in table.verified():
+        low, high = t.band
+        assert low <= t.estimate <= high, t.id
+        assert t.unit in UNITS and t.band_basis in BAND_BASES, t.id
+        assert " ".join(t.as_written.split()) in " ".join(t.quote.split()), t.id
+        assert not t.model_output or t.model_output in OUTCOMES, t.id
+
+
+def test_unverified_targets_carry_a_reason_and_no_number(table):
+    unverified = [t for t in table.target if not t.verified]
+    assert unverified, "the table records what could not be verified"
+    for t in unverified:
+        assert t.reason and t.estimate is None and t.band is None, t.id
+
+
+def test_a_few_numbers_as_read(table):
+    t = table.targets()
+    assert (t["bps_gini_national"].estimate, t["bps_gini_national"].band) == (0.389, (0.379, 0.393))
+    assert t["olken_audit_missing_expenditures"].estimate == -8.0
+    assert t["olken_audit_missing_expenditures"].model_output == "leakage"
+    # Alatas et al. (2012), Table 3: 0.031 (0.017) in percentage points, +- 1.96 SE.
+    low, high = t["alatas_community_vs_pmt_error"].band
+    assert low == pytest.approx(100 * (0.031 - 1.96 * 0.017), abs=0.05)
+    assert high == pytest.approx(100 * (0.031 + 1.96 * 0.017), abs=0.05)
+
+
+def _mutated(tmp_path: Path, old: str, new: str) -> Path:
+    assert SHIPPED.count(old) >= 1, old
+    path = tmp_path / "targets.toml"
+    path.write_text(SHIPPED.replace(old, new, 1), encoding="utf-8")
+    return path
+
+
+OLKEN = 'source = "olken2007"\nkind = "outcome"'
+BAD = {
+    "unit not in the list": (
+        'unit = "percentage points"\nestimate = -8.0',
+        'unit = "pct points"\nestimate = -8.0',
+        ["olken_audit_missing_expenditures", "unknown unit 'pct points'", "percentage points"],
+    ),
+    "band without the estimate": (
+        "band = [-12.0, -4.0]",
+        "band = [-7.0, -4.0]",
+        ["band [-7.0, -4.0] does not contain the estimate -8.0"],
+    ),
+    "band from a standard error off centre": (
+        "band = [-0.2, 6.4]",
+        "band = [-0.2, 9.0]",
+        ["alatas_community_vs_pmt_error", "not centred on the estimate 3.1"],
+    ),
+    "band upside down": (
+        "band = [0.379, 0.393]",
+        "band = [0.393, 0.379]",
+        ["bps_gini_national", "low is above high"],
+    ),
+    "no place in the source": (
+        'place = "BPS press release of 16 July 2018, first bullet"',
+        'place = "BPS"',
+        ["bps_gini_national", "place 'BPS' does not say where in the source"],
+    ),
+    "number not in the quote": (
+        'as_written = "0.389"',
+        'as_written = "0.398"',
+        ["bps_gini_national", "as_written '0.398' does not appear in the quote"],
+    ),
+    "estimate not the number read": (
+        "estimate = 17.29",
+        "estimate = 17.5",
+        ["bps_bottom40_share", "estimate 17.5 does not agree with the number as written '17.29'"],
+    ),
+    "an unverified number kept": (
+        'reason = "only the abstract was read; it says',
+        'estimate = 20.0\nreason = "only the abstract was read; it says',
+        ["bjorkman_utilization", "carries no estimate or band"],
+    ),
+    "unverified without a reason": (
+        'reason = "only the book\'s summary was read; it gives no quantitative estimate"',
+        "",
+        ["mansuri_rao_capture", "needs a reason"],
+    ),
+    "verified without an estimate": (
+        "estimate = 0.324\n",
+        "",
+        ["bps_gini_rural", "a verified target needs estimate"],
+    ),
+    "undeclared model output": (
+        'model_output = "leakage"',
+        'model_output = "leakag"',
+        ["model_output 'leakag' is not a declared outcome", "Did you mean 'leakage'?"],
+    ),
+    "unknown key": (
+        'band_note = "the standard error',
+        'bandnote = "the standard error',
+        ["unknown key 'bandnote'", "Did you mean 'band_note'?"],
+    ),
+    "unknown source": (
+        OLKEN,
+        OLKEN.replace("olken2007", "olken207"),
+        ["source 'olken207' is not a [[source]]", "Did you mean 'olken2007'?"],
+    ),
+    "unknown target in the measurement model": (
+        'targets = ["olken_audit_missing_expenditures", "olken_materials_share"]',
+        'targets = ["olken_audit_missing_expenditure"]',
+        ["target 'olken_audit_missing_expenditure' is not a [[target]]"],
+    ),
+    "a judged band without a note": (
+        'band_note = "the standard error was not read; +-50% is a plausible range until the '
+        "interval of the paper's main table is read\"",
+        "",
+        ["a band set by judgement needs a band_note"],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD))
+def test_a_bad_target_is_refused_with_a_clear_error(tmp_path, case):
+    old, new, phrases = BAD[case]
+    path = _mutated(tmp_path, old, new)
+    with pytest.raises(EvidenceError) as info:
+        load_evidence(path)
+    message = str(info.value)
+    assert message.startswith(str(path)), message
+    assert "\n" not in message.strip(), message  # one line
+    for phrase in phrases:
+        assert phrase in message, (phrase, message)
+
+
+def test_a_repeated_id_is_refused(tmp_path):
+    path = _mutated(
+        tmp_path, 'id = "olken_materials_share"', 'id = "olken_audit_missing_expenditures"'
+    )
+    with pytest.raises(EvidenceError, match="target ids must be unique"):
+        load_evidence(path)
+
+
+def test_shares_and_percentages_agree_with_the_number_as_written(tmp_path):
+    # 0.031 as written, 3.1 percentage points as estimated: the same number x 100.
+    assert load_evidence().targets()["alatas_community_vs_pmt_error"].estimate == 3.1
+    path = _mutated(tmp_path, "estimate = 3.1\n", "estimate = 0.31\n")
+    with pytest.raises(EvidenceError, match="does not agree with the number as written"):
+        load_evidence(path)
+
+
+def test_the_page_matches_the_table(table):
+    assert PAGE.read_text(encoding="utf-8") == render(table), (
+        "docs/evidence.md is stale: run python run_simulation.py evidence"
+    )
+
+
+def test_the_page_shows_every_target_and_its_quote(table):
+    page = render(table)
+    for t in table.target:
+        assert f"### {t.id}\n" in page
+        assert " ".join(t.quote.split()).replace("|", "\\|") in page
+    assert re.search(r"\*\*18 verified targets\*\* from \*\*7 independent studies\*\*", page)
+
+
+def test_the_page_is_in_the_site_navigation():
+    assert "evidence.md" in (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
+
+
+def test_the_command_writes_checks_and_refuses(tmp_path, capsys):
+    out = tmp_path / "evidence.md"
+    assert main(["evidence", "--out", str(out)]) == 0
+    assert out.read_text(encoding="utf-8") == PAGE.read_text(encoding="utf-8")
+    assert main(["evidence", "--out", str(out), "--check"]) == 0
+    out.write_text("stale", encoding="utf-8")
+    assert main(["evidence", "--out", str(out), "--check"]) == 1
+    bad = _mutated(tmp_path, "band = [-12.0, -4.0]", "band = [-7.0, -4.0]")
+    capsys.readouterr()
+    assert main(["evidence", "--targets", str(bad), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "does not contain the estimate" in err
+    assert "Traceback" not in err
