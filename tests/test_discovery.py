@@ -1,0 +1,90 @@
+"""Scenario discovery: PRIM finds a known box; bad inputs and a missing library are refused."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.experiments.discovery import DiscoveryError, prim_box
+
+
+def _synthetic(n: int = 2000, noise: float = 0.0, seed: int = 0):
+    """Four inputs on [0, 1]; failures exactly in a > 0.6 and b < 0.3 (c, d irrelevant)."""
+    rng = np.random.default_rng(seed)
+    x = pd.DataFrame(rng.uniform(size=(n, 4)), columns=["a", "b", "c", "d"])
+    failed = ((x["a"] > 0.6) & (x["b"] < 0.3)).to_numpy()
+    flip = rng.uniform(size=n) < noise
+    return x, failed ^ flip
+
+
+@pytest.fixture
+def ema():
+    return pytest.importorskip("ema_workbench", reason="PRIM needs the [ema] extra")
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_prim_recovers_a_known_box(ema, seed):
+    x, failed = _synthetic(seed=seed)
+    box = prim_box(x, failed, threshold=0.9)
+    assert box.restricted == ("a", "b")
+    (a_low, a_high), (b_low, b_high) = box.limits["a"], box.limits["b"]
+    # Sample spacing at n=2000 is ~0.0005; a peel of 5% moves a limit by at most a few 0.01.
+    assert a_low == pytest.approx(0.6, abs=0.03) and a_high == pytest.approx(1.0, abs=0.01)
+    assert b_low == pytest.approx(0.0, abs=0.01) and b_high == pytest.approx(0.3, abs=0.03)
+    assert box.coverage >= 0.9 and box.density >= 0.9
+    # The true box holds 0.4 x 0.3 = 12% of the runs.
+    assert box.base_rate == pytest.approx(0.12, abs=0.02)
+    assert box.mass == pytest.approx(0.12, abs=0.02)
+    assert box.runs == pytest.approx(box.mass * len(x), abs=0.5)
+
+
+def test_prim_with_noisy_labels_still_restricts_only_the_causes(ema):
+    x, failed = _synthetic(noise=0.05, seed=3)
+    box = prim_box(x, failed, threshold=0.7)
+    assert set(box.restricted) == {"a", "b"}
+    assert box.density >= 0.7 and box.coverage >= 0.6
+    # Five percent of labels flipped everywhere: the box is denser than the whole space.
+    assert box.density > 3 * box.base_rate
+
+
+def test_the_trajectory_trades_coverage_for_density(ema):
+    x, failed = _synthetic(seed=4)
+    box = prim_box(x, failed)
+    traj = box.trajectory
+    assert traj["coverage"].iloc[0] == 1.0 and traj["mass"].iloc[0] == 1.0
+    assert traj["density"].iloc[0] == pytest.approx(failed.mean())
+    assert (np.diff(traj["mass"]) <= 1e-12).all()  # peeling only shrinks the box
+    assert traj["density"].iloc[box.step] == box.density
+
+
+@pytest.mark.parametrize(
+    ("inputs", "failed", "message"),
+    [
+        (pd.DataFrame(), [], "non-empty table"),
+        (pd.DataFrame({"a": [0.1, 0.2]}), [True], "one value per run"),
+        (pd.DataFrame({"a": [0.1, 0.2]}), [False, False], "no run failed"),
+        (pd.DataFrame({"a": [0.1, 0.2]}), [2, 0], "True/False"),
+        (pd.DataFrame({"a": ["x", "y"]}), [True, False], "numeric columns only"),
+        (pd.DataFrame({"a": [0.1, np.nan]}), [True, False], "NaN or infinite"),
+    ],
+)
+def test_bad_inputs_are_refused(inputs, failed, message):
+    with pytest.raises(DiscoveryError, match=message):
+        prim_box(inputs, failed)
+
+
+def test_bad_settings_are_refused():
+    x, failed = _synthetic(n=50)
+    with pytest.raises(DiscoveryError, match=r"threshold = 1\.5"):
+        prim_box(x, failed, threshold=1.5)
+
+
+def test_without_ema_workbench_the_error_says_what_to_install(monkeypatch):
+    x, failed = _synthetic(n=50)
+    monkeypatch.setitem(sys.modules, "ema_workbench", None)  # import fails as if absent
+    monkeypatch.setitem(sys.modules, "ema_workbench.analysis", None)
+    with pytest.raises(DiscoveryError, match=r"pip install 'kemitraan\[ema\]'"):
+        prim_box(x, failed)
