@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, ValidationError, model_validator
+from scipy.stats import norm
 
 from sim.errors import UserError, did_you_mean
 from sim.paths import CALIBRATION
@@ -52,6 +53,9 @@ __all__ = [
     "Source",
     "Target",
     "load_evidence",
+    "lognormal_gini",
+    "lognormal_income_for",
+    "lognormal_poverty",
 ]
 
 TARGETS_FILE = CALIBRATION / "targets.toml"
@@ -306,3 +310,49 @@ def load_evidence(path: str | Path = TARGETS_FILE) -> EvidenceTable:
             exc, str(path), EvidenceTable, data, lists=("source", "target", "measure")
         )
         raise EvidenceError(message) from None
+
+
+def lognormal_gini(sigma: float) -> float:
+    """The Gini coefficient of a lognormal distribution: G = 2 Phi(sigma / sqrt 2) - 1.
+
+    The model draws income as lognormal with ``population.income_sigma`` (Aitchison & Brown
+    1957 for the formula).
+
+    Example:
+        >>> round(lognormal_gini(0.8), 3)  # the shipped default: far above BPS's 0.32-0.39
+        0.428
+    """
+    return float(2.0 * norm.cdf(sigma / math.sqrt(2.0)) - 1.0)
+
+
+def lognormal_poverty(sigma: float, median: float) -> float:
+    """The share below the poverty line (income 1) of a lognormal: Phi(-ln(median) / sigma).
+
+    Example:
+        >>> round(lognormal_poverty(0.8, 1.5), 3)  # the shipped defaults: 31% poor
+        0.306
+    """
+    if sigma == 0:
+        return float(median < 1.0)
+    return float(norm.cdf(-math.log(median) / sigma))
+
+
+def lognormal_income_for(gini: float, poverty_share: float) -> tuple[float, float]:
+    """The (income_sigma, income_median) of a lognormal income with this Gini and poverty share.
+
+    Inverts :func:`lognormal_gini` and :func:`lognormal_poverty`: sigma = sqrt 2
+    Phi^-1((G + 1) / 2), median = exp(-sigma Phi^-1(poverty_share)), the median in multiples of
+    the poverty line.
+
+    Example:
+        >>> sigma, median = lognormal_income_for(0.324, 0.1229)  # BPS rural, 2018 and 2022
+        >>> round(sigma, 3), round(median, 2)
+        (0.591, 1.99)
+        >>> round(lognormal_gini(sigma), 3), round(lognormal_poverty(sigma, median), 4)
+        (0.324, 0.1229)
+    """
+    if not 0.0 < gini < 1.0 or not 0.0 < poverty_share < 1.0:
+        raise ValueError("gini and poverty_share must lie strictly between 0 and 1")
+    sigma = math.sqrt(2.0) * float(norm.ppf((gini + 1.0) / 2.0))
+    median = math.exp(-sigma * float(norm.ppf(poverty_share)))
+    return sigma, median
