@@ -18,6 +18,10 @@ This module keeps the bookkeeping honest, nothing more; it runs no model:
 - an unverified target carries a reason and no estimate: a number nobody read is not kept;
 - every ``model_output`` is a declared outcome and every id a target or source names exists.
 
+It also holds the closed forms that map two BPS targets to two levers: the model draws income
+as lognormal, so :func:`lognormal_income_for` gives the ``income_sigma`` and ``income_median``
+that reproduce a Gini coefficient and a poverty rate.
+
 Example:
     >>> table = load_evidence()
     >>> len(table.verified()) >= 12, len(table.independent_studies()) >= 6
