@@ -245,7 +245,8 @@ def render(table: EvidenceTable) -> str:
         lines.append(
             f"- `{s.id}` ({s.kind}; study: {s.study}): {s.citation} Read at: {s.where_read}."
         )
-    return "\n".join(lines) + "\n"
+    # The site renders $...$ as mathematics (pymdownx.arithmatex): dollars here are money.
+    return "\n".join(lines).replace("$", "\\$") + "\n"
 
 
 def _parser() -> argparse.ArgumentParser:
