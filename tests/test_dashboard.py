@@ -820,6 +820,7 @@ def test_every_literal_message_and_every_event_word_has_an_indonesian_translatio
     from sim.model.interventions import ACTIONS
     from sim.present.i18n import LOCALE, translator
     from sim.present.livemodel import LIVE_EVENT, LIVE_LEVERS, policy_designs
+    from sim.present.netdraw import STYLE
     from sim.scenario import load_scenario
 
     with (LOCALE / "id" / "LC_MESSAGES" / "kemitraan.po").open("rb") as f:
@@ -842,6 +843,7 @@ def test_every_literal_message_and_every_event_word_has_an_indonesian_translatio
     }
     words = [*ACTIONS, "restore", "partnership", LIVE_EVENT, *names]
     words += [label for _lever, label, *_rest in LIVE_LEVERS]
+    words += [style["label"] for style in STYLE.values()]  # the network's legend
     _ = translator("id")
     assert [w for w in words if _(w) == w] == []
 
@@ -883,3 +885,27 @@ def test_play_runs_to_the_horizon_publishes_snapshots_and_reports_its_time():
     session.reset({"households": 60, "horizon": 60})
     session.play(0.0, publish=shown.append, connected=lambda: False, on_end=lambda: None)
     assert session.last_play.months == 0 and session.model.a.steps == 0
+
+
+def test_the_network_picture_speaks_the_pages_language_in_a_readable_size():
+    from matplotlib.figure import Figure
+
+    from sim.present.i18n import translator
+    from sim.present.livemodel import DashboardModel
+    from sim.present.netdraw import draw_network
+    from sim.present.session import Session
+
+    model = DashboardModel(households=60)
+    ax = Figure().subplots()
+    draw_network(ax, model.a, title="A", gettext=translator("id"), fontsize=10)
+    legend = ax.get_legend()
+    texts = [t.get_text() for t in legend.get_texts()]
+    assert "pemerintah" in texts and "LSM" in texts and "kepercayaan tinggi" in texts
+    assert legend.get_title().get_text() == "ukuran organisasi = kekuasaan"
+    assert {t.get_fontsize() for t in legend.get_texts()} == {10}
+    # The session draws its networks in the page's language once the page switches.
+    session = Session()
+    english = session.snap.networks["A"]
+    session.gettext = translator("id")
+    indonesian = session.refresh(draw=True).networks["A"]
+    assert indonesian[1:4] == b"PNG" and indonesian != english

@@ -212,6 +212,12 @@ def Page():
             session.model.step()
             view.set(session.refresh(draw=True))
 
+    def change_language(code: str) -> None:
+        set_lang(code)
+        session.gettext = translator(code)
+        if session.model is not None:  # the networks' titles and legends, in the new language
+            view.set(session.refresh(draw=True))
+
     def set_live(lever: str, value: Any) -> None:
         if session.model is not None:
             session.model.set_live(lever, value)
@@ -237,7 +243,7 @@ def Page():
             MonthCounter(view, _)
             solara.ToggleButtonsSingle(
                 value=lang,
-                on_value=set_lang,
+                on_value=change_language,
                 dense=True,
                 children=[solara.Button(name, value=code) for code, name in LANGUAGES.items()],
                 classes=["language"],

@@ -312,10 +312,13 @@ class DashboardModel(mesa.Model):
             name, value = self.a.interventions.check_setting(lever, value)
             self.pending[name] = value
 
-    def snapshot(self, networks: dict[str, bytes] | None = None, draw: bool = False) -> Snapshot:
+    def snapshot(
+        self, networks: dict[str, bytes] | None = None, draw: bool = False, gettext: Any = str
+    ) -> Snapshot:
         """Copy what the page shows, under the lock; ``draw=True`` also draws the networks.
 
-        ``networks`` (the previous snapshot's pictures) are kept when not redrawn.
+        ``networks`` (the previous snapshot's pictures) are kept when not redrawn; new ones
+        are labelled in the language of ``gettext``.
 
         >>> m = DashboardModel(households=60, compare="low trust"); m.step()
         >>> s = m.snapshot()
@@ -341,7 +344,7 @@ class DashboardModel(mesa.Model):
                 pending=dict(self.pending),
                 factors={lever: getattr(factors, lever.split(".")[1]) for lever, *_ in LIVE_LEVERS},
                 networks=(
-                    {label: network_png(run, label) for label, run in self.runs}
+                    {label: network_png(run, label, gettext) for label, run in self.runs}
                     if draw
                     else dict(networks or {})
                 ),
@@ -355,11 +358,17 @@ def _png(fig: Figure, dpi: int = 80) -> bytes:
     return buffer.getvalue()
 
 
-def network_png(model: PartnershipModel, label: str) -> bytes:
-    """One configuration's stakeholder network as a PNG (call it under the models' lock)."""
+def network_png(model: PartnershipModel, label: str, gettext: Any = str) -> bytes:
+    """One configuration's stakeholder network as a PNG (call it under the models' lock).
+
+    Title and legend in the language of ``gettext``, the legend at 10 points beside the
+    drawing (inside the picture), for a projector.
+    """
+    _ = gettext
     fig = Figure(figsize=(7.0, 5.6))
-    fig.subplots_adjust(left=0.01, right=0.99, top=0.94, bottom=0.01)
-    draw_network(fig.subplots(), model, title=f"{label.split(':')[0]}, month {model.steps}")
+    fig.subplots_adjust(left=0.01, right=0.60, top=0.94, bottom=0.01)
+    title = _("{run}, month {month}").format(run=label.split(":")[0], month=model.steps)
+    draw_network(fig.subplots(), model, title=title, gettext=_, fontsize=10)
     return _png(fig, dpi=80)
 
 

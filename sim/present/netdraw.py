@@ -38,6 +38,8 @@ from matplotlib.patches import FancyArrowPatch
 from sim.mechanisms.partnership import COMMUNITY
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from sim.model.model import PartnershipModel
 
 __all__ = ["STYLE", "TRUST_CMAP", "draw_network", "network_layout", "village_trust"]
@@ -133,12 +135,16 @@ def draw_network(
     *,
     title: str | None = None,
     legend: bool = True,
+    gettext: Callable[[str], str] = str,
+    fontsize: float = 6.5,
 ) -> Axes:
     """Draw the model's stakeholder network on ``ax`` (cleared first); returns ``ax``.
 
-    See the module docstring for what colours, sizes and markers mean. Cheap enough to call
-    every step: one scatter per kind of node, one line collection per kind of tie and one arrow
-    per directed trust between partners.
+    See the module docstring for what colours, sizes and markers mean. ``gettext`` translates
+    the legend (:func:`sim.present.i18n.translator`); ``fontsize`` (points) sizes the legend,
+    the villages' numbers and the title (the dashboard draws them larger, for a projector).
+    Cheap enough to call every step: one scatter per kind of node, one line collection per kind
+    of tie and one arrow per directed trust between partners.
     """
     ax.clear()
     pos = network_layout(model)
@@ -226,7 +232,7 @@ def draw_network(
             xy[v] * 1.19,
             ha="center",
             va="center",
-            fontsize=6.5,
+            fontsize=fontsize,
             color="#333333",
             zorder=6,
         )
@@ -259,7 +265,7 @@ def draw_network(
     ax.set_aspect("equal")
     ax.axis("off")
     if title:
-        ax.set_title(title, fontsize=9)
+        ax.set_title(title, fontsize=fontsize + 2.5)
     if legend:
         handles = [
             Line2D(
@@ -270,19 +276,19 @@ def draw_network(
                 markerfacecolor=s["color"],
                 markeredgecolor="#333333",
                 markersize=7,
-                label=s["label"],
+                label=gettext(s["label"]),
             )
             for s in STYLE.values()
         ]
-        handles.append(Line2D([], [], color=TRUST_CMAP(0.1), lw=1.2, label="low trust"))
-        handles.append(Line2D([], [], color=TRUST_CMAP(0.9), lw=3.0, label="high trust"))
+        handles.append(Line2D([], [], color=TRUST_CMAP(0.1), lw=1.2, label=gettext("low trust")))
+        handles.append(Line2D([], [], color=TRUST_CMAP(0.9), lw=3.0, label=gettext("high trust")))
         ax.legend(
             handles=handles,
             loc="upper left",
             bbox_to_anchor=(1.0, 1.0),
-            fontsize=6.5,
+            fontsize=fontsize,
             frameon=False,
-            title="organization size = power",
-            title_fontsize=6.5,
+            title=gettext("organization size = power"),
+            title_fontsize=fontsize,
         )
     return ax

@@ -72,7 +72,7 @@ def ControlView(control: Control, value: Any, on_value: Any, _: Any):
                 )
             widget = solara.SliderInt if isinstance(control.step, int) else solara.SliderFloat
             widget(
-                control.label,  # the accessible name stays English: tests and scripts find it
+                _(control.label),  # its accessible name: tests find a slider by it
                 value=value,
                 min=control.lo,
                 max=control.hi,

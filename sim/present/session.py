@@ -117,6 +117,7 @@ class Session:
     """One browser session's models and the snapshot its page shows."""
 
     def __init__(self) -> None:
+        self.gettext: Callable[[str], str] = str  # the page's language, for the networks
         self.model: DashboardModel | None = DashboardModel()
         self.snap: Snapshot | None = self.model.snapshot(draw=True)
         self.closed = threading.Event()
@@ -128,14 +129,14 @@ class Session:
     def reset(self, settings: dict[str, Any]) -> Snapshot:
         """Build new models from ``settings`` (a Reset)."""
         self.model = DashboardModel(**settings)
-        self.snap = self.model.snapshot(draw=True)
+        self.snap = self.model.snapshot(draw=True, gettext=self.gettext)
         return self.snap
 
     def refresh(self, draw: bool) -> Snapshot:
         """A new snapshot of the models (drawing the networks if ``draw``)."""
         assert self.model is not None
         previous = self.snap.networks if self.snap is not None else None
-        self.snap = self.model.snapshot(previous, draw=draw)
+        self.snap = self.model.snapshot(previous, draw=draw, gettext=self.gettext)
         return self.snap
 
     def play(
