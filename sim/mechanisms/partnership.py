@@ -153,17 +153,17 @@ def capability_coverage(
         return caps.max(axis=0)
     if rho == -np.inf:
         return caps.min(axis=0)
-    with np.errstate(divide="ignore", over="ignore"):
-        if abs(rho) < 1e-9:  # the limit ρ → 0; the power form loses every digit near it
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        if abs(rho) < 1e-280:  # the limit ρ → 0 (closer to 0 the products go subnormal)
             return np.exp(np.log(caps).mean(axis=0))
-        # Scaled by the largest (ρ > 0) or smallest (ρ < 0) entry, so that no power
-        # under- or overflows however large |ρ| is.
+        # Relative to the largest (ρ > 0) or smallest (ρ < 0) entry, so that ρ·ln r ≤ 0 and
+        # nothing overflows however large |ρ| is; expm1/log1p keep every digit as ρ → 0.
         scale = caps.max(axis=0) if rho > 0 else caps.min(axis=0)
-        # A capability nobody (ρ > 0) or someone (ρ < 0) lacks is 0 whatever the others hold.
+        # A capability nobody (ρ > 0) or someone (ρ < 0) has is 0 whatever the others hold.
         safe = np.where(scale > 0, scale, 1.0)
-        ratio = np.where(scale > 0, caps / safe, 1.0)
-        mean = np.power(ratio, rho).mean(axis=0)
-        return np.where(scale > 0, safe * np.power(mean, 1.0 / rho), 0.0)
+        log_ratio = np.where(scale > 0, np.log(caps) - np.log(safe), 0.0)
+        mean = np.expm1(rho * log_ratio).mean(axis=0)
+        return np.where(scale > 0, safe * np.exp(np.log1p(mean) / rho), 0.0)
 
 
 def service_effectiveness(
