@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import string
+import typing
 
 import pytest
 from hypothesis import HealthCheck, event, given, settings
@@ -168,6 +169,9 @@ SKIP = SIZES | {"seed", "steps_per_year", "type", "map"}  # map: a file path, fu
 
 def _draw_lever(draw, row):
     default, bounds = row["default"], row["bounds"]
+    if isinstance(default, str):  # a choice among named forms
+        field = Scenario.model_fields[row["section"]].annotation.model_fields[row["key"]]
+        return draw(st.sampled_from(typing.get_args(field.annotation)))
     if isinstance(default, tuple):
         return tuple(draw(st.floats(0.0, 100.0)) for _ in default)
     low = bounds.get("ge", bounds.get("gt"))

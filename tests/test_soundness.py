@@ -13,6 +13,7 @@ import pytest
 
 from sim.model.model import PartnershipModel
 from sim.scenario.schema import lever_table
+from sim.scenario.traits import SERVICES
 
 from .invariants import check, counts, run_checked, trust_edges
 
@@ -27,9 +28,23 @@ def _extreme(which: str) -> dict:
     """Every lever that is not a size at its lower or upper bound (open bounds: the nearest
     float inside)."""
     levers = {}
-    for row in lever_table():
+    rows = lever_table()
+    # A row of weights (preferences, requirements) must keep one positive entry: at the low
+    # end its largest default stays.
+    keep = {}
+    for row in rows:
+        if row["section"] in ("preferences", "requirements"):
+            name = row["key"].rsplit("_", 1)[0] if row["section"] == "preferences" else None
+            name = name or next(s for s in SERVICES if row["key"].startswith(f"{s}_"))
+            best = keep.get((row["section"], name))
+            if best is None or row["default"] > best["default"]:
+                keep[(row["section"], name)] = row
+    kept = {(r["section"], r["key"]) for r in keep.values()} if which == "low" else set()
+    for row in rows:
         if row["key"] in SIZES or row["key"] in ("type", "map"):  # map: a path, not a number
             continue
+        if isinstance(row["default"], str) or (row["section"], row["key"]) in kept:
+            continue  # a named form (no bounds), or the entry that keeps a row positive
         default, b = row["default"], row["bounds"]
         if isinstance(default, tuple):
             levers[f"{row['section']}.{row['key']}"] = (0.0 if which == "low" else 100.0,) * 5

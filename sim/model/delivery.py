@@ -70,18 +70,23 @@ def leakage(scenario: Scenario, monitoring: float, role_clarity: float | None = 
     )
 
 
-def effectiveness(capabilities: np.ndarray, scenario: Scenario) -> np.ndarray:
+def effectiveness(
+    capabilities: np.ndarray, scenario: Scenario, requirements: np.ndarray | None = None
+) -> np.ndarray:
     """Effectiveness per service of a group of parties (rows of ``capabilities``).
 
     Their capabilities combine by the scenario's pooling form; services need them by the
-    scenario's requirements (``[requirements]``, rows normalized). A single party's rows
-    combine to its own capabilities under every form.
+    scenario's requirements (``[requirements]``, rows normalized; pass them as
+    ``requirements`` when they are already at hand). A single party's rows combine to its
+    own capabilities under every form.
     """
     ps = scenario.partnership
     coverage = capability_coverage(
         capabilities, ps.capability_pooling, ps.capability_substitutability
     )
-    return service_effectiveness(coverage, np.array(scenario.requirements.matrix()))
+    if requirements is None:
+        requirements = np.array(scenario.requirements.matrix())
+    return service_effectiveness(coverage, requirements)
 
 
 def deliver(
@@ -97,6 +102,7 @@ def deliver(
     """Every programme of the step delivers; the households' stocks respond (in place)."""
     hh = parties.hh
     structure = parties.structure
+    requirements = np.array(scenario.requirements.matrix())
     in_partnership = set(p.members) if p is not None else set()
     solo_orgs = [o for o in parties.organizations if o.node not in in_partnership]
     # The dose of all programmes together is needed only when some organization works
@@ -110,12 +116,21 @@ def deliver(
     )
     if p is not None:
         _deliver_jointly(
-            p, parties, scenario, record, scratch, dose, monitoring, understanding, community_voice
+            p,
+            parties,
+            scenario,
+            record,
+            scratch,
+            dose,
+            monitoring,
+            understanding,
+            community_voice,
+            requirements,
         )
     capture = scenario.accountability.capture_propensity
     for o in solo_orgs:
         budget = commitment * parties.resources(o.node, 0.0, record.budget_share)
-        eff = effectiveness(o.capabilities[None, :], scenario)
+        eff = effectiveness(o.capabilities[None, :], scenario, requirements)
         leak = leakage(scenario, monitoring, role_clarity=1.0)
         value = budget * (1.0 - leak) * o.preferences * eff
         area = structure.service_areas[o.node]
@@ -158,10 +173,11 @@ def _deliver_jointly(
     monitoring: float,
     understanding: float,
     voice: float,
+    requirements: np.ndarray,
 ) -> None:
     hh = parties.hh
     caps = np.array([parties.capabilities(m) for m in p.members])
-    eff = effectiveness(caps, scenario)
+    eff = effectiveness(caps, scenario, requirements)
     prefs = np.array([parties.preferences(m) for m in p.members])
     weights = p.weights
     share = allocation(prefs, weights) * p.effort
@@ -223,7 +239,7 @@ def _deliver_jointly(
         if node == COMMUNITY:
             continue
         o = parties.by_node[node]
-        own = effectiveness(o.capabilities[None, :], scenario)
+        own = effectiveness(o.capabilities[None, :], scenario, requirements)
         alone += o.budget * o.preferences * own * (1.0 - solo_leak)
         budget_alone += o.budget
     if budget_alone > 0:
