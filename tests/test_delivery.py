@@ -17,7 +17,6 @@ from sim.mechanisms.partnership import (
     allocation,
     capability_coverage,
     coordination_cost,
-    grassroots_monitoring,
     leakage_share,
     member_nodes,
     service_effectiveness,
@@ -135,7 +134,7 @@ def test_allocation_sums_to_one_and_follows_a_dictator(data, m, holder):
 
 
 # ---------------------------------------------------------------------------------------------
-# leakage_share, grassroots_monitoring
+# leakage_share (grassroots monitoring: tests/test_governance.py)
 # ---------------------------------------------------------------------------------------------
 
 
@@ -168,18 +167,6 @@ def test_leakage_decreasing_in_each_lever(which):
         values.append(leakage_share(0.28, **args, **effects))
     assert np.all(np.diff(values) < 0)
     assert np.all(np.array(values) > 0)
-
-
-@pytest.mark.parametrize("half", [1.0, 10.0, 25.0, 250.0])
-@pytest.mark.parametrize("participation", [0.1, 0.5, 1.0])
-def test_grassroots_monitoring_halves_at_half_size(half, participation):
-    assert grassroots_monitoring(participation, half, half) == pytest.approx(
-        participation / 2, rel=1e-15
-    )
-    assert grassroots_monitoring(participation, 0.0, half) == participation
-    sizes = np.array([1.0, 5.0, 50.0, 500.0])
-    g = [grassroots_monitoring(participation, s, half) for s in sizes]
-    assert np.all(np.diff(g) < 0)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -224,6 +211,8 @@ PER_MEMBER = (
     "weights",
     "unfairness",
     "net_benefit",
+    "arrears",
+    "owed",
 )
 PER_SERVICE = ("effort", "spent", "gained")
 

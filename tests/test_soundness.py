@@ -99,8 +99,9 @@ def test_ten_thousand_steps_settle_and_stay_sound():
 
     State invariants are checked every 100 steps and at the end; every recorded outcome of
     every step is checked in the tidy table. Welfare settles: it rises over the first years,
-    then its range over the last 1000 steps is small (measured 0.0035 with 10 households,
-    seed 3) and its mean does not drift between steps 5000-6000 and the last 1000.
+    then its range over the last 1000 steps is small (measured 0.018 with 10 households,
+    seed 3: audits, evaluations and fines come in lumps, which ten households feel) and its
+    mean does not drift between steps 5000-6000 and the last 1000.
     """
     model = PartnershipModel(seed=3, households=10, villages=1, governments=1, firms=1, ngos=1)
     expected, edges = counts(model), trust_edges(model)
@@ -116,7 +117,7 @@ def test_ten_thousand_steps_settle_and_stay_sound():
         assert np.isfinite(values).all() and ((values >= 0) & (values <= 1)).all(), column
     assert np.isfinite(df["income_mean"]).all() and (df["income_mean"] > 0).all()
     last = w[-1000:]
-    assert np.ptp(last) < 0.02
+    assert np.ptp(last) < 0.03
     assert abs(last.mean() - w[5000:6000].mean()) < 0.01
     assert last.mean() > w[0]  # the partnership raised welfare before it settled
 

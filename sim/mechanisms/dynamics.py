@@ -204,32 +204,34 @@ def procedural_unfairness(decision_weights: np.ndarray) -> np.ndarray:
 def motivation(
     trust_in_others: np.ndarray,
     understanding: float,
-    accountability: float,
+    deterrence: float,
     dialogue: np.ndarray,
     unfair: np.ndarray,
     weights: tuple[float, float, float, float, float],
 ) -> np.ndarray:
     """Each party's own motivation to contribute (the intercept of conditional cooperation).
 
-    ``m_i = clip(ω_T·T̄_i + ω_S·SU + ω_A·A + ω_D·D_i − ω_U·U_i, 0, 1)`` where ``T̄_i`` is
-    ``i``'s mean trust in the other members, ``SU`` the shared understanding, ``A`` the
-    accountability (probability that shirking is detected within a year), ``D_i`` the share of
-    partners ``i`` talked with this step and ``U_i`` its perceived unfairness. Trust raises
-    cooperation (Ostrom 1998, APSR 92:1), so does communication, chiefly through the
-    commitments it renews (Balliet 2010, J. Conflict Resolut. 54:39: d ≈ 1.0), sanctioning
-    (Fehr & Gächter 2000, AER 90:980), and inequity lowers it (Fehr & Schmidt 1999).
+    ``m_i = clip(ω_T·T̄_i + ω_S·SU + ω_D·D + ω_C·C_i − ω_U·U_i, 0, 1)`` where ``T̄_i`` is
+    ``i``'s mean trust in the other members, ``SU`` the shared understanding, ``D`` the
+    deterrence (the expected sanction per unit withheld: detection probability × sanction,
+    :func:`sim.mechanisms.governance.expected_sanction`; 0 when nothing is monitored or
+    nothing is sanctioned), ``C_i`` the share of partners ``i`` talked with this step and
+    ``U_i`` its perceived unfairness. Trust raises cooperation (Ostrom 1998, APSR 92:1), so
+    does communication, chiefly through the commitments it renews (Balliet 2010, J. Conflict
+    Resolut. 54:39: d ≈ 1.0), and the threat of sanctions (Fehr & Gächter 2000, AER 90:980;
+    Becker 1968); inequity lowers it (Fehr & Schmidt 1999).
 
     Example:
         >>> motivation(np.array([1.0]), 1.0, 0.0, np.array([0.0]), np.array([0.0]),
         ...            (0.4, 0.3, 0.2, 0.1, 1.0))
         array([0.7])
     """
-    w_t, w_s, w_a, w_d, w_u = weights
+    w_t, w_s, w_d, w_c, w_u = weights
     m = (
         w_t * trust_in_others
         + w_s * understanding
-        + w_a * accountability
-        + w_d * dialogue
+        + w_d * deterrence
+        + w_c * dialogue
         - w_u * unfair
     )
     return np.clip(m, 0.0, 1.0)
@@ -242,8 +244,8 @@ def conditional_contribution(belief: np.ndarray, motive: np.ndarray, slope: floa
     (``b_i``) with slope ``ρ < 1`` and fills the rest from its own motivation ``m_i``
     (Fischbacher, Gächter & Fehr 2001, Econ. Lett. 71:397). When beliefs follow observed
     contributions, contributions converge to the motivations: cooperation decays unless trust,
-    understanding or accountability keep the motivations high (Fischbacher & Gächter 2010, AER
-    100:541).
+    understanding or the threat of sanctions keep the motivations high (Fischbacher & Gächter
+    2010, AER 100:541).
 
     Example:
         >>> conditional_contribution(np.array([0.8]), np.array([0.4]), 0.75)

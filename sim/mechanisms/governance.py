@@ -1,7 +1,9 @@
-"""How a partnership governs itself: detection, evaluation and learning, voice and exit.
+"""How a partnership governs itself: detection, sanctions, accountability, learning, exit.
 
-Pure rules over arrays; the model's phases 2, 3, 7 and 8 apply them (docs/ODD.md, submodels
-7.2, 7.5, 7.7 and 7.8).
+Detection and sanctions upward (audits, evaluations), accountability downward (households'
+monitoring, village by village), evaluation and learning, voice and exit. Pure rules over
+arrays; the model's phases 2, 3, 4, 7 and 8 apply them (docs/ODD.md, submodels 7.1, 7.5, 7.8,
+7.9, 7.15 and 7.16).
 """
 
 from __future__ import annotations
@@ -11,28 +13,23 @@ from collections.abc import Sequence
 import numpy as np
 
 __all__ = [
+    "attendance",
     "beliefs",
     "community_voice",
     "detection_probability",
     "effort_after_learning",
     "exit_probability",
+    "expected_sanction",
+    "fines",
+    "leakage_detection",
     "leaving_members",
     "mean_trust_in_others",
-    "per_step_probability",
     "repaired_trust",
+    "sanctioned_trust",
+    "shortfall",
+    "village_monitoring",
+    "visible_share",
 ]
-
-
-def per_step_probability(annual: float, steps_per_year: int) -> float:
-    """The per-step probability of an event with probability ``annual`` within a year.
-
-    ``1 - (1 - p_year) ** (1 / steps_per_year)``: independent steps give the annual figure.
-
-    Example:
-        >>> round(per_step_probability(1 - 0.5**12, 12), 12)
-        0.5
-    """
-    return 1.0 - (1.0 - annual) ** (1.0 / steps_per_year)
 
 
 def detection_probability(
@@ -40,20 +37,161 @@ def detection_probability(
     evaluation_detection: float,
     evaluation_interval: int,
     steps_per_year: int,
+    *,
+    audit_interval: int = 12,
 ) -> float:
-    """Probability that shirking is detected within a year, by an audit or an evaluation.
+    """Probability that a member's shirking is detected within a year, by audits or evaluations.
 
-    ``A = 1 - (1 - a)(1 - (1 - e) ** (spy / k))`` with audit probability ``a``, an evaluation's
-    detection probability ``e`` and ``spy / k`` evaluations a year (none when ``k = 0``);
-    audits and evaluations detect independently (Olken 2007 on audits).
+    ``P = 1 − (1 − a)^(spy / r) · (1 − e)^(spy / k)``: an audit round every ``r`` steps audits
+    the programme with probability ``a`` (Olken's per-project probability) and an audit finds
+    every shortfall; an evaluation every ``k`` steps detects a member's shortfall with
+    probability ``e`` (none when ``k = 0``); rounds and evaluations detect independently. With
+    ``r = 12`` and ``a = 1`` there is exactly one audit a year: the probability has no jump at 1.
 
     Example:
         >>> detection_probability(0.0, 0.5, 6, 12)
         0.75
+        >>> detection_probability(1.0, 0.0, 0, 12)
+        1.0
     """
+    audits = 1.0 - (1.0 - audit_probability) ** (steps_per_year / audit_interval)
     evaluations_per_year = steps_per_year / evaluation_interval if evaluation_interval > 0 else 0.0
     evaluation = 1.0 - (1.0 - evaluation_detection) ** evaluations_per_year
-    return 1.0 - (1.0 - audit_probability) * (1.0 - evaluation)
+    return 1.0 - (1.0 - audits) * (1.0 - evaluation)
+
+
+def expected_sanction(detection: float, fine: float, reputation: float) -> float:
+    """Deterrence: the share of the gain from withholding that the expected sanction takes away.
+
+    ``D = min(1, P · (f + s))``: withholding a unit of a promised contribution gains the unit;
+    it is detected within the year with probability ``P`` and then costs a fine of ``f`` units
+    (``f = 1``: restitution) and the reputation ``s`` (the share of its partners' trust a
+    member loses per unit of shortfall, valued one for one). Deterrence is the expected
+    sanction per unit withheld, capped where withholding no longer pays (Becker 1968, JPE
+    76:169: offences respond to the probability of conviction and the punishment; Fehr &
+    Gächter 2000, AER 90:980: punishment sustains contributions; Ostrom 1990, table 3.1,
+    design principles 4-5: monitoring and graduated sanctions).
+
+    Example:
+        >>> expected_sanction(0.5, 1.0, 0.5)
+        0.75
+        >>> expected_sanction(0.8, 1.0, 0.5)
+        1.0
+    """
+    return min(1.0, detection * (fine + reputation))
+
+
+def shortfall(arrears: np.ndarray, owed: np.ndarray) -> np.ndarray:
+    """Each member's shortfall since the last check: what it withheld over what it promised.
+
+    ``σ_j = arrears_j / owed_j`` (0 where nothing was owed).
+
+    Example:
+        >>> shortfall(np.array([1.0, 0.0]), np.array([4.0, 0.0])).tolist()
+        [0.25, 0.0]
+    """
+    return np.divide(arrears, owed, out=np.zeros_like(arrears, dtype=float), where=owed > 0)
+
+
+def fines(arrears: np.ndarray, detected: np.ndarray, fine: float) -> np.ndarray:
+    """Material sanction: each detected member pays ``f`` times what it withheld.
+
+    ``F_j = f · arrears_j · detected_j``; the fines go to the partnership's pool in the next
+    step (restitution when ``f = 1``).
+
+    Example:
+        >>> fines(np.array([2.0, 3.0]), np.array([True, False]), 1.5).tolist()
+        [3.0, 0.0]
+    """
+    return fine * arrears * detected
+
+
+def sanctioned_trust(
+    trust: np.ndarray, shortfall: np.ndarray, detected: np.ndarray, reputation: float
+) -> np.ndarray:
+    """Reputational sanction: partners withdraw trust from a member caught falling short.
+
+    ``T'[i, j] = T[i, j] · (1 − s · max(0, σ_j − σ̄))`` for every detected member ``j``, with
+    ``σ_j`` its shortfall and ``σ̄`` the members' mean shortfall (the group standard):
+    free riders are punished the more, the further they fall below the group's standard
+    (Fehr & Gächter 2000, AER 90:980), by the other users, graduated by the seriousness of
+    the offence (Ostrom 1990, *Governing the Commons*, table 3.1, design principle 5).
+    Undetected members, members at or above the standard and the diagonal keep their trust.
+
+    Example:
+        >>> sanctioned_trust(np.array([[1.0, 0.8], [0.6, 1.0]]), np.array([0.0, 0.5]),
+        ...                  np.array([False, True]), 0.5)
+        array([[1. , 0.7],
+               [0.6, 1. ]])
+    """
+    below = np.maximum(shortfall - shortfall.mean(), 0.0)
+    keep = 1.0 - reputation * np.where(detected, below, 0.0)
+    out = trust * keep[None, :]
+    np.fill_diagonal(out, 1.0)
+    return out
+
+
+def visible_share(labour_share: float, disclosure: float) -> float:
+    """The share of a programme's spending households can check themselves.
+
+    ``v = w + δ (1 − w)``: villagers see the wages they are paid (share ``w``) but not what
+    materials cost unless the programme discloses them (share ``δ`` of the rest). Olken (2007,
+    JPE 115:200) found that grassroots monitoring cut missing wages only, with no effect on
+    missing materials, which are three quarters of spending; publishing the grants sent to
+    schools let parents monitor them, and capture fell from 80% in 1995 to under 20% in 2001
+    (Reinikka & Svensson 2005, JEEA 3:259).
+
+    Example:
+        >>> visible_share(0.25, 0.0), visible_share(0.25, 1.0)
+        (0.25, 1.0)
+    """
+    return labour_share + disclosure * (1.0 - labour_share)
+
+
+def attendance(participation: np.ndarray, social_audit: float) -> np.ndarray:
+    """The share of a village's households that take part in monitoring the programmes.
+
+    ``a_v = π_v + α (1 − π_v)``: ``π_v`` take part of their own accord (the village's mean
+    empowerment × voice: in the status quo, accountability meetings drew mostly the elite),
+    and social audits (invitations to accountability meetings) bring in a share ``α`` of the
+    others (Olken 2007, JPE 115:200: invitations sent to hundreds of villagers).
+
+    Example:
+        >>> attendance(np.array([0.0, 0.5]), 0.5).tolist()
+        [0.5, 0.75]
+    """
+    return participation + social_audit * (1.0 - participation)
+
+
+def village_monitoring(
+    attending: np.ndarray, village_size: np.ndarray, half_size: float
+) -> np.ndarray:
+    """Grassroots monitoring in each village, diluted by free-riding in larger villages.
+
+    ``g_v = a_v / (1 + n_v / s½)`` with ``a_v`` the share taking part (:func:`attendance`),
+    ``n_v`` the village's households and ``s½`` the size at which free-riding halves
+    monitoring: every villager gains from a watched programme but bears the cost of watching
+    alone, so the larger the group the less each watches (Olson 1965; Olken 2007 found
+    grassroots monitoring weak and suggested free-riding as the reason).
+
+    Example:
+        >>> village_monitoring(np.array([0.5, 0.5]), np.array([25.0, 75.0]), 25.0)
+        array([0.25 , 0.125])
+    """
+    return attending * (half_size / (half_size + village_size))  # no overflow for tiny s½
+
+
+def leakage_detection(audit_detection: float, visible: float, monitoring: np.ndarray) -> np.ndarray:
+    """Accountability: the probability per year that a unit of leakage is detected, by village.
+
+    ``A_v = 1 − (1 − P_audit)(1 − v · g_v)``: upward by an audit within the year, or downward
+    by villagers who watch (``g_v``) what they can see (``v``).
+
+    Example:
+        >>> leakage_detection(0.5, 0.5, np.array([0.0, 1.0])).tolist()
+        [0.5, 0.75]
+    """
+    return 1.0 - (1.0 - audit_detection) * (1.0 - visible * monitoring)
 
 
 def community_voice(weights: np.ndarray, members: Sequence[str], community: str) -> float:

@@ -47,7 +47,6 @@ __all__ = [
     "capability_coverage",
     "ces_exponent",
     "coordination_cost",
-    "grassroots_monitoring",
     "initial_views",
     "leakage_share",
     "member_nodes",
@@ -230,20 +229,6 @@ def coordination_cost(
     return households * (meeting_cost * met_pairs + miscoordination_cost * (pairs - met_pairs))
 
 
-def grassroots_monitoring(participation: float, village_size: float, half_size: float) -> float:
-    """Monitoring by the community, diluted by free-riding in larger groups.
-
-    ``g = participation / (1 + s / s½)``: every villager gains from a watched programme but
-    bears the cost of watching alone, so the larger the group the less each watches (Olson
-    1965; Olken 2007 found grassroots monitoring weak).
-
-    Example:
-        >>> grassroots_monitoring(0.5, 25.0, 25.0)
-        0.25
-    """
-    return participation / (1.0 + village_size / half_size)
-
-
 def leakage_share(
     base: float,
     role_clarity: float,
@@ -255,10 +240,11 @@ def leakage_share(
 ) -> float:
     """Share of a programme's resources lost to leakage (corruption, waste, shirking).
 
-    ``ℓ = ℓ0 (1 − δ_r·clarity)(1 − δ_a·p_audit)(1 − δ_g·g)``: clear roles, the threat of an
-    audit and grassroots monitoring each cut leakage proportionally (Olken 2007, JPE 115:200:
-    raising the audit probability from 4% to 100% cut missing expenditures by about 8 points of
-    28, i.e. about 30%).
+    ``ℓ = ℓ0 (1 − δ_r·clarity)(1 − δ_a·P_audit)(1 − δ_g·g)``: clear roles, the threat of an
+    audit within the year (``P_audit``) and grassroots monitoring each cut leakage
+    proportionally (Olken 2007, JPE 115:200: raising the audit probability from 4% to 100% cut
+    missing expenditures by about 8 points of 28, i.e. about 30%). ``g`` may be an array (one
+    entry per village: the monitored share of what households can see), and so is ``ℓ``.
 
     Example:
         >>> round(leakage_share(0.3, 1.0, 0.5, 1.0, 0.5, 0.0, 0.3), 6)
@@ -283,6 +269,8 @@ MEMBER_ARRAYS = (
     "weights",
     "unfairness",
     "net_benefit",
+    "arrears",
+    "owed",
 )
 """The :class:`Partnership` arrays with one entry per member (in ``members`` order)."""
 
@@ -320,6 +308,11 @@ class Partnership:
         weights: decision weights (power) in the last decision, summing to 1.
         unfairness: perceived unfairness after the last delivery.
         net_benefit: value per unit pooled minus what the member could get alone.
+        arrears: what each member withheld of its promise since the last check (an audit or
+            an evaluation), in resources.
+        owed: what each member promised since the last check, in resources.
+        fines_due: fines (restitution) detected members still owe the pool.
+        fine_instalment: what they pay of it each step (a year's instalments).
         signal: joint output against plan last step (what members see without meeting).
         effort: learned tilt of effort across services (multiplies the allocation).
         active: whether the partnership still exists.
@@ -338,6 +331,10 @@ class Partnership:
     weights: np.ndarray
     unfairness: np.ndarray
     net_benefit: np.ndarray
+    arrears: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    owed: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    fines_due: float = 0.0
+    fine_instalment: float = 0.0
     signal: float = 1.0
     effort: np.ndarray = field(default_factory=lambda: np.ones(len(SERVICES)))
     spent: np.ndarray = field(default_factory=lambda: np.zeros(len(SERVICES)))
@@ -373,6 +370,8 @@ class Partnership:
             weights=np.full(m, 1.0 / m),
             unfairness=np.zeros(m),
             net_benefit=np.zeros(m),
+            arrears=np.zeros(m),
+            owed=np.zeros(m),
             formed_at=step,
         )
 
@@ -402,6 +401,8 @@ class Partnership:
         self.weights /= self.weights.sum()
         self.unfairness = np.append(self.unfairness, 0.0)
         self.net_benefit = np.append(self.net_benefit, 0.0)
+        self.arrears = np.append(self.arrears, 0.0)
+        self.owed = np.append(self.owed, 0.0)
 
     def remove_member(self, node: str) -> None:
         """A member leaves; the partnership ends when fewer than two remain."""

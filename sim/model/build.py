@@ -148,6 +148,7 @@ class Structure:
             over which the community's mean trust is taken.
         tied_count: number of household-organization ties.
         village_size: mean households per village.
+        village_sizes: households in each village (indexed by village).
         rep_positions: per organization, the tied representatives' positions in
             ``representatives`` (columns of ``rep_trust``).
         rep_households: per organization, the tied representatives' household indices.
@@ -158,6 +159,7 @@ class Structure:
     tied_weight: np.ndarray
     tied_count: int
     village_size: float
+    village_sizes: np.ndarray
     rep_positions: list[np.ndarray]
     rep_households: list[np.ndarray]
 
@@ -178,6 +180,7 @@ class Structure:
             tied_weight=tied.astype(float),
             tied_count=int(np.count_nonzero(tied)),
             village_size=n / max(1, int(hh.village.max()) + 1),
+            village_sizes=np.bincount(hh.village).astype(float),
             rep_positions=positions,
             rep_households=[reps[pos] for pos in positions],
         )

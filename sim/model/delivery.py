@@ -1,10 +1,12 @@
 """Phase 4, delivery: joint and solo programmes turn resources into services for households.
 
-A partnership pools its members' contributions, pays coordination, loses a share to leakage
-and delivers the rest in the mix its decision weights choose, with the effectiveness of its
-members' combined capabilities. Organizations outside it run their own programmes over their
-service areas. Services reach households by targeting weights (need, and capture by the
-better-off), and stocks respond with diminishing returns (docs/ODD.md, submodel 7.4).
+A partnership pools its members' contributions, pays coordination, audits and evaluations,
+loses a share to leakage and delivers the rest in the mix its decision weights choose, with
+the effectiveness of its members' combined capabilities. Organizations outside it run their
+own programmes over their service areas. Services reach households by targeting weights (need,
+and capture by the better-off); leakage is village by village, cut by audits upward and by
+the villagers' own monitoring of what they can see downward; stocks respond with diminishing
+returns (docs/ODD.md, submodels 7.7-7.10).
 
 The rules are the pure functions of :mod:`sim.mechanisms.partnership` and
 :mod:`sim.mechanisms.welfare`; this module applies them to one step's arrays and writes what
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.mechanisms import dynamics, welfare
+from sim.mechanisms import dynamics, governance, welfare
 from sim.mechanisms.partnership import (
     COMMUNITY,
     SERVICES,
@@ -23,7 +25,6 @@ from sim.mechanisms.partnership import (
     allocation,
     capability_coverage,
     coordination_cost,
-    grassroots_monitoring,
     leakage_share,
     service_effectiveness,
 )
@@ -31,7 +32,15 @@ from sim.mechanisms.welfare import Households
 from sim.model.step import Parties, StepRecord
 from sim.scenario.schema import Scenario
 
-__all__ = ["Scratch", "deliver", "distribute", "effectiveness", "leakage"]
+__all__ = [
+    "Scratch",
+    "audit_detection",
+    "deliver",
+    "distribute",
+    "effectiveness",
+    "leakage",
+    "watched_share",
+]
 
 
 class Scratch:
@@ -56,16 +65,29 @@ class Scratch:
         return buf
 
 
-def leakage(scenario: Scenario, monitoring: float, role_clarity: float | None = None) -> float:
-    """Leakage of a programme; a solo organization's roles are its own, hence clear."""
+def audit_detection(scenario: Scenario) -> float:
+    """Probability that a programme is audited within a year (audit rounds, 7.1)."""
+    a = scenario.accountability
+    return governance.detection_probability(
+        a.audit_probability, 0.0, 0, scenario.run.steps_per_year, audit_interval=a.audit_interval
+    )
+
+
+def leakage(
+    scenario: Scenario, watched: np.ndarray | float, role_clarity: float | None = None
+) -> np.ndarray | float:
+    """Leakage of a programme in each village (``watched``: the monitored share of spending).
+
+    A solo organization's roles are its own, hence clear (``role_clarity`` 1).
+    """
     a = scenario.accountability
     return leakage_share(
         a.base_leakage,
         scenario.factors.goal_clarity if role_clarity is None else role_clarity,
         a.role_clarity_effect,
-        a.audit_probability,
+        audit_detection(scenario),
         a.audit_deterrence,
-        monitoring,
+        watched,
         a.grassroots_effect,
     )
 
@@ -89,6 +111,28 @@ def effectiveness(
     return service_effectiveness(coverage, requirements)
 
 
+def watched_share(
+    hh: Households, village_sizes: np.ndarray, scenario: Scenario, record: StepRecord
+):
+    """Each village's monitored share of spending, households' time and the accountability.
+
+    Writes ``record.cost_participation`` (the households' time, in resources) and
+    ``record.accountability``; returns ``v · g_v`` per village (submodel 7.9).
+    """
+    a = scenario.accountability
+    n = len(hh)
+    taking_part = np.bincount(
+        hh.village, weights=hh.empowerment * hh.voice, minlength=village_sizes.size
+    ) / np.maximum(village_sizes, 1.0)
+    attending = governance.attendance(taking_part, a.social_audit)
+    monitoring = governance.village_monitoring(attending, village_sizes, a.free_riding_size)
+    visible = governance.visible_share(a.labour_share, a.disclosure)
+    detected = governance.leakage_detection(audit_detection(scenario), visible, monitoring)
+    record.accountability = float(detected @ village_sizes) / n
+    record.cost_participation = float(attending @ village_sizes) * a.participation_time_cost
+    return visible * monitoring
+
+
 def deliver(
     p: Partnership | None,
     parties: Parties,
@@ -109,11 +153,9 @@ def deliver(
     # alone (or none works together); otherwise the joint dose is all there is.
     dose = scratch("dose") if p is None or solo_orgs else None
     commitment = scenario.partnership.commitment
-    monitoring = grassroots_monitoring(
-        float(hh.empowerment.mean() * hh.voice.mean()),
-        structure.village_size,
-        scenario.accountability.free_riding_size,
-    )
+    watched = watched_share(hh, structure.village_sizes, scenario, record)
+    solo_leak = leakage(scenario, watched, role_clarity=1.0)
+    retention = np.take(1.0 - solo_leak, hh.village)
     if p is not None:
         _deliver_jointly(
             p,
@@ -122,23 +164,28 @@ def deliver(
             record,
             scratch,
             dose,
-            monitoring,
+            watched,
             understanding,
             community_voice,
             requirements,
         )
-    capture = scenario.accountability.capture_propensity
+    a = scenario.accountability
+    capture = a.capture_propensity
     for o in solo_orgs:
         budget = commitment * parties.resources(o.node, 0.0, record.budget_share)
-        eff = effectiveness(o.capabilities[None, :], scenario, requirements)
-        leak = leakage(scenario, monitoring, role_clarity=1.0)
-        value = budget * (1.0 - leak) * o.preferences * eff
         area = structure.service_areas[o.node]
+        # A solo programme's audits are not drawn (nothing else in it depends on them): it
+        # pays their expected cost every month.
+        fee = min(budget, a.audit_probability * a.audit_cost * area.size / a.audit_interval)
+        eff = effectiveness(o.capabilities[None, :], scenario, requirements)
+        gross = (budget - fee) * o.preferences * eff
+        received = distribute(hh, scratch, dose, gross, area, capture, retention=retention)
         record.spent += budget
-        record.leaked += budget * leak
-        record.delivered += float(value.sum())
+        record.cost_audit += fee
+        record.leaked += (budget - fee) * _lost_share(gross, received, retention, area)
+        record.delivered += float(received.sum())
         record.areas[o.node] = area
-        record.received[o.node] = distribute(hh, scratch, dose, value, area, capture)
+        record.received[o.node] = received
         record.promised[o.node] = budget * float(o.preferences @ eff) / max(1, area.size)
     w = scenario.welfare
     efficiency = np.array(
@@ -163,6 +210,22 @@ def deliver(
         hh.stock[:] = joint
 
 
+def _lost_share(
+    gross: np.ndarray, received: np.ndarray, retention: np.ndarray, area: np.ndarray
+) -> float:
+    """The share of a programme's value lost to leakage across its villages.
+
+    What the households received against what was sent; with nothing sent, the mean
+    leakage of the area's households.
+    """
+    sent = float(gross.sum())
+    if sent > 0:  # clipped: the sums round differently, the shares lie in [0, 1]
+        return min(1.0, max(0.0, 1.0 - float(received.sum()) / sent))
+    if area.size == 0:
+        return 0.0
+    return 1.0 - float(retention[area].mean())
+
+
 def _deliver_jointly(
     p: Partnership,
     parties: Parties,
@@ -170,7 +233,7 @@ def _deliver_jointly(
     record: StepRecord,
     scratch: Scratch,
     dose: np.ndarray | None,
-    monitoring: float,
+    watched: np.ndarray,
     understanding: float,
     voice: float,
     requirements: np.ndarray,
@@ -184,28 +247,46 @@ def _deliver_jointly(
     share = share / share.sum()
     d = scenario.dynamics
     n = len(hh)
-    ps = scenario.partnership
-    coordination = coordination_cost(
-        n, p.size, record.talked_pairs, ps.meeting_cost, ps.miscoordination_cost
-    )
-    leak = leakage(scenario, monitoring)
-    understanding_factor = d.understanding_floor + (1 - d.understanding_floor) * understanding
-    usable = max(0.0, record.pooled - coordination)
-    value = usable * understanding_factor * (1.0 - leak) * share * eff
-    record.spent += record.pooled
-    record.leaked += usable * leak
-    record.delivered += float(value.sum())
-    p.spent += usable * share
-    capture = scenario.accountability.capture_propensity * (1.0 - voice)
     if p.includes_community:
         area = np.arange(n)
     else:
         # Households tied to any member, sorted (a union of the service areas).
         cols = [parties.index[m] for m in p.members if m != COMMUNITY]
         area = np.flatnonzero(parties.structure.tied[:, cols].any(axis=1))
+    ps, a = scenario.partnership, scenario.accountability
+    costs = np.array(
+        [
+            coordination_cost(
+                n, p.size, record.talked_pairs, ps.meeting_cost, ps.miscoordination_cost
+            ),
+            a.audit_cost * area.size * record.audited,
+            a.evaluation_cost * area.size * record.evaluating,
+        ]
+    )
+    # The pool pays its costs first; what it cannot pay is not spent.
+    total = float(costs.sum())
+    if total > record.pooled:
+        costs *= record.pooled / total
+    record.cost_coordination += float(costs[0])
+    record.cost_audit += float(costs[1])
+    record.cost_evaluation += float(costs[2])
+    leak = leakage(scenario, watched)
+    retention = np.take(1.0 - leak, hh.village)
+    understanding_factor = d.understanding_floor + (1 - d.understanding_floor) * understanding
+    usable = max(0.0, record.pooled - total)
+    gross = usable * understanding_factor * share * eff
+    record.spent += record.pooled
+    p.spent += usable * share
+    capture = scenario.accountability.capture_propensity * (1.0 - voice)
     everyone = area.size == n > 0
     joint = scratch("joint_dose", zero=not everyone)  # written whole when everyone
-    received = distribute(hh, scratch, joint, value, area, capture, fresh=everyone)
+    received = distribute(
+        hh, scratch, joint, gross, area, capture, fresh=everyone, retention=retention
+    )
+    lost = _lost_share(gross, received, retention, area)
+    value = gross * (1.0 - lost)
+    record.leaked += usable * lost
+    record.delivered += float(received.sum())
     if voice > 0:
         if area.size == n:  # everyone, in order: a slice avoids a gather and a scatter
             joint[:, 4] += scenario.welfare.participation_dose * voice
@@ -218,8 +299,10 @@ def _deliver_jointly(
     record.areas["partnership"] = area
     planned = float((p.promised * record.resources).sum()) * float(share @ eff)
     record.promised["partnership"] = planned / max(1, area.size)
-    # What members see of each other without direct observation: output against plan.
-    expected = planned * (1.0 - leak)
+    # What members see of each other without direct observation: output against plan. The
+    # plan includes the fines' instalment, which members know of: restitution of past
+    # shortfalls is not read as this month's contributions.
+    expected = (planned + record.fines * float(share @ eff)) * (1.0 - lost)
     p.signal = min(1.0, float(value.sum()) / expected) if expected > 0 else 1.0
     # Unfairness: members compare how well the delivered mix serves their wishes
     # (distributive), and how much say they had in choosing it (procedural).
@@ -233,7 +316,7 @@ def _deliver_jointly(
     # would deliver if the same members ran their own programmes.
     per_unit = value / record.pooled if record.pooled > 0 else np.zeros(len(SERVICES))
     alone = np.zeros(len(SERVICES))
-    solo_leak = leakage(scenario, monitoring, role_clarity=1.0)
+    solo_leak = float(np.mean(leakage(scenario, watched, role_clarity=1.0)[hh.village]))
     budget_alone = 0.0
     for node in p.members:
         if node == COMMUNITY:
@@ -257,13 +340,16 @@ def distribute(
     capture: float,
     *,
     fresh: bool = False,
+    retention: np.ndarray | None = None,
 ) -> np.ndarray:
     """Share a programme's services among the households of ``area`` by targeting weights.
 
     Adds to ``dose`` in place and returns the total received per household in the area.
     ``fresh`` says that ``dose`` holds nothing yet: when the area is everyone, the amounts are
     then written into it rather than added to zeros (the same values, one pass less, and
-    ``dose`` need not be zeroed first).
+    ``dose`` need not be zeroed first). ``retention`` (one entry per household of the district)
+    is the share of what is sent to a household that reaches it (one minus its village's
+    leakage); the rest leaks.
     """
     if area.size == 0:
         return np.zeros(0)
@@ -275,6 +361,8 @@ def distribute(
         need = np.subtract(1.0, stock, out=scratch("need", zero=False))
         amount = welfare.targeting_weights(need, income, capture, out=dose if fresh else need)
         amount *= per_household  # a service with nothing to share adds exact zeros
+        if retention is not None:
+            amount *= retention[:, None]
         if not fresh:
             dose += amount
         received = amount[:, 0].copy()
@@ -282,11 +370,14 @@ def distribute(
             received += amount[:, s]
         return received
     received = np.zeros(area.size)
+    kept = None if retention is None else retention[area]
     for s in range(len(SERVICES)):
         if per_household[s] == 0:
             continue
         t = welfare.targeting_weights(1.0 - stock[:, s], income, capture)
         amount = per_household[s] * t
+        if kept is not None:
+            amount *= kept
         dose[area, s] += amount
         received += amount
     return received

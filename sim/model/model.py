@@ -92,10 +92,13 @@ class PartnershipModel(mesa.Model):
         # Independent streams (all spawned from the model's generator) keep the population and
         # the graph identical across scenarios that share a seed: common random numbers.
         # Beta draws consume a varying amount of randomness, so each use has its own stream.
-        # The exit stream is spawned last: the streams before it are those of earlier versions.
-        streams = self.rng.spawn(8)
+        # Spawned in this order, each new stream last: the streams before it are those of
+        # earlier versions. Exits for distrust draw from their own stream; so do audits and
+        # evaluations' detections, so the meetings of two scenarios that differ only in
+        # oversight stay the same.
+        streams = self.rng.spawn(9)
         pop_rng, net_rng, org_rng, tie_rng, rep_rng, self._form_rng, self._event_rng = streams[:7]
-        self._exit_rng = streams[7]
+        self._exit_rng, self._audit_rng = streams[7], streams[8]
         self.organizations = build.organizations(self, self.stakeholder_map, org_rng)
         self.org_index = {o.node: i for i, o in enumerate(self.organizations)}
         self.org_by_node = {o.node: o for o in self.organizations}
@@ -265,10 +268,22 @@ class PartnershipModel(mesa.Model):
         self.record.budget_share = sustainability.available_share(external, f)
 
     def communicate(self) -> None:
-        """2. Partners who communicate move their views toward each other, trust-weighted."""
+        """2. Partners who communicate move their views toward each other, trust-weighted.
+
+        An audit round (every ``audit_interval`` steps) audits the partnership with probability
+        ``audit_probability``: the audit makes every member's conduct visible this step and
+        sanctions every shortfall since the last check.
+        """
+        a = self.config.accountability
+        audited = False
+        if self.steps % a.audit_interval == 0:  # drawn with or without a partnership (CRN)
+            audited = bool(self._audit_rng.random() < a.audit_probability)
         p = self.active_partnership
         if p is None:
             return
+        interval = self.config.factors.evaluation_interval
+        self.record.audited = audited
+        self.record.evaluating = interval > 0 and self.steps % interval == 0
         trust = self.trust_matrix()
         prob = dynamics.communication_probability(trust, self.ties.party_quality(p.members))
         talked = np.triu(self._event_rng.random(prob.shape) < prob, 1)
@@ -277,14 +292,17 @@ class PartnershipModel(mesa.Model):
         d = self.config.dynamics
         weights = dynamics.degroot_weights(trust, talked, d.self_weight)
         p.views = dynamics.friedkin_johnsen_step(p.views, p.anchors, weights, d.susceptibility)
-        audit = governance.per_step_probability(
-            self.config.accountability.audit_probability, self.config.run.steps_per_year
-        )
-        audited = self._event_rng.random() < audit
         self.record.observed = np.ones_like(talked) if audited else talked.copy()
+        if audited:
+            self._sanction(p, np.ones(p.size, dtype=bool))
 
     def contribute(self) -> None:
-        """3. Members decide their contributions (conditional cooperation) and pool them."""
+        """3. Members decide their contributions (conditional cooperation) and pool them.
+
+        Motivation responds to the expected sanction (:attr:`deterrence`); what each member
+        withholds of its promise is owed until the next audit or evaluation checks it; fines
+        are paid into the pool in instalments over the year after their detection.
+        """
         p = self.active_partnership
         if p is None:
             return
@@ -295,12 +313,18 @@ class PartnershipModel(mesa.Model):
         dialogue = self.record.talked.sum(axis=1) / max(1, p.size - 1)
         motive = dynamics.motivation(
             governance.mean_trust_in_others(self.trust_matrix()), self.understanding,
-            self.accountability, dialogue, p.unfairness, d.motivation_weights,
+            self.deterrence, dialogue, p.unfairness, d.motivation_weights,
         )  # fmt: skip
         p.contribution = dynamics.conditional_contribution(p.belief, motive, d.conditional_slope)
         self.on_contribute(p)
+        promised = p.promised * resources
+        paid = p.contribution * promised
+        p.owed += promised
+        p.arrears += promised - paid
         self.record.resources = resources
-        self.record.pooled = float((p.contribution * p.promised * resources).sum())
+        self.record.fines = min(p.fines_due, p.fine_instalment)
+        p.fines_due -= self.record.fines
+        self.record.pooled = float(paid.sum()) + self.record.fines
 
     def on_contribute(self, p: Partnership) -> None:
         """A hook after the members decide their contributions, before they are pooled.
@@ -358,8 +382,9 @@ class PartnershipModel(mesa.Model):
         """7. Every ``evaluation_interval`` steps members review outcomes against goals together.
 
         They re-align goals, shift effort toward services that delivered most per unit, see
-        every member's contribution (shirking is detected) and repair trust gaps that the
-        evidence explains.
+        every member's contribution and repair trust gaps that the evidence explains; each
+        member's shortfall since the last check is detected with probability
+        ``evaluation_detection`` and sanctioned.
         """
         interval = self.config.factors.evaluation_interval
         p = self.active_partnership
@@ -375,6 +400,26 @@ class PartnershipModel(mesa.Model):
         p.belief = governance.beliefs(np.broadcast_to(p.contribution, (p.size, p.size)), p.belief)
         trust = self.trust_matrix()
         self.write_trust(governance.repaired_trust(trust, p.contribution, d.repair_rate), trust)
+        e = self.config.accountability.evaluation_detection
+        self._sanction(p, self._audit_rng.random(p.size) < e)
+
+    def _sanction(self, p: Partnership, detected: np.ndarray) -> None:
+        """Sanction the ``detected`` members' shortfalls since the last check; start a new one.
+
+        Fines (restitution when ``sanction_fine`` is 1) are paid into the pool over the next
+        year, in equal monthly instalments; partners withdraw trust from a detected member in
+        proportion to its shortfall.
+        """
+        a = self.config.accountability
+        p.fines_due += float(governance.fines(p.arrears, detected, a.sanction_fine).sum())
+        p.fine_instalment = p.fines_due / self.config.run.steps_per_year
+        if a.sanction_reputation > 0 and detected.any():
+            short = governance.shortfall(p.arrears, p.owed)
+            trust = self.trust_matrix()
+            new = governance.sanctioned_trust(trust, short, detected, a.sanction_reputation)
+            self.write_trust(new, trust)
+        p.arrears[:] = 0.0
+        p.owed[:] = 0.0
 
     def review_membership(self) -> None:
         """8. Members leave for distrust (a hazard) or after ``exit_patience`` steps of net loss."""
@@ -417,13 +462,20 @@ class PartnershipModel(mesa.Model):
         return 0.0 if p is None else governance.community_voice(p.weights, p.members, COMMUNITY)
 
     @property
-    def accountability(self) -> float:
-        """Probability that shirking is detected within a year: audits or evaluations."""
+    def detection(self) -> float:
+        """Probability that a member's shortfall is detected within a year (audits, evaluations)."""
         a = self.config.accountability
         return governance.detection_probability(
             a.audit_probability, a.evaluation_detection,
             self.config.factors.evaluation_interval, self.config.run.steps_per_year,
+            audit_interval=a.audit_interval,
         )  # fmt: skip
+
+    @property
+    def deterrence(self) -> float:
+        """The expected sanction per unit withheld: detection × (fine + reputation), at most 1."""
+        a = self.config.accountability
+        return governance.expected_sanction(self.detection, a.sanction_fine, a.sanction_reputation)
 
     # ------------------------------------------------------------------ results
     def outcomes(self) -> dict[str, float]:

@@ -207,7 +207,12 @@ def step_outcomes(
         "leakage": record.leaked / record.spent if record.spent > 0 else 0.0,
         "partnership_active": float(p is not None),
         "partnership_size": float(p.size if p is not None else 0),
-        "spent": record.spent / households,
+        "spent": (record.spent + record.cost_participation) / households,
+        "cost_coordination": record.cost_coordination / households,
+        "cost_audit": record.cost_audit / households,
+        "cost_evaluation": record.cost_evaluation / households,
+        "cost_participation": record.cost_participation / households,
+        "accountability": record.accountability,
     }
     if p is not None:
         m = p.size

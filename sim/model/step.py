@@ -41,10 +41,18 @@ class StepRecord:
         talked_pairs: number of pairs who met (phase 2).
         observed: (members, members) bool, whose conduct each member saw directly: those it
             met, or everyone in a month with an audit (phase 2).
+        audited: whether the partnership is audited this step (an audit round; phase 2).
+        evaluating: whether the partnership evaluates this step (phase 7; paid in phase 4).
+        fines: fines paid into this step's pool (phase 3).
         resources: each member's resources this step (phase 3).
         pooled: resources pooled by the partnership (phase 3).
         spent, leaked, delivered: resources spent by every programme, lost to leakage, and
             the services' value delivered (phase 4).
+        cost_coordination, cost_audit, cost_evaluation: what meetings and miscoordination,
+            audits and evaluations cost the programmes (part of ``spent``; phase 4).
+        cost_participation: the households' time spent monitoring (phase 4).
+        accountability: household mean of the per-year probability that a unit of leakage is
+            detected, by an audit or by villagers (phase 4).
         joint_dose: (households, services) the partnership's services (phase 4).
         received: per programme, what each household of its area received (phase 4).
         areas: per programme, the households it served (phase 4).
@@ -56,11 +64,19 @@ class StepRecord:
     talked: np.ndarray | None = None
     talked_pairs: int = 0
     observed: np.ndarray | None = None
+    audited: bool = False
+    evaluating: bool = False
+    fines: float = 0.0
     resources: np.ndarray | None = None
     pooled: float = 0.0
     spent: float = 0.0
     leaked: float = 0.0
     delivered: float = 0.0
+    cost_coordination: float = 0.0
+    cost_audit: float = 0.0
+    cost_evaluation: float = 0.0
+    cost_participation: float = 0.0
+    accountability: float = 0.0
     joint_dose: np.ndarray | None = None
     received: dict[str, np.ndarray] = field(default_factory=dict)
     areas: dict[str, np.ndarray] = field(default_factory=dict)

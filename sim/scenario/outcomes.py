@@ -106,13 +106,24 @@ _DECLARATIONS = (
     Outcome("partnership_size", "Partnership members", "members", _NON_NEGATIVE, "",
             "number of members, the community included", dtype="int64"),
     Outcome("spent", "Resources spent", _PER_HOUSEHOLD, _NON_NEGATIVE, "lower",
-            "resources spent this step: pooled resources and solo budgets"),
+            "resources spent this step: pooled resources, solo budgets and households' time"),
     Outcome("om_body", "Community O&M body", "index", _SHARE, "higher",
             "strength of the community's operation-and-maintenance body (0: none or collapsed)"),
     Outcome("asset_upkeep", "Asset upkeep", "share of depreciation", _SHARE, "higher",
             "mean share of the access services' depreciation offset by maintenance this step"),
     Outcome("service_continuity", "Service continuity", "share", _SHARE, "higher",
             "mean access as a share of the highest mean access reached so far"),
+    Outcome("cost_coordination", "Cost: coordination", _PER_HOUSEHOLD, _NON_NEGATIVE, "lower",
+            "what the partnership's meetings and missed coordination cost its pool this step"),
+    Outcome("cost_audit", "Cost: audits", _PER_HOUSEHOLD, _NON_NEGATIVE, "lower",
+            "what audits cost the programmes this step"),
+    Outcome("cost_evaluation", "Cost: evaluations", _PER_HOUSEHOLD, _NON_NEGATIVE, "lower",
+            "what joint evaluations cost the partnership's pool this step"),
+    Outcome("cost_participation", "Cost: households' time", _PER_HOUSEHOLD, _NON_NEGATIVE,
+            "lower", "the time households spent monitoring the programmes this step"),
+    Outcome("accountability", "Accountability", "probability per year", _SHARE, "higher",
+            "chance that a unit of leakage is detected within a year, by an audit or by "
+            "villagers (household mean)"),
 )  # fmt: skip
 
 DECLARED: dict[str, Outcome] = {o.name: o for o in _DECLARATIONS}

@@ -325,7 +325,7 @@ class FactorsSection(_Section):
 
 
 class AccountabilitySection(_Section):
-    """Leakage and how it is checked."""
+    """Leakage; checks upward (audits, evaluations) and downward (households); sanctions; costs."""
 
     base_leakage: float = _lever(
         0.35,
@@ -336,30 +336,96 @@ class AccountabilitySection(_Section):
     )
     audit_probability: float = _lever(
         0.04,
-        "probability per year that the programme is audited externally",
-        "Olken 2007 (4% baseline audit probability)",
+        "probability that the programme is audited in an audit round (one round every "
+        "audit_interval steps; at most one audit a round)",
+        "Olken 2007: 4% of projects audited at baseline, 100% in the treatment",
         ge=0.0,
         le=1.0,
+    )
+    audit_interval: int = _lever(
+        12,
+        "steps between audit rounds (12: one round per project year; 3: quarterly)",
+        "Olken 2007 (one audit of each project)",
+        ge=1,
+        le=100_000,
+    )
+    audit_cost: float = _lever(
+        0.1,
+        "resources one audit costs the audited programme, per household it serves (about 2% of "
+        "a year's joint spending at the defaults)",
+        "calibration assumption, below Olken 2007's bound: the 8-point cut in missing "
+        "expenditures was 'more than enough to make these audits cost-effective'",
+        ge=0,
+        le=100,
     )
     evaluation_detection: float = _lever(
         0.6,
-        "probability that one joint evaluation detects a member's shirking",
+        "probability that one joint evaluation detects a member's shortfall",
         ge=0.0,
         le=1.0,
     )
+    evaluation_cost: float = _lever(
+        0.05,
+        "resources one joint evaluation costs the partnership's pool, per household it serves",
+        "calibration assumption (could not verify a published cost share)",
+        ge=0,
+        le=100,
+    )
+    sanction_fine: float = _lever(
+        0.0,
+        "fine a detected member pays into the pool, per unit it withheld (1 = restitution)",
+        "Becker 1968, JPE 76:169 (deterrence = probability × sanction); 0: contributions to a "
+        "voluntary partnership are rarely enforceable (could not verify a rate)",
+        ge=0,
+        le=100,
+    )
+    sanction_reputation: float = _lever(
+        1.0,
+        "share of its partners' trust a detected member loses per unit of shortfall beyond "
+        "the members' mean shortfall",
+        "Fehr & Gächter 2000, AER 90:980 (free riders punished the more, the further below "
+        "the group standard); Ostrom 1990, design principle 5; size a calibration assumption",
+        ge=0,
+        le=1,
+    )
     audit_deterrence: float = _lever(
         0.3,
-        "proportional cut in leakage at certain audit",
-        "Olken 2007: audit probability 4% to 100% cut missing expenditures by about 30%",
+        "proportional cut in leakage when an audit within the year is certain",
+        "Olken 2007: audit probability 4% to 100% cut missing expenditures by about 8 points "
+        "of about 28%, i.e. about 30%",
         ge=0.0,
         le=1.0,
     )
     role_clarity_effect: float = _lever(
         0.25, "proportional cut in leakage at fully clear roles", ge=0.0, le=1.0
     )
+    labour_share: float = _lever(
+        0.25,
+        "share of spending households see without disclosure (the wages paid to them)",
+        "Olken 2007: materials are three quarters of expenditures; villagers' monitoring cut "
+        "missing wages only",
+        ge=0.0,
+        le=1.0,
+    )
+    disclosure: float = _lever(
+        0.0,
+        "share of the rest (materials, transfers) that the programme discloses to households",
+        "Reinikka & Svensson 2005, JEEA 3:259 (published grants: capture fell from 80% to "
+        "under 20%)",
+        ge=0.0,
+        le=1.0,
+    )
+    social_audit: float = _lever(
+        0.0,
+        "share of the households not already taking part that social audits (invitations to "
+        "accountability meetings) bring into monitoring",
+        "Olken 2007 (invitations to accountability meetings)",
+        ge=0.0,
+        le=1.0,
+    )
     grassroots_effect: float = _lever(
         0.3,
-        "proportional cut in leakage at full grassroots monitoring",
+        "proportional cut in the leakage households can see, at full monitoring in a village",
         "Olken 2007: grassroots monitoring weak (free-riding); Björkman & Svensson 2009",
         ge=0.0,
         le=1.0,
@@ -370,6 +436,13 @@ class AccountabilitySection(_Section):
         "Olson 1965, The Logic of Collective Action",
         gt=0,
         le=1_000_000,
+    )
+    participation_time_cost: float = _lever(
+        0.01,
+        "households' time a month of monitoring costs each taking part (resource units)",
+        "calibration assumption",
+        ge=0,
+        le=100,
     )
     capture_propensity: float = _lever(
         0.5,
@@ -409,9 +482,9 @@ class DynamicsSection(_Section):
     )
     motivation_weights: tuple[float, float, float, float, float] = _lever(
         (0.35, 0.25, 0.2, 0.2, 1.0),
-        "weights of trust, shared understanding, accountability, dialogue and unfairness in "
-        "the motivation to contribute",
-        "Balliet 2010; Fehr & Gächter 2000; Fehr & Schmidt 1999",
+        "weights of trust, shared understanding, the expected sanction (deterrence), dialogue "
+        "and unfairness in the motivation to contribute",
+        "Balliet 2010; Fehr & Gächter 2000; Becker 1968; Fehr & Schmidt 1999",
     )
 
     @field_validator("motivation_weights")
