@@ -5,7 +5,7 @@ A scenario file (TOML) holds only what differs from the defaults, or from the sc
 :class:`ScenarioError` that names the file, the key, the value and what is allowed.
 
 The module is longer than the house's ~500 lines for one reason: it declares every lever
-(85 here, each with default, bounds, meaning and source), and those declarations are its one
+(94 here, each with default, bounds, meaning and source), and those declarations are its one
 job. The trait tables' 64 levers (one per entry) are declared in :mod:`sim.scenario.traits`.
 Reading files is in :mod:`sim.scenario.files`, explaining errors in :mod:`sim.scenario.explain`.
 
