@@ -8,9 +8,10 @@ of the rest of the model). Each test here names the pattern it stands for.
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from sim.mechanisms import dynamics, governance, welfare
-from sim.mechanisms.partnership import grassroots_monitoring, leakage_share
+from sim.mechanisms.partnership import leakage_share
 from sim.scenario import Scenario
 
 DEFAULTS = Scenario()
@@ -45,19 +46,25 @@ def test_p5_contributions_decay_to_motivation_and_each_sustaining_term_raises_th
     rho = DEFAULTS.dynamics.conditional_slope
     weights = DEFAULTS.dynamics.motivation_weights
 
-    def settled(trust: float, accountability: float, dialogue: float) -> float:
-        m = dynamics.motivation(np.array([trust]), 0.9, accountability, np.array([dialogue]),
+    def settled(trust: float, deterrence: float, dialogue: float) -> float:
+        m = dynamics.motivation(np.array([trust]), 0.9, deterrence, np.array([dialogue]),
                                 np.array([0.0]), weights)  # fmt: skip
         k = np.array([1.0])
         for _ in range(200):
             k = dynamics.conditional_contribution(k, m, rho)
         return float(k[0])
 
+    a = DEFAULTS.accountability
+    fine, reputation = a.sanction_fine, a.sanction_reputation
     neither = settled(0.5, 0.0, 0.0)
     assert neither < 0.5  # decays from a full first contribution
     assert settled(0.5, 0.0, 0.6) > neither  # communication: dialogue
-    assert settled(0.5, governance.detection_probability(0.0, 0.6, 12, 12), 0.0) > neither
-    assert settled(0.5, 1.0, 0.0) > neither  # certain audits
+    yearly = governance.detection_probability(0.0, 0.6, 12, 12)  # evaluation only
+    assert settled(0.5, governance.expected_sanction(yearly, fine, reputation), 0.0) > neither
+    certain = governance.detection_probability(1.0, 0.0, 0, 12)  # one certain audit a year
+    assert settled(0.5, governance.expected_sanction(certain, fine, reputation), 0.0) > neither
+    # Monitoring without a sanction deters nothing.
+    assert settled(0.5, governance.expected_sanction(certain, 0.0, 0.0), 0.0) == neither
 
 
 def test_p6_access_closes_its_gap_faster_than_empowerment() -> None:
@@ -84,20 +91,28 @@ def test_p7_capture_steers_benefits_away_from_the_poorest() -> None:
 
 
 def test_p8_audits_cut_leakage_more_than_grassroots_monitoring_with_free_riding() -> None:
-    # Pattern 8: ℓ = ℓ0 (1 − δ_r c)(1 − δ_a p)(1 − δ_g g), g diluted by village size.
+    # Pattern 8: ℓ_v = ℓ0 (1 − δ_r c)(1 − δ_a P_audit)(1 − δ_g · vis · g_v), g_v diluted by the
+    # village's size, vis the share of spending villagers see (the wages: a quarter).
     a = DEFAULTS.accountability
+    visible = governance.visible_share(a.labour_share, a.disclosure)
 
-    def leak(audit: float, grassroots_effect: float, village: float) -> float:
-        g = grassroots_monitoring(0.2 * 0.4, village, a.free_riding_size)
-        return leakage_share(a.base_leakage, 0.8, a.role_clarity_effect, audit,
-                             a.audit_deterrence, g, grassroots_effect)  # fmt: skip
+    def leak(audit: float, social_audit: float, village: float) -> float:
+        attending = governance.attendance(np.array([0.2 * 0.4]), social_audit)
+        g = governance.village_monitoring(attending, np.array([village]), a.free_riding_size)
+        leaks = leakage_share(a.base_leakage, 0.8, a.role_clarity_effect, audit,
+                              a.audit_deterrence, visible * g, a.grassroots_effect)  # fmt: skip
+        return float(leaks[0])
 
-    status_quo = leak(a.audit_probability, a.grassroots_effect, 50)
-    audits = leak(1.0, a.grassroots_effect, 50)
-    grassroots = leak(a.audit_probability, 1.0, 50)
+    status_quo = leak(a.audit_probability, 0.0, 50)
+    audits = leak(1.0, 0.0, 50)
+    social = leak(a.audit_probability, 1.0, 50)
     no_free_riding = leak(a.audit_probability, 1.0, 1e-6)
-    assert audits < grassroots < status_quo
-    assert status_quo - grassroots < status_quo - no_free_riding
+    assert audits < social < status_quo
+    assert status_quo - social < status_quo - no_free_riding
+    # Olken (2007): 4% -> 100% audits cut about 8 of 28 points; the rule gives δ_a · 0.96 of ℓ.
+    assert (status_quo - audits) / status_quo == pytest.approx(
+        a.audit_deterrence * 0.96 / (1 - a.audit_deterrence * 0.04)
+    )
 
 
 def test_p10_participation_needs_a_community_seat() -> None:
