@@ -35,6 +35,10 @@ UNDERPOWERED_AT_CI = {
     # interval [0.018, 0.061] with 30 replications); 8 replications of 72 months cannot
     # separate it from zero. The full-size report judges it; here its estimate must be > 0.
     (3, f"prehistory: retention, trust {patterns.PREHISTORY[2]} − trust {patterns.PREHISTORY[1]}"),
+    # With audits' and evaluations' sanctions (acct): at 8 replications the setback's interval
+    # reaches zero (−0.063, [−0.128, 0.001]); at 16 replications of the same size it is
+    # −0.112 [−0.188, −0.037]. The full-size report judges it; here its estimate must be < 0.
+    (3, "setback − no shock (msp_low_trust): retention"),
 }
 
 
