@@ -134,7 +134,7 @@ def test_allocation_sums_to_one_and_follows_a_dictator(data, m, holder):
 
 
 # ---------------------------------------------------------------------------------------------
-# leakage_share (grassroots monitoring: tests/test_governance.py)
+# leakage_share (grassroots monitoring: tests/test_accountability.py)
 # ---------------------------------------------------------------------------------------------
 
 

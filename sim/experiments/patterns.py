@@ -28,6 +28,7 @@ import pandas as pd
 from sim.experiments.validation import (
     SIZES,
     ArmRunner,
+    Band,
     ContributionShock,
     Figure,
     PatternResult,
@@ -55,6 +56,14 @@ FACTOR_SCENARIOS = {
     "trust": "msp_low_trust",
     "evaluation": "msp_no_evaluation",
 }
+
+
+OLKEN_BAND = (-0.12, -0.04)
+"""Audits' effect on leakage, 4% → 100% audit probability (share of spending)."""
+OLKEN_SOURCE = (
+    "Olken 2007, JPE 115:200, abstract: about 8 points less missing expenditure; "
+    "± half is our tolerance, not Olken's interval"
+)
 
 
 def pattern_1(r: ArmRunner) -> PatternResult:
@@ -313,12 +322,13 @@ def pattern_5(r: ArmRunner) -> PatternResult:
     return PatternResult(
         5,
         "Cooperation decays without communication or monitoring",
-        "Contributions fall over repeated rounds unless communication, evaluation or audits "
-        "sustain them.",
+        "Contributions fall over repeated rounds unless communication, or monitoring with "
+        "sanctions (evaluation, audits), sustains them.",
         "Fischbacher & Gächter 2010; Fehr & Gächter 2000; Balliet 2010",
         "`msp` with no channel between partners (communication 0), no joint evaluation and no "
         "audits, against the same with only good communication (0.8), only yearly evaluation, "
-        "or only certain audits (probability 1 per year). Outcome: the members' mean "
+        "or only certain audits (one a year: probability 1 per yearly round). Outcome: the "
+        "members' mean "
         "contribution (share of promise) in months 19–24, the two years of a long "
         "public-goods experiment.",
         "Without either, the contribution of months 19–24 is below that of month 1; each "
@@ -462,11 +472,11 @@ def pattern_8(r: ArmRunner) -> PatternResult:
     arms = [
         arm("status quo", "msp"),
         arm("audits", "msp", accountability__audit_probability=1.0),
-        arm("grassroots", "msp", accountability__grassroots_effect=1.0),
+        arm("social audits", "msp", accountability__social_audit=1.0),
         arm(
-            "grassroots, no free-riding",
+            "social audits, no free-riding",
             "msp",
-            accountability__grassroots_effect=1.0,
+            accountability__social_audit=1.0,
             accountability__free_riding_size=1e6,  # the largest allowed: no free-riding
         ),
     ]
@@ -474,47 +484,61 @@ def pattern_8(r: ArmRunner) -> PatternResult:
     leak = lambda run: float(run["leakage"].iloc[1:].mean())  # noqa: E731
     v = {k: per_run(df, leak) for k, df in out.items()}
     effects = [
-        paired_effect("leakage: grassroots − audits", v["grassroots"], v["audits"], +1),
-        paired_effect("audits − status quo", v["audits"], v["status quo"], -1),
         paired_effect(
-            "grassroots cut: free-riding − none",
-            v["status quo"] - v["grassroots"],
-            v["status quo"] - v["grassroots, no free-riding"],
+            "audits − status quo",
+            v["audits"],
+            v["status quo"],
+            -1,
+            band=Band(*OLKEN_BAND, OLKEN_SOURCE, "within"),
+        ),
+        paired_effect("leakage: social audits − audits", v["social audits"], v["audits"], +1),
+        paired_effect(
+            "social audits' cut: free-riding − none",
+            v["status quo"] - v["social audits"],
+            v["status quo"] - v["social audits, no free-riding"],
             -1,
         ),
     ]
     cut = (v["status quo"] - v["audits"]).mean()
+    social = (v["status quo"] - v["social audits"]).mean()
     notes = [
-        f"audits cut leakage by {100 * cut:.1f} points from {100 * v['status quo'].mean():.1f}% "
-        f"({cut / v['status quo'].mean():.0%}); Olken (2007): about 8 points from about 28% "
-        "(about 30%)",
+        f"audits (4% → 100%, one audit a year) cut leakage by {100 * cut:.1f} points from "
+        f"{100 * v['status quo'].mean():.1f}% ({cut / v['status quo'].mean():.0%}); Olken "
+        "(2007): about 8 points from about 28%. The size is calibrated (`audit_deterrence` = "
+        "0.3 from the same study), so this prong is mechanical; what the model adds is that "
+        "one audit a year, not twelve, gives it.",
+        f"social audits (invitations bring every household into monitoring) cut leakage by "
+        f"{100 * social:.1f} points: villagers watch only the wages (a quarter of spending, "
+        "Olken 2007), so materials' leakage is untouched, as Olken found.",
     ]
     return PatternResult(
         8,
         "Audits beat weak grassroots monitoring",
-        "Raising the audit probability cuts leakage more than grassroots monitoring does when "
-        "free-riding is present.",
-        "Olken 2007; Olson 1965; Björkman & Svensson 2009",
-        "`msp` at the status quo (audit probability 4% a year), with certain audits "
-        "(probability 1), or with grassroots monitoring at full strength (`grassroots_effect` "
-        "= 1) in villages of 50 households, where free-riding halves monitoring at 25 "
-        "(`free_riding_size`), and the same without free-riding. Outcome: mean leakage over "
-        "the run.",
-        "Leakage is higher with grassroots monitoring than with audits; audits cut it against "
-        "the status quo; free-riding shrinks what grassroots monitoring achieves (95% "
-        "intervals).",
+        "Raising the audit probability from 4% to 100% cuts leakage by about 8 points; social "
+        "audits cut less, because villagers see only the wages and free-riding dilutes their "
+        "monitoring.",
+        "Olken 2007; Olson 1965",
+        "`msp` at the status quo (audit probability 4% per yearly round), with certain audits "
+        "(one a year), or with social audits (`social_audit` = 1: every household invited to "
+        "accountability meetings) in villages of 50 households, where free-riding halves "
+        "monitoring at 25 (`free_riding_size`), and the same without free-riding. Outcome: "
+        "mean leakage over the run.",
+        "Audits cut leakage against the status quo, by between 4 and 12 points (Olken's 8 ± "
+        "half); leakage is higher with social audits than with audits; free-riding shrinks "
+        "what social audits achieve (95% intervals).",
         effects,
         figure=Figure(
             "bars",
             dict(v),
-            "P8: leakage under audits and grassroots monitoring",
+            "P8: leakage under audits and social audits",
             xlabel="Mean leakage share",
         ),
         notes=notes,
         nature="mechanical",
-        why="Follows from the leakage formula: certain audits cut leakage by the audit "
-        "deterrence (30%), grassroots monitoring by its effect times a participation of a few "
-        "percent, halved by free-riding at the shipped village size.",
+        why="Follows from the leakage formula: a certain audit within the year cuts leakage by "
+        "the audit deterrence (30%, calibrated to Olken), social audits cut only the visible "
+        "(wage) quarter of spending, by the grassroots effect times a village's monitoring, "
+        "which free-riding dilutes at the shipped village size.",
         unit_test=T + "test_p8_audits_cut_leakage_more_than_grassroots_monitoring_with_free_riding",
     )
 
