@@ -1,4 +1,4 @@
-"""Complementarity as a lever (capability pooling) and the trait tables as levers.
+"""Complementarity as a lever (capability pooling), the trait tables as levers, honest promises.
 
 Exact where hand-computable: the union, the CES mean at its limits (best member, weakest
 member), the geometric and arithmetic means; properties over random capabilities; the trait
@@ -23,8 +23,10 @@ from sim.mechanisms.partnership import (
     COMMUNITY_AUTHORITY,
     COMMUNITY_CAPABILITIES,
     SERVICE_REQUIREMENTS,
+    announced_plan,
     capability_coverage,
     ces_exponent,
+    expected_fulfilment,
     service_effectiveness,
 )
 from sim.model.delivery import effectiveness
@@ -250,3 +252,41 @@ def test_a_bad_set_value_exits_2_with_one_line():
     assert out.returncode == 2
     assert "capabilities.ngo_finance" in out.stderr and "Traceback" not in out.stderr
     assert len(out.stderr.strip().splitlines()) == 1
+
+
+# ---------------------------------------------------------------------------- honest promises
+def test_partners_expect_of_each_member_what_the_others_believe():
+    np.testing.assert_allclose(expected_fulfilment(np.array([1.0, 0.5, 0.0])), [0.25, 0.5, 0.75])
+    np.testing.assert_array_equal(expected_fulfilment(np.array([0.4])), [0.4])
+
+
+def test_the_announced_plan_by_hand():
+    pi, r, b = np.array([0.6, 0.6, 0.5]), np.array([10.0, 20.0, 4.0]), np.array([0.5, 1.0, 0.9])
+    # b_hat = (0.95, 0.7, 0.75); expected pool 6·0.95 + 12·0.7 + 2·0.75 = 15.6
+    assert announced_plan(pi, r, b, 0.6, 0.5) == pytest.approx((15.6 - 0.6) * 0.5, rel=1e-14)
+    assert announced_plan(pi, r, b, 0.6, 0.5, "full") == pytest.approx(20.0 * 0.5, rel=1e-14)
+    assert announced_plan(pi, r, b, 100.0, 0.5) == 0.0  # coordination eats the whole pool
+    with pytest.raises(ValueError, match="basis must be one of"):
+        announced_plan(pi, r, b, 0.0, 0.5, "hoped")
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    b=arrays(float, 4, elements=st.floats(0.0, 1.0)),
+    cost=st.floats(0.0, 5.0),
+)
+def test_an_honest_plan_never_exceeds_the_full_promise(b, cost):
+    pi, r = np.full(4, 0.6), np.array([3.0, 1.0, 2.0, 0.5])
+    assert announced_plan(pi, r, b, cost, 0.8) <= announced_plan(pi, r, b, cost, 0.8, "full")
+    if cost == 0.0 and np.all(b == 1.0):
+        assert announced_plan(pi, r, b, 0.0, 0.8) == announced_plan(pi, r, b, 0.0, 0.8, "full")
+
+
+def test_households_judge_the_partnership_by_what_it_announced():
+    base = Scenario().with_overrides({"population.households": 60, "population.villages": 2})
+    honest = PartnershipModel(base, seed=5).run(24).results()["trust_community"].iloc[-1]
+    full = base.with_overrides({"partnership.promise_basis": "full"})
+    strict = PartnershipModel(full, seed=5).run(24).results()["trust_community"].iloc[-1]
+    # Partners fulfil about half their promises: against the full promise households always
+    # receive less than announced, and trust falls.
+    assert honest > strict + 0.05

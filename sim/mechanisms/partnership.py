@@ -40,13 +40,16 @@ __all__ = [
     "COMMUNITY_AUTHORITY",
     "COMMUNITY_CAPABILITIES",
     "POOLING_FORMS",
+    "PROMISE_BASES",
     "SERVICES",
     "SERVICE_REQUIREMENTS",
     "Partnership",
     "allocation",
+    "announced_plan",
     "capability_coverage",
     "ces_exponent",
     "coordination_cost",
+    "expected_fulfilment",
     "initial_views",
     "leakage_share",
     "member_nodes",
@@ -67,6 +70,9 @@ COMMUNITY = "community"  # the name PARTNERSHIP_MEMBERS uses for it
 SERVICE_REQUIREMENTS = np.array(RequirementsSection().matrix())
 """The default Cobb–Douglas exponents: how much each service needs of each capability (rows
 sum to 1); a scenario's ``[requirements]`` levers may change them."""
+
+PROMISE_BASES = ("expected", "full")
+"""What a partnership announces to households (the lever ``partnership.promise_basis``)."""
 
 POOLING_FORMS = ("union", "ces")
 """How members' capabilities combine (the lever ``partnership.capability_pooling``)."""
@@ -153,7 +159,7 @@ def capability_coverage(
     if rho == -np.inf:
         return caps.min(axis=0)
     with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
-        if abs(rho) < 1e-280:  # the limit ρ → 0 (closer to 0 the products go subnormal)
+        if rho == 0.0:
             return np.exp(np.log(caps).mean(axis=0))
         # Relative to the largest (ρ > 0) or smallest (ρ < 0) entry, so that ρ·ln r ≤ 0 and
         # nothing overflows however large |ρ| is; expm1/log1p keep every digit as ρ → 0.
@@ -193,6 +199,69 @@ def allocation(preferences: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """
     a = weights @ preferences
     return a / a.sum()
+
+
+def expected_fulfilment(belief: np.ndarray) -> np.ndarray:
+    """What the partners expect each member to fulfil of its promise: ``b̂_j = mean_{i≠j} b_i``.
+
+    ``belief[i]`` is what member ``i`` believes the others fulfil (it decided its own
+    contribution on it); member ``j``'s partners expect of ``j`` what they expect of others.
+    A member alone is expected to fulfil its own belief.
+
+    Example:
+        >>> expected_fulfilment(np.array([1.0, 0.5, 0.0])).tolist()
+        [0.25, 0.5, 0.75]
+    """
+    m = belief.size
+    if m < 2:
+        return belief.astype(float).copy()
+    return (belief.sum() - belief) / (m - 1)
+
+
+def announced_plan(
+    promised: np.ndarray,
+    resources: np.ndarray,
+    belief: np.ndarray,
+    coordination: float,
+    mix_effectiveness: float,
+    basis: str = "expected",
+) -> float:
+    """The value of services a partnership announces it will deliver this step.
+
+    ``"expected"`` (honest promises): the pool the partners expect from each other's
+    promises, net of what coordinating costs, at the effectiveness of the chosen mix,
+    ``V = max(0, Σ_j π_j R_j b̂_j − C) · (a · e)`` with ``b̂`` from
+    :func:`expected_fulfilment`. ``"full"``: every promise fulfilled and nothing spent on
+    coordination, ``V = Σ_j π_j R_j · (a · e)`` (the model's former announcement). Neither
+    plans for leakage or misunderstanding: partners do not announce losses.
+
+    Households judge a programme against what it announced (expectancy disconfirmation:
+    Van Ryzin 2006, JPART 16:599; meta-analysis: Zhang, Chen, Petrovsky &
+    Walker 2022, PAR 82:147).
+
+    Args:
+        promised: π, the share of its resources each member promised.
+        resources: R, each member's resources this step.
+        belief: b, each member's belief in the others' fulfilment (last step's).
+        coordination: C, this step's coordination cost.
+        mix_effectiveness: ``a · e``, the effectiveness of a unit spent in the chosen mix.
+        basis: ``"expected"`` or ``"full"``.
+
+    Example:
+        >>> round(announced_plan(np.array([0.5, 0.5]), np.array([10.0, 10.0]),
+        ...                      np.array([0.6, 0.8]), 1.0, 0.5), 12)  # (5·0.8 + 5·0.6 − 1)/2
+        3.0
+        >>> announced_plan(np.array([0.5, 0.5]), np.array([10.0, 10.0]),
+        ...                np.array([0.6, 0.8]), 1.0, 0.5, "full")
+        5.0
+    """
+    full = float((promised * resources).sum())
+    if basis == "full":
+        return full * mix_effectiveness
+    if basis != "expected":
+        raise ValueError(f"basis must be one of {PROMISE_BASES}; got {basis!r}")
+    expected = float((promised * resources * expected_fulfilment(belief)).sum())
+    return max(0.0, expected - coordination) * mix_effectiveness
 
 
 def coordination_cost(

@@ -23,6 +23,7 @@ from sim.mechanisms.partnership import (
     SERVICES,
     Partnership,
     allocation,
+    announced_plan,
     capability_coverage,
     coordination_cost,
     leakage_share,
@@ -297,12 +298,17 @@ def _deliver_jointly(
     record.joint_dose = joint
     record.received["partnership"] = received
     record.areas["partnership"] = area
-    planned = float((p.promised * record.resources).sum()) * float(share @ eff)
-    record.promised["partnership"] = planned / max(1, area.size)
+    mix = float(share @ eff)
+    # Households judge the partnership against what it announced (its honest plan: the pool
+    # partners expect from each other, net of this step's coordination and oversight costs);
+    # members hold each other to their full promises (the signal below).
+    announced = announced_plan(p.promised, record.resources, p.belief, total, mix, ps.promise_basis)
+    record.promised["partnership"] = announced / max(1, area.size)
+    planned = float((p.promised * record.resources).sum()) * mix
     # What members see of each other without direct observation: output against plan. The
     # plan includes the fines' instalment, which members know of: restitution of past
     # shortfalls is not read as this month's contributions.
-    expected = (planned + record.fines * float(share @ eff)) * (1.0 - lost)
+    expected = (planned + record.fines * mix) * (1.0 - lost)
     p.signal = min(1.0, float(value.sum()) / expected) if expected > 0 else 1.0
     # Unfairness: members compare how well the delivered mix serves their wishes
     # (distributive), and how much say they had in choosing it (procedural).

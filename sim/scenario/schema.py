@@ -272,6 +272,14 @@ class PartnershipSection(_Section):
         ge=-1.0,
         le=1.0,
     )
+    promise_basis: Literal["expected", "full"] = _lever(
+        "expected",
+        "what a partnership announces to households, who judge it by that: 'expected' (the "
+        "pool partners expect from each other's promises, net of coordination) or 'full' "
+        "(every promise fulfilled, no coordination cost)",
+        "expectancy disconfirmation: Van Ryzin 2006, JPART 16:599; Zhang et al. 2022, PAR "
+        "82:147 (meta-analysis); docs/ODD.md 7.7",
+    )
     funding_horizon: int = _lever(
         0,
         "step after which external programme funding ends (0 = never); organizations' own "
