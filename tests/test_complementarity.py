@@ -129,11 +129,11 @@ def test_the_model_uses_the_scenarios_pooling_form():
         np.prod(np.power(caps.max(axis=0)[None, :], SERVICE_REQUIREMENTS), axis=1),
         rtol=1e-14,
     )
+    union = Scenario.from_dict({"partnership": {"capability_pooling": "union"}})
     np.testing.assert_allclose(
-        effectiveness(caps, Scenario()),
-        service_effectiveness(capability_coverage(caps)),
-        rtol=1e-15,
+        effectiveness(caps, union), service_effectiveness(capability_coverage(caps)), rtol=1e-15
     )
+    np.testing.assert_array_equal(effectiveness(caps, Scenario()), effectiveness(caps, best))
 
 
 # ---------------------------------------------------------------------------- the trait tables

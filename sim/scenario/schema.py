@@ -256,11 +256,12 @@ class PartnershipSection(_Section):
         le=10,
     )
     capability_pooling: Literal["union", "ces"] = _lever(
-        "union",
-        "how members' capabilities combine: 'union' (independent chances, 1 − Π(1 − C)) or "
-        "'ces' (a CES mean of the members' capabilities, see capability_substitutability)",
-        "Hirshleifer 1983, Public Choice 41:371 (summation, best shot, weakest link); "
-        "docs/ODD.md 7.6",
+        "ces",
+        "how members' capabilities combine: 'ces' (a CES mean of the members' capabilities, "
+        "see capability_substitutability; at its default the best member's) or 'union' "
+        "(independent chances, 1 − Π(1 − C): every member adds to every capability)",
+        "Kremer 1993, QJE 108:551 (O-ring: one worker per task, tasks multiply); Hirshleifer "
+        "1983, Public Choice 41:371 (best shot); the default is argued in docs/ODD.md 7.6",
     )
     capability_substitutability: float = _lever(
         1.0,
