@@ -159,7 +159,7 @@ def capability_coverage(
     if rho == -np.inf:
         return caps.min(axis=0)
     with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
-        if rho == 0.0:
+        if abs(rho) < 1e-280:  # the limit ρ → 0 (closer to 0 the products go subnormal)
             return np.exp(np.log(caps).mean(axis=0))
         # Relative to the largest (ρ > 0) or smallest (ρ < 0) entry, so that ρ·ln r ≤ 0 and
         # nothing overflows however large |ρ| is; expm1/log1p keep every digit as ρ → 0.
