@@ -46,9 +46,12 @@ def stored() -> pd.DataFrame:
 def test_baseline_covers_the_scenarios_and_steps(stored):
     assert list(dict.fromkeys(stored["scenario"])) == list(baseline.SCENARIOS)
     assert (stored.groupby("scenario").size() == baseline.STEPS + 1).all()
-    # The baseline exercises membership exits (the partnership dissolves without evaluation).
-    last = stored.groupby("scenario")["partnership_active"].last()
-    assert last["msp_no_evaluation"] == 0.0 and last["msp"] == 1.0
+    # Without evaluation, trust among partners erodes toward the exit threshold (0.3). Since
+    # honest promises the partnership no longer dissolves at this size and seed (the
+    # community's representatives used to lose trust in every partner from announcements
+    # nobody meant to keep); exits are exercised by tests/test_model.py and test_governance.py.
+    trust = stored.groupby("scenario")["trust_partners"].last()
+    assert trust["msp_no_evaluation"] < 0.35 < trust["msp"]
 
 
 def test_results_match_the_regression_baseline(computed, stored):
