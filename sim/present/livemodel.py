@@ -204,7 +204,7 @@ class DashboardModel(mesa.Model):
     >>> m.a.config.partnership.type, m.a.config.factors.power_balance
     ('ppp', 0.4)
     >>> m.step(); [e["intervention"] for e in m.a.events]
-    ['quarterly audits']
+    ['quarterly audits', 'quarterly audits (certain)']
     """
 
     def __init__(
