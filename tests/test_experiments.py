@@ -103,9 +103,14 @@ def test_write_results_writes_manifest_last_and_leaves_no_temporary_files(tmp_pa
     df = experiments.run_comparison([SMALL], replications=1, steps=2, root_seed=1, progress=False)
     info = experiments.manifest([SMALL], replications=1, steps=2, root_seed=1, command=["test"])
     written = experiments.write_results(tmp_path, df, info, "parquet", {"s.csv": df.head(1)})
-    assert [p.name for p in written] == ["timeseries.parquet", "s.csv", "manifest.json"]
+    assert [p.name for p in written] == [
+        "timeseries.parquet",
+        "s.csv",
+        "data_dictionary.csv",
+        "manifest.json",
+    ]
     manifest = json.loads((tmp_path / "manifest.json").read_text())
-    assert manifest["files"] == ["timeseries.parquet", "s.csv"]
+    assert manifest["files"] == ["timeseries.parquet", "s.csv", "data_dictionary.csv"]
     assert manifest["scenarios"]["default"]["population"]["households"] == 60
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "timeseries.parquet"), df)

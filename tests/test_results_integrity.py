@@ -97,7 +97,12 @@ def test_a_complete_run_is_complete_and_overwriting_it_then_dying_is_not(tmp_pat
     assert done.returncode == 0, done.stderr
     assert is_complete(out)
     info = json.loads((out / MANIFEST).read_text())
-    assert set(info["files"]) == {"timeseries.csv", "summary.csv", "comparison.png"}
+    assert set(info["files"]) == {
+        "timeseries.csv",
+        "summary.csv",
+        "comparison.png",
+        "data_dictionary.csv",
+    }
     for name in info["files"]:
         assert info["checksums"][name]["bytes"] == (out / name).stat().st_size
         assert len(info["checksums"][name]["sha256"]) == 64

@@ -15,6 +15,8 @@ from sim.experiments.results import (
     is_complete,
     manifest,
     prepare_output_folder,
+    save_figure,
+    steps_run,
     write_results,
 )
 from sim.experiments.runs import run_comparison, run_one
@@ -31,6 +33,8 @@ __all__ = [
     "replicate_seeds",
     "run_comparison",
     "run_one",
+    "save_figure",
+    "steps_run",
     "summarize",
     "write_atomic",
     "write_results",

@@ -32,6 +32,7 @@ against the status quo) is the ratio of the mean paired differences of ``resourc
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -41,8 +42,10 @@ from sim.errors import UserError
 from sim.experiments.runs import run_comparison
 from sim.experiments.stats import paired_differences, summarize
 from sim.scenario import Scenario
+from sim.scenario.outcomes import Outcome
 
 __all__ = [
+    "DERIVED_OUTCOMES",
     "HORIZON_OUTCOMES",
     "MEASURES",
     "CompareError",
@@ -75,6 +78,27 @@ DERIVED = {
     "cost_per_welfare": "Resources per unit of welfare gained",
 }
 """Measures computed from a whole trajectory (defined in the module docstring)."""
+
+_SPENT = "welfare units per household"
+DERIVED_OUTCOMES: dict[str, Outcome] = {
+    o.name: o
+    for o in (
+        Outcome("welfare_retained", DERIVED["welfare_retained"], "share of the gain",
+                (-math.inf, math.inf), "higher",
+                "(W_e+k - W_0) / (W_e - W_0): share of the welfare gain kept k steps after "
+                "funding ends (NaN without a funding end or a gain)"),
+        Outcome("welfare_change_after_funding", DERIVED["welfare_change_after_funding"],
+                "index", (-1.0, 1.0), "higher",
+                "W_e+k - W_e: change of mean welfare in the k steps after funding ends"),
+        Outcome("resources_spent", DERIVED["resources_spent"], _SPENT, (0.0, math.inf), "lower",
+                "resources spent per household over the run (sum of spent over steps 1..T)"),
+        Outcome("cost_per_welfare", DERIVED["cost_per_welfare"],
+                f"{_SPENT} per unit of the welfare index", (0.0, math.inf), "lower",
+                "resources spent / (W_T - W_0) (NaN when a replicate gains no welfare)"),
+    )
+}  # fmt: skip
+"""The derived measures declared as outcomes (label, unit, range, meaning), for the data
+dictionary and the figures' axes."""
 
 MEASURES = {**HORIZON_OUTCOMES, **DERIVED}
 """Every measure of the comparison and its label."""

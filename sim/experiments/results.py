@@ -16,6 +16,7 @@ import platform
 import subprocess
 import sys
 import tempfile
+from collections.abc import Mapping
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -23,19 +24,25 @@ from typing import Any
 import pandas as pd
 
 from sim.errors import UserError
+from sim.experiments.dictionary import DICTIONARY, data_dictionary
 from sim.experiments.disk import checksum, json_default, write_atomic
 from sim.experiments.store import is_complete as sweep_is_complete
 from sim.experiments.tasks import replicate_seeds
 from sim.paths import CHECKOUT, ROOT
 from sim.scenario.inputs import output_path
+from sim.scenario.outcomes import Outcome
 from sim.scenario.schema import Scenario
 
 __all__ = [
+    "DPI",
+    "FIGURE_FORMATS",
     "MANIFEST",
     "ResultsFolderError",
     "is_complete",
     "manifest",
     "prepare_output_folder",
+    "save_figure",
+    "steps_run",
     "write_results",
 ]
 
@@ -118,16 +125,34 @@ def _git_commit() -> dict[str, Any]:
     return {"commit": commit or None, "dirty": bool(dirty) if commit else None}
 
 
+def steps_run(df: pd.DataFrame) -> int | dict[str, int]:
+    """The number of steps actually run: one number, or one per scenario when they differ.
+
+    Example:
+        >>> steps_run(pd.DataFrame({"scenario": ["a", "a", "b", "b"], "step": [0, 6, 0, 6]}))
+        6
+        >>> steps_run(pd.DataFrame({"scenario": ["a", "a", "b"], "step": [0, 6, 0]}))
+        {'a': 6, 'b': 0}
+    """
+    last = df.groupby("scenario", sort=False)["step"].max()
+    values = {str(k): int(v) for k, v in last.items()}
+    return next(iter(values.values())) if len(set(values.values())) == 1 else values
+
+
 def manifest(
     scenarios: list[Scenario],
     *,
     replications: int,
-    steps: int | None,
+    steps: int | dict[str, int] | None,
     root_seed: int,
     command: list[str] | None = None,
     files: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Everything needed to reproduce a results folder."""
+    """Everything needed to reproduce a results folder.
+
+    ``steps`` is the number of steps actually run (:func:`steps_run`), one per scenario when
+    they differ.
+    """
     versions = {"python": platform.python_version()}
     for pkg in ("kemitraan", "mesa", "numpy", "networkx", "pandas", "scipy", "pydantic", "pyarrow"):
         try:
@@ -156,14 +181,19 @@ def write_results(
     info: dict[str, Any],
     fmt: str = "csv",
     extra: dict[str, Any] | None = None,
+    measures: Mapping[str, Outcome] | None = None,
+    figure_format: str = "png",
 ) -> list[Path]:
-    """Write the tidy table, any extra tables or figures, and last the manifest.
+    """Write the tidy table, any extra tables or figures, the data dictionary, the manifest.
 
     The manifest is written last and lists every file with its size and SHA-256: a folder
     without ``manifest.json`` is incomplete (see :func:`is_complete`). A manifest already in
     ``out`` (``--overwrite``) is removed before any file is replaced, so a crash midway never
     leaves an old manifest describing new files. ``extra`` maps file names to DataFrames
-    (written as CSV), strings (UTF-8 text) or matplotlib figures (PNG).
+    (written as CSV), strings (UTF-8 text) or matplotlib figures (written in the format
+    their name ends with: PNG at 300 dpi, SVG or PDF). ``data_dictionary.csv`` describes every
+    column of every table (:mod:`sim.experiments.dictionary`; ``measures`` declares columns
+    beyond the model's outcomes).
     """
     (out / MANIFEST).unlink(missing_ok=True)
     written = []
@@ -175,17 +205,20 @@ def write_results(
     else:
         raise ValueError(f"unknown format {fmt!r}; choose csv or parquet")
     written.append(table)
+    tables = {table.name: df}
     for name, obj in (extra or {}).items():
         path = out / name
         if isinstance(obj, pd.DataFrame):
             write_atomic(path, lambda p, o=obj: o.to_csv(p, index=False))
+            tables[name] = obj
         elif isinstance(obj, str):
             write_atomic(path, lambda p, o=obj: p.write_text(o, encoding="utf-8"))
         else:
-            write_atomic(
-                path, lambda p, o=obj: o.savefig(p, dpi=120, bbox_inches="tight", format="png")
-            )
+            save_figure(obj, path)
         written.append(path)
+    dictionary = data_dictionary(tables, measures)
+    write_atomic(out / DICTIONARY, lambda p: dictionary.to_csv(p, index=False))
+    written.append(out / DICTIONARY)
     info = dict(
         info,
         complete=True,
@@ -198,6 +231,37 @@ def write_results(
     )
     written.append(out / MANIFEST)
     return written
+
+
+FIGURE_FORMATS = ("png", "svg", "pdf")
+"""Formats every drawing command offers (``--figure-format``)."""
+
+DPI = 300
+"""Resolution of PNG figures (print quality)."""
+
+
+def save_figure(fig: Any, path: Path) -> Path:
+    """Save a matplotlib figure atomically in the format its name ends with (PNG at 300 dpi).
+
+    Embedded fonts stay text in SVG and PDF (``svg.fonttype = none``; TrueType in PDF), so a
+    journal's editor can change them. Refuses a format other than :data:`FIGURE_FORMATS`.
+    """
+    import matplotlib
+
+    path = Path(path)
+    fmt = path.suffix.lstrip(".").lower()
+    if fmt not in FIGURE_FORMATS:
+        raise ValueError(f"{path.name}: figure format must be one of {', '.join(FIGURE_FORMATS)}")
+    with matplotlib.rc_context({"svg.fonttype": "none", "pdf.fonttype": 42}):
+        write_atomic(
+            path,
+            lambda p: fig.savefig(p, dpi=DPI, bbox_inches="tight", format=fmt, metadata=_META[fmt]),
+        )
+    return path
+
+
+_META = {"png": {"Software": "kemitraan"}, "svg": {"Date": None}, "pdf": {"CreationDate": None}}
+"""Figure metadata: no timestamps, so the same figure gives the same bytes."""
 
 
 def is_complete(folder: str | Path) -> bool:

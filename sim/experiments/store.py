@@ -10,6 +10,7 @@ Layout of a sweep folder::
     checksums.sha256     SHA-256 of the design and of every run file (``sha256sum -c`` reads it)
     damaged/             stored files that failed their check, moved aside (never deleted)
     table.parquet        all runs in one file, made by ``analyze`` (:func:`compact`)
+    data_dictionary.csv  every column of the runs and the design: meaning, unit, range, dtype
 
 Every file is written to a temporary name and renamed into place
 (:func:`sim.experiments.disk.write_atomic`), so a killed process leaves whole files or none; a
@@ -41,6 +42,7 @@ import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
 from sim.errors import UserError, fault_reason
+from sim.experiments.dictionary import DICTIONARY, data_dictionary
 from sim.experiments.disk import WriteError, checksum, json_default, write_atomic
 from sim.scenario.inputs import output_path
 
@@ -58,6 +60,7 @@ __all__ = [
     "read_manifest",
     "read_table",
     "verify",
+    "write_dictionary",
 ]
 
 KEYS = ("run_id", "scenario", "point", "replicate", "seed", "step")
@@ -386,6 +389,24 @@ def read_table(
     frame = table.to_pandas()
     order = [k for k in ("scenario", "point", "replicate", "step") if k in frame.columns]
     return frame.sort_values(order, kind="stable").reset_index(drop=True)
+
+
+def write_dictionary(out: Path) -> Path:
+    """Write ``data_dictionary.csv``: every column of the run parts and of ``design.parquet``.
+
+    The dtypes are those the files store (read from the Parquet schemas, no rows read); the
+    run parts stand for ``table.parquet`` too, which holds the same columns.
+    """
+    out = Path(out)
+    tables: dict[str, pd.DataFrame] = {}
+    files = _part_files(out)
+    if files:
+        tables["runs/*.parquet"] = pq.read_schema(files[0]).empty_table().to_pandas()
+    if (out / "design.parquet").is_file():
+        tables["design.parquet"] = pq.read_schema(out / "design.parquet").empty_table().to_pandas()
+    table = data_dictionary(tables)
+    write_atomic(out / DICTIONARY, lambda p: table.to_csv(p, index=False))
+    return out / DICTIONARY
 
 
 def failures(out: Path) -> pd.DataFrame:

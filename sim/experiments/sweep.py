@@ -36,7 +36,7 @@ import pandas as pd
 
 from sim.experiments import engines
 from sim.experiments.results import manifest
-from sim.experiments.store import SweepStore
+from sim.experiments.store import SweepStore, write_dictionary
 from sim.experiments.sweep_spec import (
     METHODS,
     DesignSpec,
@@ -267,7 +267,7 @@ def run_sweep(
         code_version=code_version(),
         levers=list(sweep.levers),
         runs_total=total,
-        files=["sweep.toml", "design.parquet", "runs/", "failed/"],
+        files=["sweep.toml", "design.parquet", "runs/", "failed/", "data_dictionary.csv"],
     )
     store.write_manifest(info)
 
@@ -291,6 +291,7 @@ def run_sweep(
     finally:
         bar.close()
     n_done, n_failed = len(store.finished()), len(store.failed_ids())
+    write_dictionary(out)
     info.update(
         complete=n_done == total,
         runs_done=n_done,

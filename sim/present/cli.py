@@ -142,7 +142,10 @@ def _cmd_run(argv: list[str]) -> int:
 
         extra["comparison.png"] = plots.plot_comparison(df)
     info = experiments.manifest(
-        scenarios, replications=replications, steps=args.steps, root_seed=root_seed
+        scenarios,
+        replications=replications,
+        steps=experiments.steps_run(df),
+        root_seed=root_seed,
     )
     experiments.write_results(out, df, info, args.format, extra)
     _print_summary(summary, q1, df)

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from sim.experiments.compare import (
+    DERIVED_OUTCOMES,
     MEASURES,
     CompareError,
     compare,
@@ -430,6 +431,7 @@ FILES = (
     "incremental.csv",
     "summary.md",
     "report.html",
+    "data_dictionary.csv",
 )
 """What a comparison folder holds, besides ``manifest.json`` (written last)."""
 
@@ -472,4 +474,4 @@ def write_report(
         "summary.md": render_markdown(result, info),
         "report.html": render_html(result, info, configs, figures),
     }
-    return write_results(out, result["timeseries"], info, extra=extra)
+    return write_results(out, result["timeseries"], info, extra=extra, measures=DERIVED_OUTCOMES)

@@ -24,6 +24,7 @@ from sim.experiments.analysis import (
     sensitivity,
     summarize_steps,
 )
+from sim.experiments.dictionary import DICTIONARY, data_dictionary
 from sim.experiments.disk import write_atomic
 from sim.experiments.store import (
     StoreError,
@@ -190,11 +191,13 @@ def analyze(
     target = out / "analysis"
     target.mkdir(exist_ok=True)
     written: list[Path] = []
+    tables: dict[str, pd.DataFrame] = {}
 
     def save(name: str, obj: Any) -> None:
         path = target / name
         if isinstance(obj, pd.DataFrame):
             _write_csv(path, obj)
+            tables[name] = obj
         else:
             _write_png(path, obj)
         written.append(path)
@@ -237,6 +240,7 @@ def analyze(
         if not indices.empty:
             for scenario in indices["scenario"].unique():
                 save(f"sensitivity_{scenario}.png", plot_indices(indices, scenario))
+    save(DICTIONARY, data_dictionary(tables))
     if absent:
         pairs = (
             f"no paired differences (none without the reference {reference!r})"
