@@ -195,7 +195,7 @@ def animate(
     from matplotlib.figure import Figure
 
     from sim.present.netdraw import draw_network
-    from sim.present.plots import LABELS
+    from sim.present.plots import LABELS, OKABE_ITO
 
     out = Path(out)
     check_options(steps, every, fps, dpi, out, compare=compare is not None)
@@ -233,13 +233,14 @@ def animate(
                 [],
                 [],
                 "-" if label == "A" else "--",
-                color=f"C{k}",
+                color=OKABE_ITO[k % len(OKABE_ITO)],
                 lw=1.6,
                 label=LABELS.get(outcome, outcome) if label == "A" else None,
             )
     ax_chart.set_xlim(start, max(horizon, start + 1))
     ax_chart.set_ylim(0.0, 1.0)
-    ax_chart.set_xlabel("month")
+    ax_chart.set_xlabel("month (step)")
+    ax_chart.set_ylabel("index or share (0-1)")
     ax_chart.grid(alpha=0.3)
     if compare is None:
         ax_chart.legend(fontsize=8, loc="upper left", frameon=False)

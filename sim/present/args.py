@@ -20,9 +20,11 @@ from sim.errors import UserError
 from sim.scenario import lever_table
 
 __all__ = [
+    "FIGURE_FORMATS",
     "MAX_STEPS",
     "MAX_TEXT",
     "Parser",
+    "add_figure_format_option",
     "add_set_option",
     "bounded",
     "int_at_least",
@@ -159,4 +161,18 @@ def add_set_option(p: argparse.ArgumentParser, where: str) -> None:
         default=[],
         metavar="KEY=VALUE",
         help=f"override a lever {where}, e.g. factors.communication=0.2 (repeatable)",
+    )
+
+
+FIGURE_FORMATS = ("png", "svg", "pdf")
+"""Figure formats every drawing command offers (``results.FIGURE_FORMATS``, kept light here)."""
+
+
+def add_figure_format_option(p: argparse.ArgumentParser) -> None:
+    """Add ``--figure-format png|svg|pdf`` (into ``args.figure_format``; PNG is 300 dpi)."""
+    p.add_argument(
+        "--figure-format",
+        choices=FIGURE_FORMATS,
+        default="png",
+        help="format of the figure files: png (300 dpi, default), svg or pdf (vector)",
     )

@@ -76,7 +76,8 @@ def _add_run_arguments(p: argparse.ArgumentParser) -> None:
         "--workers", type=opts.workers, default=1, help="processes to use (results are identical)"
     )
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    p.add_argument("--no-figure", action="store_true", help="skip the PNG figure")
+    p.add_argument("--no-figure", action="store_true", help="skip the figure")
+    opts.add_figure_format_option(p)
 
 
 def _run_parser() -> argparse.ArgumentParser:
@@ -140,7 +141,7 @@ def _cmd_run(argv: list[str]) -> int:
     if not args.no_figure:
         from sim.present import plots
 
-        extra["comparison.png"] = plots.plot_comparison(df)
+        extra[f"comparison.{args.figure_format}"] = plots.plot_comparison(df)
     info = experiments.manifest(
         scenarios,
         replications=replications,

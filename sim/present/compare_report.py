@@ -33,7 +33,7 @@ from sim.model import memory
 from sim.paths import RESULTS
 from sim.present import args as opts
 from sim.present import wording
-from sim.present.plots import plot_bands, plt
+from sim.present.plots import OKABE_ITO, PAPER, axis_label, caption, plot_bands, plt
 from sim.scenario import Scenario, load_scenario
 from sim.scenario.interventions import EVENT_COLUMNS, check_horizon
 from sim.scenario.maps import fingerprint
@@ -51,17 +51,19 @@ __all__ = [
 
 # ----------------------------------------------------------------------------- figures
 def _png(fig) -> str:
+    """The figure as base64 PNG for the HTML report (150 dpi; the files are 300 dpi)."""
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
+    fig.savefig(buf, format="png", dpi=150, bbox_inches="tight", metadata={"Software": None})
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
+TRAJECTORY_OUTCOMES = ["welfare_mean", "welfare_q1", "trust_partners", "partnership_active"]
+"""The outcomes of the trajectories figure."""
+
+
 def figure_trajectories(result: dict[str, Any]):
-    """Welfare and the poorest fifth's welfare over time, mean and 95% band per design."""
-    fig = plot_bands(
-        result["timeseries"], ["welfare_mean", "welfare_q1", "trust_partners", "partnership_active"]
-    )
+    """Welfare, the poorest fifth's welfare, partner trust and survival over time per design."""
+    fig = plot_bands(result["timeseries"], TRAJECTORY_OUTCOMES)
     if result["funding_end"] is not None:
         for ax in fig.axes:
             ax.axvline(result["funding_end"], color="0.3", ls="--", lw=0.9)
@@ -70,10 +72,16 @@ def figure_trajectories(result: dict[str, Any]):
             (result["funding_end"], fig.axes[0].get_ylim()[0]),
             xytext=(3, 4),
             textcoords="offset points",
-            fontsize=8,
+            fontsize=7,
             color="0.3",
         )
     return fig
+
+
+def _unit(measure: str) -> str:
+    if measure in DERIVED_OUTCOMES:
+        return f"difference ({DERIVED_OUTCOMES[measure].unit})"
+    return axis_label(measure, "difference")
 
 
 def figure_differences(result: dict[str, Any]):
@@ -84,26 +92,41 @@ def figure_differences(result: dict[str, Any]):
         for m in ("welfare_mean", "welfare_q1", "empowerment_mean", "mpi_m0", "welfare_retained")
         if m in set(diffs["measure"])
     ]
-    fig, axes = plt.subplots(
-        1,
-        len(shown),
-        figsize=(3.1 * len(shown), 0.5 + 0.45 * diffs["scenario"].nunique() + 1.0),
-        squeeze=False,
-        sharey=True,
-    )
     names = list(dict.fromkeys(diffs["scenario"]))
-    for ax, measure in zip(axes.flat, shown, strict=True):
-        d = diffs[diffs["measure"] == measure].set_index("scenario").reindex(names)
-        y = np.arange(len(names))[::-1]
-        err = np.vstack([d["mean_difference"] - d["ci_low"], d["ci_high"] - d["mean_difference"]])
-        ax.errorbar(d["mean_difference"], y, xerr=err, fmt="o", color="C0", capsize=3)
-        ax.axvline(0, color="0.4", lw=0.8)
-        ax.set_title(MEASURES[measure], fontsize=9)
-        ax.tick_params(labelsize=8)
-        ax.set_yticks(y, names)
-    fig.suptitle(f"Difference from '{result['reference']}' (mean and 95% interval)", fontsize=10)
-    fig.tight_layout()
+    with plt.rc_context(PAPER):
+        fig, axes = plt.subplots(
+            1, len(shown), figsize=(2.4 * len(shown), 0.9 + 0.32 * len(names)), squeeze=False,
+            sharey=True, layout="constrained",
+        )  # fmt: skip
+        for ax, measure in zip(axes.flat, shown, strict=True):
+            d = diffs[diffs["measure"] == measure].set_index("scenario").reindex(names)
+            y = np.arange(len(names))[::-1]
+            err = np.vstack(
+                [d["mean_difference"] - d["ci_low"], d["ci_high"] - d["mean_difference"]]
+            )
+            colors = [VERDICT_COLORS.get(v, OKABE_ITO[0]) for v in d["verdict"]]
+            ax.errorbar(d["mean_difference"], y, xerr=np.nan_to_num(err), fmt="none",
+                        ecolor="0.3", capsize=2, lw=0.9)  # fmt: skip
+            ax.scatter(d["mean_difference"], y, c=colors, s=18, zorder=3)
+            ax.axvline(0, color="0.4", lw=0.7)
+            ax.set_title(MEASURES[measure])
+            ax.set_xlabel(_unit(measure))
+            ax.set_yticks(y, names)
+            ax.grid(axis="x", alpha=0.3, lw=0.5)
+        fig.suptitle(f"Difference from '{result['reference']}'", fontsize=9)
+    n = int(diffs["n"].min()) if len(diffs) else 0
+    caption(
+        fig,
+        f"Points: mean paired difference, design minus '{result['reference']}' (same replicate "
+        f"seeds); bars: 95% t-interval over {n} replicate pairs. Colour: blue better, "
+        "vermillion worse, black no clear difference (from the households' side; lower "
+        "poverty is better).",
+    )
     return fig
+
+
+VERDICT_COLORS = {"better": OKABE_ITO[4], "worse": OKABE_ITO[5]}
+"""Point colours of the forest plot by verdict (Okabe-Ito blue and vermillion)."""
 
 
 # ----------------------------------------------------------------------------- reports
@@ -365,6 +388,7 @@ def _parser() -> argparse.ArgumentParser:
         help="steps after funding ends at which welfare retained is read (24)",
     )
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    opts.add_figure_format_option(p)
     return p
 
 
@@ -414,7 +438,7 @@ def command(argv: list[str]) -> int:
         funding_end_step=args.funding_end,
         retention_lag=args.retention_lag,
     )
-    write_report(out, scenarios, result, root_seed)
+    write_report(out, scenarios, result, root_seed, args.figure_format)
     print(f"Designs compared with {result['reference']} ({replications} paired replicates):")
     for sentence in _sentences(result):
         print(f"- {sentence}")
@@ -433,13 +457,34 @@ FILES = (
     "report.html",
     "data_dictionary.csv",
 )
-"""What a comparison folder holds, besides ``manifest.json`` (written last)."""
+"""The tables and reports of a comparison folder; :func:`files` adds the figures."""
+
+
+def files(figure_format: str = "png") -> list[str]:
+    """What a comparison folder holds, besides ``manifest.json``, for a figure format.
+
+    Example:
+        >>> [f for f in files("svg") if f.startswith("figure_")]
+        ['figure_differences.svg', 'figure_trajectories.svg']
+    """
+    return [*FILES, *(f"figure_{name}.{figure_format}" for name in FIGURES)]
+
+
+FIGURES = ("differences", "trajectories")
+"""The figures of a comparison, written as files and embedded in the HTML report."""
 
 
 def write_report(
-    out: Path, scenarios: list[Scenario], result: dict[str, Any], root_seed: int
+    out: Path,
+    scenarios: list[Scenario],
+    result: dict[str, Any],
+    root_seed: int,
+    figure_format: str = "png",
 ) -> list[Path]:
     """Write every file atomically, the manifest last (a folder without it is incomplete).
+
+    The figures are written as ``figure_differences.FORMAT`` and ``figure_trajectories.FORMAT``
+    (PNG at 300 dpi, SVG or PDF) and embedded in ``report.html`` as PNG.
 
     :func:`sim.experiments.results.write_results` does the writing: the manifest lists every file
     with its size and SHA-256, so :func:`sim.experiments.is_complete` judges the folder, and
@@ -450,7 +495,7 @@ def write_report(
         replications=result["replications"],
         steps=result["steps"],
         root_seed=root_seed,
-        files=list(FILES),
+        files=files(figure_format),
     )
     info["comparison"] = {
         "status_quo": result["reference"],
@@ -463,9 +508,11 @@ def write_report(
     events = result["events"]
     if events is None or events.empty:
         events = pd.DataFrame(columns=["scenario", "replicate", "seed", *EVENT_COLUMNS])
-    figures = [_png(figure_differences(result)), _png(figure_trajectories(result))]
+    drawn = {"differences": figure_differences(result), "trajectories": figure_trajectories(result)}
+    figures = [_png(fig) for fig in drawn.values()]
     configs = {s.name: s.to_dict() for s in scenarios}
     extra = {
+        **{f"figure_{name}.{figure_format}": fig for name, fig in drawn.items()},
         "events.csv": events,
         "per_replicate.csv": result["per_replicate"],
         "differences.csv": result["differences"],
@@ -474,4 +521,10 @@ def write_report(
         "summary.md": render_markdown(result, info),
         "report.html": render_html(result, info, configs, figures),
     }
-    return write_results(out, result["timeseries"], info, extra=extra, measures=DERIVED_OUTCOMES)
+    try:
+        return write_results(
+            out, result["timeseries"], info, extra=extra, measures=DERIVED_OUTCOMES
+        )
+    finally:
+        for fig in drawn.values():
+            plt.close(fig)

@@ -3,13 +3,13 @@
 What the picture encodes:
 
 - **agent types** by colour and marker: government (blue square), firms (orange triangle),
-  NGOs (purple diamond), the community's seat in the partnership (green hexagon) and villages
+  NGOs (pink diamond), the community's seat in the partnership (green hexagon) and villages
   (circles; each stands for its households, aggregated so hundreds of households stay legible
   and fast to draw);
 - **power** by node size: an organization's size grows with its decision weight in the
   partnership (:func:`sim.power.decision_weights`, the last decision) or, outside it, with its
   formal authority; the community hexagon with the community's decision weight;
-- **trust** by edge colour and width (red is low, green high): between partnership members one
+- **trust** by edge colour and width (vermillion is low, blue high): between partnership members one
   arrow per direction, coloured by the truster's trust in the trustee (the graph's directed
   ``trust`` on organization ties; the community's trust is its representatives' trust); from
   each village to each organization serving it, the households' mean trust in that
@@ -44,20 +44,21 @@ if TYPE_CHECKING:
 
 __all__ = ["STYLE", "TRUST_CMAP", "draw_network", "network_layout", "village_trust"]
 
-TRUST_CMAP = LinearSegmentedColormap.from_list("trust", ["#b2182b", "#d6a21e", "#1a9641"])
-"""Colour map of trust: red (0) to green (1)."""
+TRUST_CMAP = LinearSegmentedColormap.from_list("trust", ["#D55E00", "#E69F00", "#0072B2"])
+"""Colour map of trust: vermillion (0) through amber to blue (1), Okabe-Ito colours that stay
+apart for the common colour-vision deficiencies (a red-green map does not)."""
 
 WELFARE_CMAP = colormaps["Blues"]
 _WELFARE_NORM = Normalize(0.0, 0.9)
 
 STYLE = {
-    "government": {"color": "#1f77b4", "marker": "s", "label": "government"},
-    "firm": {"color": "#ff7f0e", "marker": "^", "label": "firm"},
-    "ngo": {"color": "#9467bd", "marker": "D", "label": "NGO"},
-    COMMUNITY: {"color": "#2ca02c", "marker": "h", "label": "community (seat)"},
+    "government": {"color": "#0072B2", "marker": "s", "label": "government"},
+    "firm": {"color": "#E69F00", "marker": "^", "label": "firm"},
+    "ngo": {"color": "#CC79A7", "marker": "D", "label": "NGO"},
+    COMMUNITY: {"color": "#009E73", "marker": "h", "label": "community (seat)"},
     "village": {"color": "#7f7f7f", "marker": "o", "label": "village (households)"},
 }
-"""Colour, marker and legend label of each kind of node."""
+"""Colour (Okabe-Ito), marker and legend label of each kind of node."""
 
 _LAYOUTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 

@@ -26,6 +26,7 @@ from sim.experiments.analysis import (
 )
 from sim.experiments.dictionary import DICTIONARY, data_dictionary
 from sim.experiments.disk import write_atomic
+from sim.experiments.results import save_figure
 from sim.experiments.store import (
     StoreError,
     compact,
@@ -38,7 +39,17 @@ from sim.experiments.store import (
 from sim.experiments.sweep import load_sweep, run_sweep
 from sim.paths import RESULTS
 from sim.present import args as opts
-from sim.present.plots import plt
+from sim.present.plots import (
+    LINE_STYLES,
+    OKABE_ITO,
+    PAPER,
+    axis_label,
+    caption,
+    conditional,
+    plt,
+    title,
+)
+from sim.scenario.outcomes import label as declared_label
 
 __all__ = [
     "analyze",
@@ -52,36 +63,95 @@ __all__ = [
 
 
 # ----------------------------------------------------------------------------- figures
+def _style(i: int) -> dict[str, Any]:
+    return {"color": OKABE_ITO[i % len(OKABE_ITO)], "ls": LINE_STYLES[i % len(LINE_STYLES)]}
+
+
+def _runs(data: pd.DataFrame) -> str:
+    n = data.loc[data["n"] > 0, "n"]
+    if n.empty:
+        return "0"
+    low, high = int(n.min()), int(n.max())
+    return str(low) if low == high else f"{low}-{high}"
+
+
 def plot_bands(summary: pd.DataFrame, outcome: str, labels: dict[Any, str] | None = None):
     """Mean over time with 50% and 90% bands, one line per group (scenario or scenario/point).
 
-    ``summary`` is a :func:`~sim.experiments.analysis.summarize_steps` table.
+    ``summary`` is a :func:`~sim.experiments.analysis.summarize_steps` table. The bands are the
+    spread of the runs (quantiles over replicates, and over design points when pooled), not
+    intervals of the mean; the caption says so.
     """
     data = summary[summary["outcome"] == outcome]
     keys = [k for k in ("scenario", "point") if k in data.columns]
-    fig, ax = plt.subplots(figsize=(7, 4))
     groups = list(data.groupby(keys, sort=True))
-    palette = plt.get_cmap("tab10" if len(groups) <= 10 else "tab20")
-    for i, (key, group) in enumerate(groups):
-        color = palette(i % palette.N)
-        label = (labels or {}).get(key, " / ".join(map(str, np.atleast_1d(key))))
-        ax.fill_between(group["step"], group["q05"], group["q95"], color=color, alpha=0.12)
-        ax.fill_between(group["step"], group["q25"], group["q75"], color=color, alpha=0.25)
-        ax.plot(group["step"], group["mean"], color=color, label=label)
-    ax.set_xlabel("step (month)")
-    ax.set_ylabel(outcome)
-    pooled = "" if "point" in data.columns else ", design points pooled"
-    ax.set_title(f"{outcome}: mean, 50% and 90% bands{pooled}")
-    ax.legend(fontsize=7, loc="best")
-    fig.tight_layout()
+    with plt.rc_context(PAPER):
+        fig, ax = plt.subplots(figsize=(6.0, 3.4), layout="constrained")
+        missing = []
+        for i, (key, group) in enumerate(groups):
+            label = (labels or {}).get(key, " / ".join(map(str, np.atleast_1d(key))))
+            if group["mean"].isna().all():
+                missing.append(label)
+                continue
+            st = _style(i)
+            ax.fill_between(group["step"], group["q05"], group["q95"], color=st["color"],
+                            alpha=0.10, lw=0)  # fmt: skip
+            ax.fill_between(group["step"], group["q25"], group["q75"], color=st["color"],
+                            alpha=0.22, lw=0)  # fmt: skip
+            ax.plot(group["step"], group["mean"], label=label, lw=1.3, **st)
+        if missing:
+            _no_values(ax, missing, outcome)
+        ax.set_xlabel("month (step)")
+        ax.set_ylabel(axis_label(outcome))
+        pooled = "" if "point" in data.columns else ", design points pooled"
+        ax.set_title(f"{title(outcome)}{pooled}")
+        ax.grid(alpha=0.3, lw=0.5)
+        if len(groups) > 6:
+            fig.legend(loc="outside right upper", frameon=False)
+        elif ax.get_legend_handles_labels()[0]:
+            ax.legend(loc="best", frameon=False)
+    text = (
+        f"Lines: mean over {_runs(data)} runs per line; inner band: 25th-75th percentile, "
+        "outer band: 5th-95th percentile of the runs (their spread, not an interval of the "
+        "mean)."
+    )
+    if conditional(outcome):
+        text += " Conditional mean: only runs with an active partnership at that step count."
+    caption(fig, text)
     return fig
+
+
+def _no_values(ax, missing: list[str], outcome: str) -> None:
+    """Name the series that have no values, in the panel's lower left corner."""
+    why = "undefined without a partnership" if conditional(outcome) else "no finite values"
+    shown = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
+    ax.text(0.01, 0.02, f"no line for {shown}:\n{why}", transform=ax.transAxes, ha="left",
+            va="bottom", fontsize=6.5, color="0.35")  # fmt: skip
+
+
+def _empty_panel(ax, outcome: str, reference: str) -> None:
+    """Explain a panel of paired differences that has no values at all."""
+    if conditional(outcome):
+        why = (
+            f"No paired difference:\n{declared_label(outcome).lower()} is undefined\n"
+            f"in '{reference}', which has\nno partnership to compare with."
+        )
+    else:
+        why = "No paired difference:\nno finite values."
+    ax.set_yticks([])
+    ax.set_xticks([])
+    for side in ("left", "bottom"):
+        ax.spines[side].set_visible(False)
+    ax.text(0.5, 0.5, why, transform=ax.transAxes, ha="center", va="center", fontsize=7.5,
+            color="0.3")  # fmt: skip
 
 
 def plot_differences(diffs: pd.DataFrame, labels: dict[Any, str] | None = None):
     """Horizon paired differences (scenario - reference) with 95% intervals, one panel each.
 
     ``diffs`` is a :func:`~sim.experiments.analysis.paired_differences_by_point` table; one row
-    per scenario and design point.
+    per scenario and design point. A panel without values (an outcome undefined in the
+    reference, such as partner trust against a scenario without a partnership) says why.
     """
     at = diffs[diffs["step"] == diffs["step"].max()]
     outcomes = list(dict.fromkeys(at["outcome"]))
@@ -89,22 +159,34 @@ def plot_differences(diffs: pd.DataFrame, labels: dict[Any, str] | None = None):
     rows = -(-len(outcomes) // cols)
     groups = at[["scenario", "point"]].drop_duplicates().itertuples(index=False)
     keys = [tuple(k) for k in groups]
-    height = 1.0 + 0.28 * len(keys)
-    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, height * rows), squeeze=False)
-    for ax, outcome in zip(axes.ravel(), outcomes, strict=False):
-        part = at[at["outcome"] == outcome].set_index(["scenario", "point"]).reindex(keys)
-        pos = np.arange(len(keys))
-        err = np.vstack([part["mean"] - part["ci_low"], part["ci_high"] - part["mean"]])
-        ax.errorbar(part["mean"], pos, xerr=err, fmt="o", ms=3, color="C0", capsize=2)
-        ax.axvline(0, color="k", lw=0.5)
-        names = [(labels or {}).get(k, f"{k[0]} #{k[1]}") for k in keys]
-        ax.set_yticks(pos, names, fontsize=7)
-        ax.set_title(outcome, fontsize=9)
-    for ax in axes.ravel()[len(outcomes) :]:
-        ax.axis("off")
+    height = 1.1 + 0.24 * len(keys)
     reference = at["reference"].iloc[0]
-    fig.suptitle(f"Paired differences from {reference} at the horizon (95% CI)")
-    fig.tight_layout()
+    with plt.rc_context(PAPER):
+        fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, height * rows), squeeze=False,
+                                 layout="constrained")  # fmt: skip
+        names = [(labels or {}).get(k, f"{k[0]} #{k[1]}") for k in keys]
+        for ax, outcome in zip(axes.ravel(), outcomes, strict=False):
+            part = at[at["outcome"] == outcome].set_index(["scenario", "point"]).reindex(keys)
+            pos = np.arange(len(keys))[::-1]
+            ax.set_title(title(outcome))
+            if part["mean"].isna().all():
+                _empty_panel(ax, outcome, reference)
+                continue
+            ax.set_yticks(pos, names)
+            err = np.vstack([part["mean"] - part["ci_low"], part["ci_high"] - part["mean"]])
+            ax.errorbar(part["mean"], pos, xerr=np.nan_to_num(err), fmt="o", ms=3,
+                        color=OKABE_ITO[4], ecolor="0.3", capsize=2, lw=0.8)  # fmt: skip
+            ax.axvline(0, color="0.3", lw=0.6)
+            ax.set_xlabel(axis_label(outcome, "difference"))
+            ax.grid(axis="x", alpha=0.3, lw=0.5)
+        for ax in axes.ravel()[len(outcomes) :]:
+            ax.axis("off")
+        fig.suptitle(f"Paired differences from '{reference}' at the horizon", fontsize=9)
+    caption(
+        fig,
+        f"Points: mean paired difference, scenario minus '{reference}' at the same design point "
+        f"and replicate seed; bars: 95% t-interval over {_runs(at)} replicate pairs.",
+    )
     return fig
 
 
@@ -114,27 +196,41 @@ def plot_indices(indices: pd.DataFrame, scenario: str):
     outcomes = list(dict.fromkeys(data["outcome"]))
     cols = min(3, len(outcomes))
     rows = -(-len(outcomes) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 2.8 * rows), squeeze=False)
     sobol = "ST" in data.columns and data["ST"].notna().any()
-    for ax, outcome in zip(axes.ravel(), outcomes, strict=False):
-        part = data[data["outcome"] == outcome]
-        part = part.sort_values("ST" if sobol else "mu_star")
-        pos = np.arange(len(part))
-        if sobol:
-            ax.barh(pos + 0.2, part["ST"], 0.4, xerr=part["ST_conf"], label="ST", color="C0")
-            ax.barh(pos - 0.2, part["S1"], 0.4, xerr=part["S1_conf"], label="S1", color="C1")
-            ax.axvline(0, color="k", lw=0.5)
-        else:
-            ax.barh(pos + 0.2, part["mu_star"], 0.4, xerr=part["mu_star_conf"], label="μ*")
-            ax.barh(pos - 0.2, part["sigma"], 0.4, label="σ", color="C3")
-        ax.set_yticks(pos, [lever.split(".")[-1] for lever in part["lever"]], fontsize=8)
-        ax.set_title(outcome, fontsize=9)
-    for ax in axes.ravel()[len(outcomes) :]:
-        ax.axis("off")
-    axes.ravel()[0].legend(fontsize=7, loc="lower right")
-    kind = "Sobol indices (95% CI)" if sobol else "Morris μ* (95% CI) and σ"
-    fig.suptitle(f"{scenario}: {kind} of horizon outcomes")
-    fig.tight_layout()
+    n_levers = data["lever"].nunique()
+    with plt.rc_context(PAPER):
+        fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, (0.9 + 0.3 * n_levers) * rows),
+                                 squeeze=False, layout="constrained")  # fmt: skip
+        for ax, outcome in zip(axes.ravel(), outcomes, strict=False):
+            part = data[data["outcome"] == outcome]
+            part = part.sort_values("ST" if sobol else "mu_star")
+            pos = np.arange(len(part))
+            if sobol:
+                ax.barh(pos + 0.2, part["ST"], 0.4, xerr=part["ST_conf"], label="ST (total)",
+                        color=OKABE_ITO[4], capsize=2)  # fmt: skip
+                ax.barh(pos - 0.2, part["S1"], 0.4, xerr=part["S1_conf"],
+                        label="S1 (first order)", color=OKABE_ITO[1], capsize=2)  # fmt: skip
+                ax.axvline(0, color="0.3", lw=0.6)
+                ax.set_xlabel("share of the outcome's variance")
+            else:
+                ax.barh(pos + 0.2, part["mu_star"], 0.4, xerr=part["mu_star_conf"],
+                        label="μ* (mean |effect|)", color=OKABE_ITO[4], capsize=2)  # fmt: skip
+                ax.barh(pos - 0.2, part["sigma"], 0.4, label="σ (spread of effects)",
+                        color=OKABE_ITO[5])  # fmt: skip
+                ax.set_xlabel(f"effect over the lever's range ({axis_label(outcome) or 'units'})")
+            ax.set_yticks(pos, [lever.split(".")[-1] for lever in part["lever"]])
+            ax.set_title(title(outcome))
+            ax.grid(axis="x", alpha=0.3, lw=0.5)
+        for ax in axes.ravel()[len(outcomes) :]:
+            ax.axis("off")
+        axes.ravel()[0].legend(loc="lower right", frameon=False, fontsize=6.5)
+        kind = "Sobol indices" if sobol else "Morris elementary effects"
+        fig.suptitle(f"{scenario}: {kind} of horizon outcomes", fontsize=9)
+    caption(
+        fig,
+        "Whiskers: 95% bootstrap confidence half-widths (SALib)."
+        + ("" if sobol else " σ has no interval."),
+    )
     return fig
 
 
@@ -143,8 +239,8 @@ def _write_csv(path: Path, frame: pd.DataFrame) -> None:
     write_atomic(path, lambda p: frame.to_csv(p, index=False))
 
 
-def _write_png(path: Path, fig) -> None:
-    write_atomic(path, lambda p: fig.savefig(p, dpi=120, bbox_inches="tight", format="png"))
+def _write_figure(path: Path, fig) -> None:
+    save_figure(fig, path)
     plt.close(fig)
 
 
@@ -170,9 +266,16 @@ def unfinished(out: Path, info: dict[str, Any], failed: int) -> str:
 
 
 def analyze(
-    out: Path, reference: str | None = None, figures: bool = True, max_lines: int = 12
+    out: Path,
+    reference: str | None = None,
+    figures: bool = True,
+    max_lines: int = 12,
+    figure_format: str = "png",
 ) -> list[Path]:
-    """Write the summary tables and figures of a sweep folder into ``out/analysis/``."""
+    """Write the summary tables and figures of a sweep folder into ``out/analysis/``.
+
+    Figures are PNG at 300 dpi, SVG or PDF (``figure_format``).
+    """
     out = Path(out)
     info = read_manifest(out)
     spec = info["sweep"]
@@ -199,7 +302,7 @@ def analyze(
             _write_csv(path, obj)
             tables[name] = obj
         else:
-            _write_png(path, obj)
+            _write_figure(path, obj)
         written.append(path)
 
     design = pd.read_parquet(out / "design.parquet")
@@ -234,12 +337,12 @@ def analyze(
                 for s, p in summary[["scenario", "point"]].drop_duplicates().itertuples(index=False)
             }
         for outcome in spec["outcomes"]:
-            save(f"bands_{outcome}.png", plot_bands(bands, outcome, labels))
+            save(f"bands_{outcome}.{figure_format}", plot_bands(bands, outcome, labels))
         if not diffs.empty and few:
-            save("paired_differences.png", plot_differences(diffs, labels))
+            save(f"paired_differences.{figure_format}", plot_differences(diffs, labels))
         if not indices.empty:
             for scenario in indices["scenario"].unique():
-                save(f"sensitivity_{scenario}.png", plot_indices(indices, scenario))
+                save(f"sensitivity_{scenario}.{figure_format}", plot_indices(indices, scenario))
     save(DICTIONARY, data_dictionary(tables))
     if absent:
         pairs = (
@@ -275,8 +378,11 @@ def analyze_command(argv: list[str]) -> int:
     p.add_argument("dir", type=Path, metavar="DIR", help="a folder written by 'sweep'")
     p.add_argument("--reference", help="reference scenario (default: the sweep file's)")
     p.add_argument("--no-figures", action="store_true", help="tables only")
+    opts.add_figure_format_option(p)
     args = p.parse_args(argv)
-    written = analyze(args.dir, args.reference, figures=not args.no_figures)
+    written = analyze(
+        args.dir, args.reference, figures=not args.no_figures, figure_format=args.figure_format
+    )
     indices = [p for p in written if p.name.endswith("_indices.csv")]
     if indices:
         table = pd.read_csv(indices[0])

@@ -19,6 +19,7 @@ from sim.errors import UserError
 from sim.experiments import stats
 from sim.experiments.disk import write_atomic
 from sim.experiments.patterns import BREACH, BREACH_MEMBER, PATTERNS, run_suite
+from sim.experiments.results import save_figure
 from sim.experiments.validation import (
     SIZES,
     Effect,
@@ -29,7 +30,7 @@ from sim.experiments.validation import (
 )
 from sim.paths import DOCS
 from sim.present import args as opts
-from sim.present.plots import plot_bands, plt
+from sim.present.plots import LINE_STYLES, OKABE_ITO, PAPER, caption, plot_bands, plt
 from sim.scenario import Scenario, lever_table
 from sim.scenario.inputs import output_path
 
@@ -55,9 +56,17 @@ def draw(figure: Figure):
 
 def _fig_bands(out: dict[str, pd.DataFrame], outcomes: list[str], title: str):
     fig = plot_bands(pd.concat(out.values(), ignore_index=True), outcomes, ncols=len(outcomes))
-    fig.suptitle(title, fontsize=11)
-    fig.tight_layout(rect=(0, 0.08, 1, 0.95))
+    fig.suptitle(title, fontsize=9)
     return fig
+
+
+_PASSED, _FAILED = OKABE_ITO[4], OKABE_ITO[5]
+"""Bar colours: effect as predicted (Okabe-Ito blue) or not (vermillion)."""
+
+_EFFECTS_CAPTION = (
+    "Bars: mean paired difference between the arms (same replicate seeds); whiskers: 95% "
+    "t-interval over {n} replicate pairs. Blue: on the predicted side of zero; vermillion: not."
+)
 
 
 def _fig_effects(effects: list[Effect], title: str):
@@ -66,77 +75,90 @@ def _fig_effects(effects: list[Effect], title: str):
     for e in effects:
         key = e.label.split(":")[1].split("(")[0].strip() if ":" in e.label else ""
         groups.setdefault(key, []).append(e)
-    if len(groups) > 1 and all(len(g) > 1 for g in groups.values()):
-        fig, axes = plt.subplots(
-            len(groups), 1, figsize=(7.5, 0.42 * len(effects) + 1.3 * len(groups)), squeeze=False
-        )
-        for ax, (key, group) in zip(axes.flat, groups.items(), strict=True):
-            _effect_bars(ax, group, key)
-        fig.suptitle(title, fontsize=10)
-        fig.tight_layout()
-        return fig
-    fig, ax = plt.subplots(figsize=(7.5, 0.42 * len(effects) + 1.3))
-    _effect_bars(ax, effects, title)
-    fig.tight_layout()
+    with plt.rc_context(PAPER):
+        if len(groups) > 1 and all(len(g) > 1 for g in groups.values()):
+            fig, axes = plt.subplots(
+                len(groups), 1, figsize=(6.5, 0.32 * len(effects) + 1.0 * len(groups)),
+                squeeze=False, layout="constrained",
+            )  # fmt: skip
+            for ax, (key, group) in zip(axes.flat, groups.items(), strict=True):
+                _effect_bars(ax, group, key, f"paired difference in {key}")
+            fig.suptitle(title, fontsize=9)
+        else:
+            fig, ax = plt.subplots(figsize=(6.5, 0.32 * len(effects) + 1.1), layout="constrained")
+            _effect_bars(ax, effects, title, "paired difference (arm minus reference)")
+    caption(fig, _EFFECTS_CAPTION.format(n=_pairs(effects)))
     return fig
 
 
-def _effect_bars(ax, effects: list[Effect], title: str) -> None:
+def _pairs(effects: list[Effect]) -> str:
+    ns = sorted({e.n for e in effects})
+    return str(ns[0]) if len(ns) == 1 else f"{ns[0]}-{ns[-1]}"
+
+
+def _effect_bars(ax, effects: list[Effect], title: str, xlabel: str) -> None:
     y = np.arange(len(effects))
     est = np.array([e.estimate for e in effects])
     err = np.vstack([est - [e.low for e in effects], [e.high for e in effects] - est])
-    colors = ["#4C78A8" if e.passed else "#E45756" for e in effects]
-    ax.barh(y, est, xerr=np.nan_to_num(err), color=colors, alpha=0.85, capsize=3)
-    ax.axvline(0, color="k", lw=0.8)
-    ax.set_yticks(y, [e.label for e in effects], fontsize=8)
+    colors = [_PASSED if e.passed else _FAILED for e in effects]
+    ax.barh(y, est, xerr=np.nan_to_num(err), color=colors, capsize=2)
+    ax.axvline(0, color="0.2", lw=0.7)
+    ax.set_yticks(y, [e.label for e in effects])
     ax.invert_yaxis()
-    ax.set_xlabel("paired difference, 95% interval (blue: as predicted)")
-    ax.set_title(title, fontsize=10)
-    ax.grid(axis="x", alpha=0.3)
+    ax.set_xlabel(xlabel)
+    ax.set_title(title)
+    ax.grid(axis="x", alpha=0.3, lw=0.5)
 
 
 def _fig_bars(values: dict[str, pd.Series], xlabel: str, title: str):
-    fig, ax = plt.subplots(figsize=(6.5, 0.45 * len(values) + 1.2))
     names = list(values)
     mean = np.array([values[k].mean() for k in names])
     half = np.array([stats.t_interval(values[k].to_numpy(dtype=float))[1] for k in names]) - mean
-    ax.barh(np.arange(len(names)), mean, xerr=np.nan_to_num(half), color="#4C78A8", capsize=3)
-    ax.set_yticks(np.arange(len(names)), names)
-    ax.invert_yaxis()
-    ax.set_xlabel(xlabel)
-    ax.set_title(title, fontsize=10)
-    ax.grid(axis="x", alpha=0.3)
-    fig.tight_layout()
+    with plt.rc_context(PAPER):
+        fig, ax = plt.subplots(figsize=(5.5, 0.35 * len(values) + 1.0), layout="constrained")
+        ax.barh(np.arange(len(names)), mean, xerr=np.nan_to_num(half), color=_PASSED, capsize=2)
+        ax.set_yticks(np.arange(len(names)), names)
+        ax.invert_yaxis()
+        ax.set_xlabel(xlabel)
+        ax.set_title(title)
+        ax.grid(axis="x", alpha=0.3, lw=0.5)
+    n = min(len(v) for v in values.values())
+    caption(fig, f"Bars: mean over {n} replicates; whiskers: 95% t-interval of the mean.")
     return fig
 
 
 def _fig_survival(out: dict[str, pd.DataFrame], title: str):
-    fig, ax = plt.subplots(figsize=(7, 3.8))
-    for label, df in out.items():
-        share = df.groupby("step")["partnership_active"].mean()
-        ax.step(share.index, share.to_numpy(), where="post", label=label)
-    ax.set_xlabel("step (month)")
-    ax.set_ylabel("share of runs with the partnership active")
-    ax.set_ylim(-0.03, 1.03)
-    ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=8)
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
+    with plt.rc_context(PAPER):
+        fig, ax = plt.subplots(figsize=(6.0, 3.2), layout="constrained")
+        for k, (label, df) in enumerate(out.items()):
+            share = df.groupby("step")["partnership_active"].mean()
+            ax.step(share.index, share.to_numpy(), where="post", label=label,
+                    ls=LINE_STYLES[k % len(LINE_STYLES)])  # fmt: skip
+        ax.set_xlabel("month (step)")
+        ax.set_ylabel("share of runs with the partnership active")
+        ax.set_ylim(-0.03, 1.03)
+        ax.set_title(title)
+        ax.legend(frameon=False)
+        ax.grid(alpha=0.3, lw=0.5)
+    n = min(df["seed"].nunique() for df in out.values())
+    caption(fig, f"Lines: share of {n} replicates per arm whose partnership is active.")
     return fig
 
 
 def _fig_breach(out: dict[str, pd.DataFrame], title: str):
-    fig, ax = plt.subplots(figsize=(7, 3.8))
-    for label, df in out.items():
-        g = df.groupby("step")["trust_in_probe"].mean()
-        ax.plot(g.index, g.to_numpy(), label=label)
-    ax.axvspan(BREACH[0] - 1, BREACH[1], color="#E45756", alpha=0.15, label="breach")
-    ax.set_xlabel("step (month)")
-    ax.set_ylabel(f"partners' mean trust in {BREACH_MEMBER}")
-    ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=8)
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
+    with plt.rc_context(PAPER):
+        fig, ax = plt.subplots(figsize=(6.0, 3.2), layout="constrained")
+        for k, (label, df) in enumerate(out.items()):
+            g = df.groupby("step")["trust_in_probe"].mean()
+            ax.plot(g.index, g.to_numpy(), label=label, ls=LINE_STYLES[k % len(LINE_STYLES)])
+        ax.axvspan(BREACH[0] - 1, BREACH[1], color=_FAILED, alpha=0.15, lw=0, label="breach")
+        ax.set_xlabel("month (step)")
+        ax.set_ylabel(f"partners' mean trust in {BREACH_MEMBER} (share, 0-1)")
+        ax.set_title(title)
+        ax.legend(frameon=False)
+        ax.grid(alpha=0.3, lw=0.5)
+    n = min(df["seed"].nunique() for df in out.values())
+    caption(fig, f"Lines: mean over {n} replicates per arm; shaded: the months of the breach.")
     return fig
 
 
@@ -256,9 +278,13 @@ def _band(e: Effect) -> str:
 
 
 def write_report(
-    results: list[PatternResult], size: Size, out: Path = REPORT, figures: Path = FIGURES
+    results: list[PatternResult],
+    size: Size,
+    out: Path = REPORT,
+    figures: Path = FIGURES,
+    figure_format: str = "png",
 ) -> Path:
-    """Write the Markdown report and one PNG per pattern (atomically)."""
+    """Write the Markdown report and one figure per pattern (atomically; PNG at 300 dpi)."""
     figures.mkdir(parents=True, exist_ok=True)
     emergent = [r for r in results if r.counts_as_validation]
     mechanical = [r for r in results if not r.counts_as_validation]
@@ -314,13 +340,10 @@ def write_report(
     ]
     lines.append("")
     for r in results:
-        fig_name = f"pattern_{r.number:02d}.png"
+        fig_name = f"pattern_{r.number:02d}.{figure_format}"
         if r.figure is not None:
             fig = draw(r.figure)
-            write_atomic(
-                figures / fig_name,
-                lambda p, f=fig: f.savefig(p, dpi=110, bbox_inches="tight", format="png"),
-            )
+            save_figure(fig, figures / fig_name)
             plt.close(fig)
         nature = f"**{r.nature.capitalize()}.** {r.why}"
         if r.unit_test:
@@ -469,6 +492,7 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="figure folder (default: img/validation next to the report)",
     )
+    opts.add_figure_format_option(p)
     return p
 
 
@@ -499,7 +523,7 @@ def command(argv: list[str]) -> int:
     figures = args.figures or out.parent / "img" / "validation"
     output_path(figures, "--figures", ValidationError, "folder")
     results = run_suite(size, workers=args.workers, patterns=numbers, progress=True)
-    write_report(results, size, out, figures)
+    write_report(results, size, out, figures, args.figure_format)
     fw = family_wise(results)[1]
     for r in results:
         print(
