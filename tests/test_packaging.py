@@ -81,7 +81,29 @@ def test_archive_refuses_a_non_empty_folder(tmp_path, capsys):
     assert [p.name for p in tmp_path.iterdir()] == ["keep.txt"]
 
 
-def test_archive_refuses_a_tree_that_is_not_a_checkout(tmp_path):
-    with pytest.raises(UserError, match=r"not a Kemitraan source checkout \(missing LICENSE"):
+def test_archive_refuses_a_tree_without_the_models_files(tmp_path):
+    with pytest.raises(UserError, match=r"does not hold the model's files \(missing LICENSE"):
         write_archive(tmp_path / "out", root=tmp_path)
     assert not (tmp_path / "out").exists()
+
+
+def test_archive_needs_only_the_package_and_its_data(tmp_path, monkeypatch):
+    """As from an installed wheel: the working directory is elsewhere and nothing of the
+    checkout but the package (with its data) is read; the archive holds the same files."""
+    monkeypatch.chdir(tmp_path)
+    from sim.paths import DATA
+
+    shipped = DATA / "archive"
+    out = tmp_path / "a"
+    files = {p.as_posix() for p in write_archive(out)}
+    for name in ("LICENSE", "README.md", "CITATION.cff", "codemeta.json", "docs/ODD.md",
+                 "code/run_simulation.py", "code/pyproject.toml", "code/CHANGELOG.md",
+                 "code/sim/paths.py", "code/scenarios/msp.toml"):  # fmt: skip
+        assert name in files, name
+    assert (out / "LICENSE").read_bytes() == (ROOT / "LICENSE").read_bytes()
+    assert (out / "docs" / "ODD.md").read_bytes() == (ROOT / "docs" / "ODD.md").read_bytes()
+    assert not any(f.startswith("code/sim/data/archive") for f in files)  # no second copy
+    # The shipped copies are the checkout's files (links in a clone, copies in a wheel).
+    for name in ("LICENSE", "README.md", "CITATION.cff", "codemeta.json", "CHANGELOG.md",
+                 "pyproject.toml", "run_simulation.py", "docs/ODD.md"):  # fmt: skip
+        assert (shipped / name).read_bytes() == (ROOT / name).read_bytes(), name

@@ -8,8 +8,12 @@ in their own folders; licence, README and ``codemeta.json`` at the top)::
       code/     the sim package, run_simulation.py, pyproject.toml, scenarios/, sweeps/
       docs/     ODD.md (the model description) and the other reference pages, with images
 
-The archive is made from a source checkout (the ODD, licence and citation file are not part of
-the installed package); ``codemeta.json`` is written with the running ``sim.__version__``.
+It works from a clone and from an installed wheel alike: the files that are not Python code
+(licence, README, citation, codemeta, changelog, ``pyproject.toml``, ``run_simulation.py`` and
+the documentation pages with their images) ship as package data under ``sim/data/archive/``
+(in a clone, links to the checkout's own files; in a wheel, copies), the code is the running
+``sim`` package and the scenarios and sweeps are its shipped data. ``codemeta.json`` is written
+with the running ``sim.__version__``.
 
 Example:
     >>> import tempfile
@@ -32,7 +36,7 @@ from pathlib import Path
 import sim
 from sim.errors import UserError
 from sim.experiments import prepare_output_folder
-from sim.paths import ROOT
+from sim.paths import DATA, SCENARIOS, SWEEPS
 from sim.present import args as opts
 
 __all__ = ["command", "write_archive"]
@@ -40,8 +44,15 @@ __all__ = ["command", "write_archive"]
 TOP_FILES = ("LICENSE", "README.md", "CITATION.cff", "codemeta.json")
 """Files copied to the archive's top folder (CoMSES asks for licence, README and codemeta)."""
 
-CODE = ("sim", "run_simulation.py", "pyproject.toml", "scenarios", "sweeps", "CHANGELOG.md")
-"""What goes under ``code/``: everything needed to install and run the model."""
+CODE = ("run_simulation.py", "pyproject.toml", "CHANGELOG.md")
+"""Files beside the package under ``code/``; with ``sim/``, ``scenarios/`` and ``sweeps/``
+they are everything needed to install and run the model."""
+
+SHIPPED = DATA / "archive"
+"""The archive's non-code files as package data, in the repository's layout."""
+
+PACKAGE = Path(sim.__file__).resolve().parent
+"""The running ``sim`` package (a checkout's or site-packages')."""
 
 DOCS = ("ODD.md", "policies.md", "sweeps.md", "dashboard.md", "validation.md", "img")
 """What goes under ``docs/``; ``ODD.md`` is required, the rest is copied when present."""
@@ -49,39 +60,53 @@ DOCS = ("ODD.md", "policies.md", "sweeps.md", "dashboard.md", "validation.md", "
 _SKIP = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints")
 
 
+def _skip_in_package(folder: str, names: list[str]) -> set[str]:
+    """What not to copy of the package: caches, and the archive's own files (``data/archive``)."""
+    skipped = set(_SKIP(folder, names))
+    if Path(folder).resolve() == (PACKAGE / "data").resolve():
+        skipped.add("archive")
+    return skipped
+
+
 def _source(root: Path) -> None:
-    """Refuse a tree that is not a source checkout, naming what is missing."""
-    needed = (*TOP_FILES, "docs/ODD.md", "sim/__init__.py")
-    missing = [name for name in needed if not (root / name).exists()]
+    """Refuse a tree that lacks the archive's files, naming what is missing."""
+    needed = (*TOP_FILES, "docs/ODD.md")
+    missing = [name for name in needed if not (root / name).is_file()]
     if missing:
         raise UserError(
-            f"archive: {root} is not a Kemitraan source checkout (missing {', '.join(missing)}); "
-            "run the archive command from a clone of the repository"
+            f"archive: {root} does not hold the model's files (missing {', '.join(missing)}); "
+            "reinstall kemitraan, or run the archive command from a clone of the repository"
         )
 
 
-def write_archive(out: Path, *, root: Path = ROOT, overwrite: bool = False) -> list[Path]:
-    """Write the CoMSES-ready archive of the model at ``root`` into the folder ``out``.
+def write_archive(out: Path, *, root: Path = SHIPPED, overwrite: bool = False) -> list[Path]:
+    """Write the CoMSES-ready archive of the running model into the folder ``out``.
 
     Args:
         out: The archive folder; refused if it exists and is not empty, unless ``overwrite``.
-        root: The source checkout to archive (default: the checkout this package runs from).
+        root: Where the non-code files are, in the repository's layout (default: the package
+            data under ``sim/data/archive``; a checkout's top folder works too).
         overwrite: Allow writing into an existing, non-empty folder.
 
     Returns:
         Every file written, relative to ``out``, sorted.
 
     Raises:
-        UserError: ``root`` is not a source checkout, or ``out`` cannot be used.
+        UserError: ``root`` lacks the licence, README, citation, codemeta or ODD, or ``out``
+            cannot be used.
     """
     root = Path(root)
     _source(root)
     out = prepare_output_folder(Path(out), overwrite=overwrite)
     for name in TOP_FILES:
-        shutil.copy2(root / name, out / name)
+        shutil.copyfile(root / name, out / name)
     meta = json.loads((root / "codemeta.json").read_text(encoding="utf-8"))
     meta["version"] = meta["softwareVersion"] = sim.__version__
     (out / "codemeta.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    code = out / "code"
+    shutil.copytree(PACKAGE, code / "sim", ignore=_skip_in_package, dirs_exist_ok=True)
+    shutil.copytree(SCENARIOS, code / "scenarios", ignore=_SKIP, dirs_exist_ok=True)
+    shutil.copytree(SWEEPS, code / "sweeps", ignore=_SKIP, dirs_exist_ok=True)
     for kind, names, base in (("code", CODE, root), ("docs", DOCS, root / "docs")):
         for name in names:
             src, dst = base / name, out / kind / name
@@ -89,7 +114,7 @@ def write_archive(out: Path, *, root: Path = ROOT, overwrite: bool = False) -> l
                 shutil.copytree(src, dst, ignore=_SKIP, dirs_exist_ok=True)
             elif src.is_file():
                 dst.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(src, dst)
+                shutil.copyfile(src, dst)
     return sorted(p.relative_to(out) for p in out.rglob("*") if p.is_file())
 
 

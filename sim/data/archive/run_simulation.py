@@ -1,0 +1,1 @@
+../../../run_simulation.py
