@@ -85,6 +85,7 @@ def plot_bands(summary: pd.DataFrame, outcome: str, labels: dict[Any, str] | Non
     data = summary[summary["outcome"] == outcome]
     keys = [k for k in ("scenario", "point") if k in data.columns]
     groups = list(data.groupby(keys, sort=True))
+    fade = min(1.0, 3.0 / max(1, len(groups)))  # many stacked bands would hide the lines
     with plt.rc_context(PAPER):
         fig, ax = plt.subplots(figsize=(6.0, 3.4), layout="constrained")
         missing = []
@@ -95,9 +96,9 @@ def plot_bands(summary: pd.DataFrame, outcome: str, labels: dict[Any, str] | Non
                 continue
             st = _style(i)
             ax.fill_between(group["step"], group["q05"], group["q95"], color=st["color"],
-                            alpha=0.10, lw=0)  # fmt: skip
+                            alpha=0.10 * fade, lw=0)  # fmt: skip
             ax.fill_between(group["step"], group["q25"], group["q75"], color=st["color"],
-                            alpha=0.22, lw=0)  # fmt: skip
+                            alpha=0.22 * fade, lw=0)  # fmt: skip
             ax.plot(group["step"], group["mean"], label=label, lw=1.3, **st)
         if missing:
             _no_values(ax, missing, outcome)
