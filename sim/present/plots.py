@@ -19,8 +19,8 @@ Example:
     >>> fig = plot_bands(df, ["welfare_mean"])
     >>> len(fig.axes), fig.axes[0].get_ylabel()
     (1, 'index (0-1)')
-    >>> caption_of(fig)
-    'Lines: mean over 2 replicates; bands: 95% t-interval of the mean over 2 replicates.'
+    >>> caption_of(fig)[:73]
+    'Lines: mean over 2 replicates; bands: 95% t-interval of the mean over 2 r'
 """
 
 from __future__ import annotations
@@ -206,10 +206,18 @@ def series_styles(groups: list[tuple[str, list[str]]]) -> dict[tuple[int, str], 
 
 
 def _band(group: pd.DataFrame, outcome: str) -> pd.DataFrame:
+    """Mean and 95% t-interval per step, clipped to the outcome's declared range.
+
+    Few surviving runs can stretch the interval past a bound the outcome cannot cross.
+    """
     g = group[outcome].astype(float).groupby(group["step"])
     mean, sd, n = g.mean(), g.std(ddof=1), g.count()
-    half = half_width(sd, n)
-    return pd.DataFrame({"mean": mean, "low": mean - half.fillna(0), "high": mean + half.fillna(0)})
+    half = half_width(sd, n).fillna(0)
+    o = declared.DECLARED.get(outcome)
+    low, high = o.bounds if o is not None else (-np.inf, np.inf)
+    return pd.DataFrame(
+        {"mean": mean, "low": (mean - half).clip(lower=low), "high": (mean + half).clip(upper=high)}
+    )
 
 
 def _replicates(df: pd.DataFrame) -> str:
@@ -223,7 +231,8 @@ def bands_caption(df: pd.DataFrame, outcomes: Sequence[str]) -> str:
     """The caption of a bands figure: what lines and bands are, and conditional means."""
     n = _replicates(df)
     text = (
-        f"Lines: mean over {n} replicates; bands: 95% t-interval of the mean over {n} replicates."
+        f"Lines: mean over {n} replicates; bands: 95% t-interval of the mean over {n} "
+        "replicates, clipped to the outcome's range."
     )
     if any(conditional(o) for o in outcomes):
         text += (
