@@ -212,6 +212,8 @@ def test_cli_compare_writes_an_ab_mp4_with_the_requested_frames_and_size(tmp_pat
         "population.households=60",
         "--dpi",
         "50",
+        "--language",
+        "id",
         "--out",
         "ab.mp4",
         cwd=tmp_path,
@@ -224,3 +226,23 @@ def test_cli_compare_writes_an_ab_mp4_with_the_requested_frames_and_size(tmp_pat
     meta = next(reader)
     assert tuple(meta["size"]) == (640, 360)  # 12.8 x 7.2 inches at dpi 50
     assert sum(1 for _ in reader) == 4 // 2 + 1
+
+
+def test_animation_labels_in_indonesian(tmp_path, monkeypatch):
+    from sim.present import netdraw
+    from sim.present.i18n import translator
+
+    titles = []
+    original = netdraw.draw_network
+
+    def spy(ax, model, **kwargs):
+        out = original(ax, model, **kwargs)
+        titles.append(ax.get_title())
+        titles.extend(t.get_text() for t in ax.get_legend().get_texts())
+        return out
+
+    monkeypatch.setattr(netdraw, "draw_network", spy)
+    a = PartnershipModel(seed=4, **SMALL)
+    b = PartnershipModel(seed=4, communication=0.2, **SMALL)
+    animate(a, tmp_path / "ab.gif", steps=2, every=2, dpi=30, compare=b, gettext=translator("id"))
+    assert f"A: {a.config.name}, bulan 2" in titles and "pemerintah" in titles

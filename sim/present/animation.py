@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -36,6 +36,7 @@ from sim.experiments.disk import write_atomic
 from sim.model import memory
 from sim.paths import SCENARIOS
 from sim.present import args as opts
+from sim.present.i18n import LANGUAGES, translator
 from sim.scenario import load_scenario
 from sim.scenario.inputs import output_path
 
@@ -161,6 +162,7 @@ def animate(
     outcomes: Sequence[str] = CHART_OUTCOMES,
     overwrite: bool = True,
     compare: PartnershipModel | None = None,
+    gettext: Callable[[str], str] = str,
 ) -> Path:
     """Run ``model`` for ``steps`` steps and write the animation to ``out`` (.gif or .mp4).
 
@@ -180,6 +182,8 @@ def animate(
         dpi: resolution (the figure is 10 x 4.2 inches).
         outcomes: model outcomes drawn in the chart (columns of ``model.results()``).
         overwrite: whether an existing ``out`` may be replaced.
+        gettext: the language of the labels (``sim.present.i18n.translator("id")`` for Bahasa
+            Indonesia); English by default.
         compare: configuration B, built on ``model``'s seed and at the same month; stepped in
             place with A. The figure is then 12.8 x 7.2 inches (16:9; 1024 x 576 px at dpi
             80, 1280 x 720 at dpi 100).
@@ -197,6 +201,7 @@ def animate(
     from sim.present.netdraw import draw_network
     from sim.present.plots import LABELS, OKABE_ITO
 
+    _ = gettext
     out = Path(out)
     check_options(steps, every, fps, dpi, out, compare=compare is not None)
     runs = [("A", model)] + ([("B", compare)] if compare is not None else [])
@@ -235,12 +240,12 @@ def animate(
                 "-" if label == "A" else "--",
                 color=OKABE_ITO[k % len(OKABE_ITO)],
                 lw=1.6,
-                label=LABELS.get(outcome, outcome) if label == "A" else None,
+                label=_(LABELS.get(outcome, outcome)) if label == "A" else None,
             )
     ax_chart.set_xlim(start, max(horizon, start + 1))
     ax_chart.set_ylim(0.0, 1.0)
-    ax_chart.set_xlabel("month (step)")
-    ax_chart.set_ylabel("index or share (0-1)")
+    ax_chart.set_xlabel(_("month (step)"))
+    ax_chart.set_ylabel(_("index or share (0-1)"))
     ax_chart.grid(alpha=0.3)
     if compare is None:
         ax_chart.legend(fontsize=8, loc="upper left", frameon=False)
@@ -248,22 +253,24 @@ def animate(
     else:
         ax_chart.legend(fontsize=9, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
         ax_chart.set_title(
-            f"solid: A = {model.config.name}; dashed: B = {compare.config.name} "
-            f"(seed {model.seed} for both)",
+            _("solid: A = {a}; dashed: B = {b} (seed {seed} for both)").format(
+                a=model.config.name, b=compare.config.name, seed=model.seed
+            ),
             fontsize=11,
         )
 
     def draw(frame: int):
         for label, run in runs:
             if frame > 0:
-                for _ in range(every):
+                for _month in range(every):
                     run.step()
             df = run.results()
             df = df[df["step"] >= start]
             for outcome in outcomes:
                 lines[(label, outcome)].set_data(df["step"].to_numpy(), df[outcome].to_numpy())
             name = run.config.name if compare is None else f"{label}: {run.config.name}"
-            draw_network(nets[label], run, title=f"{name}, month {run.steps}")
+            title = _("{run}, month {month}").format(run=name, month=run.steps)
+            draw_network(nets[label], run, title=title, gettext=_)
         return []
 
     if out.suffix.lower() == ".gif":
@@ -345,6 +352,12 @@ def _parser() -> argparse.ArgumentParser:
         help=f"resolution, {LIMITS['dpi'][0]} to {LIMITS['dpi'][1]} (default 80)",
     )
     opts.add_set_option(p, "of the scenario (and of B's, with --compare)")
+    p.add_argument(
+        "--language",
+        choices=list(LANGUAGES),
+        default="en",
+        help="language of the labels: en (default) or id (Bahasa Indonesia)",
+    )
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     return p
 
@@ -376,6 +389,7 @@ def command(argv: list[str]) -> int:
         dpi=args.dpi,
         overwrite=args.overwrite,
         compare=model_b,
+        gettext=translator(args.language),
     )
     runs = scenario.name + (f" beside {scenario_b.name}" if scenario_b else "")
     print(f"wrote {args.out} ({frames} frames, {runs}, seed {model.seed})")
