@@ -1,0 +1,93 @@
+"""Lever liveness: every lever moves welfare, the poorest quintile or survival, or is listed.
+
+The ``ci`` table (every lever at its plausible ends; 60 households, 120 months, 2 replicates)
+runs once per session. A lever shown to be dead (every output's interval within ± its
+materiality) must be listed with its reason in ``sim.experiments.liveness.LISTED``; a lever
+listed by name must not be live (the list would be stale). docs/levers.md, generated at the
+``full`` size, must have a row for every lever of the schema.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from sim.experiments import liveness as lv
+from sim.paths import DOCS
+from sim.present.cli import main
+from sim.scenario import Scenario
+from sim.scenario.plausible import RANGES, SETTINGS, levers, plausible_range
+
+
+@pytest.fixture(scope="module")
+def rows() -> list[lv.LeverRow]:
+    return lv.liveness(lv.SIZES["ci"])
+
+
+def test_every_lever_has_a_plausible_range_the_schema_accepts() -> None:
+    names = levers()
+    assert len(names) > 100 and not set(names) & set(SETTINGS)
+    for name in names:
+        r = plausible_range(name)
+        assert r.low != r.high and r.why, name
+        for arm in lv.arms_of(name):
+            Scenario().with_overrides(dict(arm.overrides))  # both ends are valid scenarios
+    assert set(RANGES) <= set(names)
+
+
+def test_generic_range_is_half_to_one_and_a_half_times_the_default() -> None:
+    r = plausible_range("welfare.return_capacity")
+    assert (r.low, r.high, r.generic) == (0.3, 0.9, True)
+    assert plausible_range("capabilities.firm_finance").high == 1.0  # clipped to the bound
+    with pytest.raises(KeyError, match="not a lever"):
+        plausible_range("run.seed")
+
+
+def test_no_lever_is_dead_unless_listed_with_its_reason(rows) -> None:
+    assert [r.lever for r in rows] == levers()
+    dead = [r.lever for r in rows if r.verdict == "dead" and not r.listed]
+    assert not dead, f"dead levers without a reason in liveness.LISTED: {dead}"
+
+
+def test_levers_listed_by_name_are_not_live(rows) -> None:
+    stale = [r.lever for r in rows if r.lever in lv.LISTED and r.live]
+    assert not stale, f"listed as dead but live: {stale}"
+
+
+def test_the_factors_and_the_exit_rule_are_not_dead(rows) -> None:
+    # Two replicates cannot always show them live (docs/levers.md, full size, does).
+    verdict = {r.lever: r.verdict for r in rows}
+    for name in ("factors.trust", "factors.communication", "factors.evaluation_interval",
+                 "partnership.exit_threshold", "partnership.exit_patience",
+                 "dynamics.trust_gain"):  # fmt: skip
+        assert verdict[name] != "dead", name
+
+
+def test_change_verdicts_by_hand() -> None:
+    assert lv.Change(0.01, 0.005, 0.015).material(0.002)
+    assert not lv.Change(0.001, 0.0005, 0.0015).material(0.002)  # beyond noise, immaterial
+    assert lv.Change(0.001, 0.0005, 0.0015).immaterial(0.002)
+    assert not lv.Change(0.01, -0.01, 0.03).material(0.002)  # undecided: wide
+    assert not lv.Change(0.01, -0.01, 0.03).immaterial(0.002)
+
+
+def test_docs_levers_md_has_a_row_for_every_lever() -> None:
+    text = (DOCS / "levers.md").read_text(encoding="utf-8")
+    missing = [name for name in levers() if f"| `{name}` |" not in text]
+    assert not missing, f"regenerate docs/levers.md (liveness --size full): {missing[:5]}"
+    assert "dead and not listed" not in text
+
+
+def test_liveness_command_writes_the_table(tmp_path, monkeypatch, capsys) -> None:
+    tiny = dataclasses.replace(lv.SIZES["ci"], households=40, steps=12, replications=2)
+    monkeypatch.setitem(lv.SIZES, "ci", tiny)
+    out = tmp_path / "levers.md"
+    argv = ["liveness", "--size", "ci", "--levers", "factors.trust,welfare.poverty_k"]
+    assert main([*argv, "--out", str(out)]) == 0
+    text = out.read_text()
+    assert "| `factors.trust` | 0.2 – 0.7:" in text and "| `welfare.poverty_k` |" in text
+    assert "(listed)" in text and "## Not levers of the model's behaviour" in text
+    assert "levers live; report:" in capsys.readouterr().out
+    assert main(["liveness", "--levers", "factors.nonsense"]) == 2
+    assert "unknown lever" in capsys.readouterr().err
