@@ -96,6 +96,26 @@ RANGES: dict[str, Range] = {
         "nothing to half of the budgets after the programme ends",
         context=(("partnership.funding_horizon", 60),),
     ),
+    "organizations.external_government": Range(
+        0.0,
+        0.3,
+        "none to some donor finance of the government's programme; acts only once funding "
+        "ends",
+        context=(("partnership.funding_horizon", 60),),
+    ),
+    "organizations.external_firm": Range(
+        0.0,
+        0.3,
+        "none to some external finance of CSR; acts only once funding ends",
+        context=(("partnership.funding_horizon", 60),),
+    ),
+    "organizations.external_ngo": Range(
+        0.5,
+        1.0,
+        "NGOs half to wholly donor-funded; acts only once funding ends",
+        context=(("partnership.funding_horizon", 60),),
+    ),
+    "welfare.om_agency": Range(0.0, 0.3, "no to some recurrent O&M budget of the agencies"),
     "factors.goal_clarity": Range(0.2, 0.8, _FACTOR),
     "factors.power_balance": Range(0.0, 0.7, _FACTOR),
     "factors.communication": Range(0.2, 0.8, _FACTOR),
