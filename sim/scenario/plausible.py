@@ -87,6 +87,9 @@ RANGES: dict[str, Range] = {
         "geometric mean to the best member only; acts only with capability_pooling = 'ces'",
         context=(("partnership.capability_pooling", "ces"),),
     ),
+    "partnership.promise_basis": Range(
+        "expected", "full", "the two announcements: the expected pool, or every promise kept"
+    ),
     "partnership.funding_horizon": Range(
         36, 84, "programme cycles of three to seven years (default 0: never ends)"
     ),
@@ -127,6 +130,9 @@ RANGES: dict[str, Range] = {
         "half to one and a half times the default; acts through the audit probability, so "
         "it is judged at certain audit (at 4% its whole effect is under 2% of leakage)",
         context=(("accountability.audit_probability", 1.0),),
+    ),
+    "accountability.sanction_fine": Range(
+        0.0, 1.0, "no fine (the default) to restitution of what was withheld"
     ),
     "accountability.audit_probability": Range(
         0.04, 1.0, "Olken 2007: the status quo (4%) to certain audit (100%)"
