@@ -102,8 +102,7 @@ RANGES: dict[str, Range] = {
     "organizations.external_government": Range(
         0.0,
         0.3,
-        "none to some donor finance of the government's programme; acts only once funding "
-        "ends",
+        "none to some donor finance of the government's programme; acts only once funding ends",
         context=(("partnership.funding_horizon", 60),),
     ),
     "organizations.external_firm": Range(
