@@ -120,9 +120,11 @@ def _parser() -> argparse.ArgumentParser:
         ),
     )
     p.add_argument("--size", choices=sorted(SIZES), default="full", help="full (default) or ci")
-    p.add_argument("--levers", default=None, help="comma-separated levers (default: every one)")
     p.add_argument(
-        "--workers", type=opts.positive_int, default=1, help="processes (results are identical)"
+        "--levers", type=opts.text, default=None, help="comma-separated levers (default: every one)"
+    )
+    p.add_argument(
+        "--workers", type=opts.workers, default=1, help="processes (results are identical)"
     )
     p.add_argument("--out", type=Path, default=REPORT, help="report path (default: %(default)s)")
     return p
