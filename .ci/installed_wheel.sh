@@ -52,7 +52,9 @@ for f in results/tiny/manifest.json results/tiny/data_dictionary.csv validation.
     img/validation/pattern_01.png run.gif model-archive/LICENSE model-archive/codemeta.json \
     model-archive/docs/ODD.md model-archive/code/sim/__init__.py model-archive/code/pyproject.toml; do test -s "$f" || { echo "missing $f"; exit 1; }; done
 ls results/2*/summary.csv >/dev/null
-if find "$SITE" -name results -o -name validation.md -o -name evidence.md -o -name '*.gif' | grep -q .; then
+# The archive's own copies of the docs ship as package data (sim/data/archive): not results.
+if find "$SITE" -path "$SITE/sim/data/archive" -prune -o \( -name results -o -name validation.md \
+    -o -name evidence.md -o -name '*.gif' \) -print | grep -q .; then
     echo "results written into site-packages"; exit 1
 fi
 python - <<'PYEOF'
