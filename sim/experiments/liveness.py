@@ -140,12 +140,6 @@ LISTED: dict[str, str] = {
     ),
     "accountability.grassroots_effect": _GRASSROOTS,
     "accountability.free_riding_size": _GRASSROOTS,
-    "dynamics.trust_gain": (
-        "Weak at the defaults: partners start (trust 0.7) above the level their conduct "
-        "sustains (about 0.47), so trust mostly falls and the gain rate acts only in "
-        "recoveries (after a breach, pattern 4; or from a bad prehistory, `factors.trust`). "
-        "Undecided in the full table, shown immaterial in the small ci runs."
-    ),
     "capabilities.": _POOLED,
     "requirements.": _POOLED,
 }
