@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from sim.errors import UserError, fault_reason
+from sim.scenario.inputs import short
 
 __all__ = ["WriteError", "checksum", "json_default", "write_atomic"]
 
@@ -108,9 +109,8 @@ def write_atomic(path: Path, write: Any) -> None:
 
 def _write_error(path: Path, exc: BaseException) -> WriteError:
     reason = fault_reason(exc)
-    shown = str(path) if len(str(path)) <= 200 else str(path)[:200] + "..."
     return WriteError(
-        f"cannot write {shown}: {reason}. Nothing was left under that name and the folder "
+        f"cannot write {short(path)}: {reason}. Nothing was left under that name and the folder "
         "is not marked complete; free some space (or fix the cause) and run the command again"
     )
 

@@ -25,7 +25,7 @@ from typing import Literal
 
 from sim.errors import UserError
 
-__all__ = ["MAX_NAME", "child_name", "input_path", "kind_of", "output_path"]
+__all__ = ["MAX_NAME", "child_name", "input_path", "kind_of", "output_path", "short"]
 
 MAX_NAME = 100
 """Longest name that becomes one path component."""
@@ -90,12 +90,8 @@ def input_path(
         expected: what to say is allowed, e.g. ``"a folder of CSVs or a .graphml file"``.
     """
     path = Path(path)
-    shown = str(path) if len(str(path)) <= 200 else str(path)[:200] + "..."
-    try:
-        kind = kind_of(path)
-    except (OSError, ValueError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise error(f"{shown!r}: not a usable {what} name ({reason})") from None
+    shown = short(path)
+    kind = _probe(path, error, f"{shown!r}: not a usable {what} name")
     if kind in kinds:
         if kind == "file" and not os.access(path, os.R_OK):
             raise error(f"{shown}: {what} cannot be read (permission denied)")
@@ -104,6 +100,21 @@ def input_path(
     if kind == "missing":
         raise error(f"{shown}: {what} not found")
     raise error(f"{shown}: {_SAYS[kind]}; expected {allowed}")
+
+
+def short(path: str | Path, limit: int = 200) -> str:
+    """A path as messages quote it: whole, or its first ``limit`` characters and ``...``."""
+    text = str(path)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _probe(path: Path, error: type[UserError], message: str) -> str:
+    """:func:`kind_of`, with an unusable name (too long, NUL, ...) raised as ``error``."""
+    try:
+        return kind_of(path)
+    except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise error(f"{message} ({reason})") from None
 
 
 _IS = {
@@ -133,18 +144,13 @@ def output_path(
         ValueError: --out /dev/null: is a device, not a folder; choose a new or empty folder
     """
     path = Path(path)
-    shown = str(path) if len(str(path)) <= 200 else str(path)[:200] + "..."
-    try:
-        found = kind_of(path)
-    except (OSError, ValueError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise error(f"{what} {shown!r}: not a usable name ({reason})") from None
+    shown = short(path)
+    found = _probe(path, error, f"{what} {shown!r}: not a usable name")
     if found in ("missing", kind):
         return path
     wanted = "a new or empty folder" if kind == "folder" else "a new file name"
     if found == "dangling link":
-        target = os.readlink(path)
-        target = target if len(target) <= 200 else target[:200] + "..."
+        target = short(os.readlink(path))
         raise error(
             f"{what} {shown}: is a symbolic link whose target {target} does not exist; "
             f"remove the link or choose {wanted}"
