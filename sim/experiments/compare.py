@@ -33,6 +33,7 @@ against the status quo) is the ratio of the mean paired differences of ``resourc
 from __future__ import annotations
 
 import math
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -41,6 +42,13 @@ import pandas as pd
 from sim.errors import UserError
 from sim.experiments.runs import run_comparison
 from sim.experiments.stats import paired_differences, summarize
+from sim.experiments.uncertainty import (
+    DrawPlan,
+    decompose,
+    paired_by_draw,
+    probability_better,
+    run_posterior,
+)
 from sim.scenario import Scenario
 from sim.scenario.outcomes import Outcome
 
@@ -56,6 +64,8 @@ __all__ = [
     "paired_table",
     "per_replicate",
     "population_changes",
+    "probability_table",
+    "uncertainty_table",
 ]
 
 HORIZON_OUTCOMES = {
@@ -162,11 +172,12 @@ def per_replicate(
 ) -> tuple[pd.DataFrame, int | None]:
     """Every measure per design and replicate: ``scenario, replicate, seed`` + measures.
 
-    Returns the table and the lag actually used (shortened to fit the run; ``None`` when
-    there is no funding end).
+    With posterior draws (``--posterior``) the keys are ``scenario, draw, posterior_draw,
+    replicate, seed``. Returns the table and the lag actually used (shortened to fit the run;
+    ``None`` when there is no funding end).
     """
     last = int(df["step"].max())
-    keys = ["scenario", "replicate", "seed"]
+    keys = [k for k in _KEYS if k in df.columns]
     at_end = df[df["step"] == last].set_index(keys)
     out = at_end[list(HORIZON_OUTCOMES)].copy()
     w = df.pivot_table(index=keys, columns="step", values="welfare_mean")
@@ -187,18 +198,23 @@ def per_replicate(
     return out.reset_index()[keys + list(MEASURES)], used
 
 
+_KEYS = ("scenario", "draw", "posterior_draw", "replicate", "seed")
+
+
 def paired_table(table: pd.DataFrame, reference: str) -> pd.DataFrame:
     """Paired differences (design − reference) with 95% t-intervals for every measure.
 
-    ``table`` is :func:`per_replicate`'s output; pairs are matched on the replicate seed.
-    Uses :func:`sim.experiments.stats.paired_differences`.
+    ``table`` is :func:`per_replicate`'s output; pairs are matched on the replicate seed (and
+    the draw, with posterior draws: the interval then pools draws and replicates; the
+    ``uncertainty`` table separates them). Uses :func:`sim.experiments.stats.paired_differences`.
     """
     rows = []
+    pairs = ["draw", "seed"] if "draw" in table.columns else ["seed"]
     for measure in MEASURES:
-        frame = table[["scenario", "seed", measure]].assign(step=0)
+        frame = table[["scenario", *pairs, measure]].assign(step=0)
         if frame[measure].isna().all():
             continue
-        diff = paired_differences(frame, reference, measure, step=0)
+        diff = paired_differences(frame, reference, measure, step=0, keys=pairs)
         rows.append(diff.drop(columns=["step"]).rename(columns={"outcome": "measure"}))
     out = pd.concat(rows, ignore_index=True)
     # Designs in the order given (the pivot inside paired_differences sorts them by name).
@@ -280,6 +296,42 @@ def incremental_cost(diffs: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+# ----------------------------------------------------------------------------- across draws
+def uncertainty_table(table: pd.DataFrame, reference: str) -> pd.DataFrame:
+    """Parameter uncertainty and run-to-run noise of each design's level and difference.
+
+    One row per design (``kind = "level"``: its own value; ``kind = "difference"``: design −
+    status quo, paired on draw and seed) and measure, with the columns of
+    :func:`sim.experiments.uncertainty.decompose`.
+    """
+    rows = []
+    for measure in MEASURES:
+        if table[measure].isna().all():
+            continue
+        level = decompose(table, measure).assign(kind="level")
+        diff = decompose(paired_by_draw(table, reference, measure), "difference")
+        for part in (level, diff.assign(kind="difference")):
+            rows.append(part.assign(measure=measure, label=MEASURES[measure]))
+    out = pd.concat(rows, ignore_index=True)
+    first = ["scenario", "kind", "measure", "label"]
+    return out[first + [c for c in out.columns if c not in first]]
+
+
+def probability_table(table: pd.DataFrame, reference: str) -> pd.DataFrame:
+    """Per design: the share of posterior draws in which it beats the status quo.
+
+    For the poorest fifth and mean welfare; within a draw, the mean over replicates paired by
+    seed (:func:`~sim.experiments.uncertainty.probability_better`).
+    """
+    parts = [
+        probability_better(table, reference, m, higher_is_better=m not in LOWER_IS_BETTER)
+        for m in ("welfare_q1", "welfare_mean")
+    ]
+    out = pd.concat(parts, ignore_index=True)
+    out["label"] = out["measure"].map(MEASURES)
+    return out
+
+
 # ----------------------------------------------------------------------------- running
 def compare(
     scenarios: list[Scenario],
@@ -290,14 +342,19 @@ def compare(
     progress: bool = False,
     funding_end_step: int | None = None,
     retention_lag: int = 24,
+    plan: DrawPlan | None = None,
 ) -> dict[str, Any]:
     """Run the designs (the first is the status quo) and compute every table.
 
     Returns a dictionary with ``timeseries``, ``events``, ``per_replicate``, ``differences``,
     ``designs``, ``incremental`` and the settings used (``funding_end``, ``retention_lag``).
+    With a :class:`~sim.experiments.uncertainty.DrawPlan` every design runs under every
+    posterior draw, and the result adds ``uncertainty`` (:func:`uncertainty_table`),
+    ``probability`` (:func:`probability_table`) and ``plan``.
     """
     logs: list[pd.DataFrame] = []
-    df = run_comparison(
+    run = run_comparison if plan is None else partial(run_posterior, plan=plan)
+    df = run(
         scenarios,
         replications=replications,
         root_seed=root_seed,
@@ -312,7 +369,15 @@ def compare(
     table, lag = per_replicate(df, funding_end_step, retention_lag)
     reference = scenarios[0].name
     diffs = paired_table(table, reference)
+    extra: dict[str, Any] = {}
+    if plan is not None:
+        extra = {
+            "plan": plan,
+            "uncertainty": uncertainty_table(table, reference),
+            "probability": probability_table(table, reference),
+        }
     return {
+        **extra,
         "timeseries": df,
         "events": events,
         "per_replicate": table,

@@ -112,6 +112,37 @@ KEYS: dict[str, Column] = {
                            "outcome unit per lever range", ">= 0"),
     "sigma": Column("Morris standard deviation of the elementary effects",
                     "outcome unit per lever range", ">= 0"),
+    # Posterior draws (--posterior N; sim.experiments.uncertainty).
+    "draw": Column("position of the posterior draw in this run's plan (0..N-1); every draw "
+                   "runs every replicate seed", "", ">= 0"),
+    "posterior_draw": Column("the draw's id in the posterior file (its 'draw' column); the "
+                             "manifest names the file and its SHA-256", "", ">= 0"),
+    "draws": Column("number of posterior draws behind the row", "count", ">= 1"),
+    "replicates": Column("replicates per draw (mean when a draw lost some to NaN)", "count",
+                         ">= 1"),
+    "kind": Column("level (the design's own value) or difference (design minus status quo, "
+                   "paired on draw and seed)"),
+    "between_var": Column("variance of the draw means over draws (ddof = 1)",
+                          "square of the row's unit", ">= 0"),
+    "within_var": Column("run-to-run noise: pooled variance of replicates within a draw",
+                         "square of the row's unit", ">= 0"),
+    "param_var": Column("parameter uncertainty: max(0, between_var - within_var / replicates) "
+                        "(one-way random-effects ANOVA)", "square of the row's unit", ">= 0"),
+    "param_share": Column("param_var / (param_var + within_var): share of one run's variance "
+                          "that is parameter uncertainty", "share", "[0, 1]"),
+    "param_low": Column("2.5th percentile of the draw means (parameter uncertainty, 95%)",
+                        _AS_ROW, ""),
+    "param_high": Column("97.5th percentile of the draw means (parameter uncertainty, 95%)",
+                         _AS_ROW, ""),
+    "noise_low": Column("lower end of the 95% t-interval of the mean from run-to-run noise "
+                        "alone (pooled within-draw variance over draws x replicates)",
+                        _AS_ROW, ""),
+    "noise_high": Column("upper end of the 95% t-interval of the mean from run-to-run noise "
+                         "alone", _AS_ROW, ""),
+    "better_draws": Column("posterior draws in which the design's mean (paired by seed) is "
+                           "better than the status quo's", "count", ">= 0"),
+    "probability_better": Column("share of posterior draws in which the design beats the "
+                                 "status quo (better_draws / draws)", "share", "[0, 1]"),
     # Failed sweep runs.
     "levers": Column("the design point's lever values of a failed run"),
     "error": Column("the exception of a failed run, one line"),

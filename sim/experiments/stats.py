@@ -131,11 +131,16 @@ def summarize(
 
 
 def paired_differences(
-    df: pd.DataFrame, reference: str, outcome: str = "welfare_mean", step: int | None = None
+    df: pd.DataFrame,
+    reference: str,
+    outcome: str = "welfare_mean",
+    step: int | None = None,
+    keys: Sequence[str] = ("seed",),
 ) -> pd.DataFrame:
     """Paired differences (scenario − reference) of ``outcome`` by replicate, with 95% CIs.
 
-    Pairs are matched on the replicate seed, which common random numbers make meaningful.
+    Pairs are matched on the replicate seed, which common random numbers make meaningful
+    (``keys``: on the posterior draw and the seed when runs carry draws).
 
     Example:
         >>> df = pd.DataFrame({"scenario": ["a", "a", "b", "b"], "seed": [1, 2, 1, 2],
@@ -144,7 +149,7 @@ def paired_differences(
         [0.6]
     """
     step = int(df["step"].max()) if step is None else step
-    at = df[df["step"] == step].pivot_table(index="seed", columns="scenario", values=outcome)
+    at = df[df["step"] == step].pivot_table(index=list(keys), columns="scenario", values=outcome)
     if reference not in at.columns:
         raise ValueError(f"reference scenario {reference!r} not in results: {list(at.columns)}")
     rows = []

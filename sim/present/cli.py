@@ -26,6 +26,11 @@ from sim.model import memory
 from sim.paths import RESULTS, SCENARIOS
 from sim.present import args as opts
 from sim.present import wording
+from sim.present.uncertainty_report import (
+    add_posterior_options,
+    figure_uncertainty,
+    plan_from_args,
+)
 from sim.scenario import lever_table, load_scenario
 from sim.scenario.interventions import check_horizon
 
@@ -79,6 +84,7 @@ def _add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.add_argument("--no-figure", action="store_true", help="skip the figure")
     opts.add_figure_format_option(p)
+    add_posterior_options(p)
 
 
 def _run_parser() -> argparse.ArgumentParser:
@@ -118,12 +124,22 @@ def _cmd_run(argv: list[str]) -> int:
 
     replications = args.replications or scenarios[0].run.replications
     root_seed = scenarios[0].run.seed if args.seed is None else args.seed
+    plan = plan_from_args(args, root_seed)
+    runs = replications * (len(plan) if plan else 1)
     memory.check_fits(
-        scenarios, replications=replications, steps=args.steps, workers=args.workers, files=paths
+        scenarios, replications=runs, steps=args.steps, workers=args.workers, files=paths
     )
     out = experiments.prepare_output_folder(args.out, RESULTS, args.overwrite)
     events: list = []
-    df = experiments.run_comparison(
+    if plan is not None:
+        from functools import partial
+
+        from sim.experiments.uncertainty import run_posterior
+
+        run = partial(run_posterior, plan=plan)
+    else:
+        run = experiments.run_comparison
+    df = run(
         scenarios,
         replications=replications,
         steps=args.steps,
@@ -135,6 +151,8 @@ def _cmd_run(argv: list[str]) -> int:
     summary = experiments.summarize(df, "welfare_mean")
     q1 = experiments.summarize(df, "welfare_q1")
     extra = {"summary.csv": _summary_table(df, experiments)}
+    if plan is not None:
+        extra["uncertainty.csv"] = _uncertainty_table(df)
     if events:  # the interventions that fired
         import pandas as pd
 
@@ -143,30 +161,73 @@ def _cmd_run(argv: list[str]) -> int:
         from sim.present import plots
 
         extra[f"comparison.{args.figure_format}"] = plots.plot_comparison(df)
+        if plan is not None:
+            level = extra["uncertainty.csv"]
+            extra[f"uncertainty.{args.figure_format}"] = figure_uncertainty(
+                level[level["outcome"] == "welfare_q1"],
+                "Horizon welfare of the poorest fifth across posterior draws",
+            )
     info = experiments.manifest(
         scenarios,
         replications=replications,
         steps=experiments.steps_run(df),
         root_seed=root_seed,
     )
+    if plan is not None:
+        from sim.experiments.uncertainty import draw_scenarios
+
+        kept = draw_scenarios(scenarios, plan)[1]
+        info["posterior"] = {**plan.manifest(), "kept_by_scenario": kept}
     experiments.write_results(out, df, info, args.format, extra)
-    _print_summary(summary, q1, df)
+    if plan is None:
+        _print_summary(summary, q1, df)
+    else:
+        _print_uncertainty(extra["uncertainty.csv"], len(plan), replications)
     print(f"\nresults: {out}")
     return 0
+
+
+def _uncertainty_table(df):
+    """Horizon outcomes per scenario: parameter uncertainty apart from run-to-run noise."""
+    import pandas as pd
+
+    from sim.experiments.uncertainty import decompose
+
+    at = df[df["step"] == df.groupby("scenario")["step"].transform("max")]
+    parts = [decompose(at, o).assign(outcome=o) for o in _OUTCOMES]
+    out = pd.concat(parts, ignore_index=True)
+    return out[
+        ["scenario", "outcome", *[c for c in out.columns if c not in ("scenario", "outcome")]]
+    ]
+
+
+def _print_uncertainty(table, draws: int, replications: int) -> None:
+    print(
+        f"\nHorizon outcomes across {draws} posterior draws x {replications} replicates: mean, "
+        "parameter uncertainty (95% of draw means) and run-to-run noise (95% t-interval)"
+    )
+    print(f"{'scenario':<24} {'outcome':<12} {'mean':>8} {'parameter':>19} {'noise':>19}")
+    rows = table[table["outcome"].isin(("welfare_mean", "welfare_q1"))]
+    for r in rows.itertuples():
+        param = wording.interval_brackets(r.param_low, r.param_high, r.draws, "7.3f", width=19)
+        noise = wording.interval_brackets(r.noise_low, r.noise_high, 2, "7.3f", width=19)
+        print(f"{r.scenario:<24} {r.outcome:<12} {r.mean:8.3f} {param} {noise}")
+
+
+_OUTCOMES = (
+    "welfare_mean",
+    "welfare_q1",
+    "empowerment_mean",
+    "mpi_m0",
+    "trust_partners",
+    "partnership_active",
+)
 
 
 def _summary_table(df, experiments):
     import pandas as pd
 
-    outcomes = [
-        "welfare_mean",
-        "welfare_q1",
-        "empowerment_mean",
-        "mpi_m0",
-        "trust_partners",
-        "partnership_active",
-    ]
-    return pd.concat([experiments.summarize(df, o) for o in outcomes], ignore_index=True)
+    return pd.concat([experiments.summarize(df, o) for o in _OUTCOMES], ignore_index=True)
 
 
 def _print_summary(summary, q1, df) -> None:

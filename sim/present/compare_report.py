@@ -29,12 +29,19 @@ from sim.experiments.compare import (
     population_changes,
 )
 from sim.experiments.results import manifest, prepare_output_folder, write_results
+from sim.experiments.uncertainty import draw_scenarios
 from sim.model import memory
 from sim.paths import RESULTS
 from sim.present import args as opts
 from sim.present import wording
 from sim.present.compare_figures import figure_differences, figure_trajectories
 from sim.present.plots import plt
+from sim.present.uncertainty_report import (
+    add_posterior_options,
+    plan_from_args,
+    posterior_section,
+    probability_sentences,
+)
 from sim.scenario import Scenario, load_scenario
 from sim.scenario.interventions import EVENT_COLUMNS, check_horizon
 from sim.scenario.maps import fingerprint
@@ -141,7 +148,8 @@ def render_markdown(result: dict[str, Any], info: dict[str, Any]) -> str:
     ]
     for row in _main_rows(result):
         lines.append("| " + " | ".join(v.replace("|", "\\|") for v in row.values()) + " |")
-    lines += ["", "## Extra resources per extra unit of welfare", ""]
+    lines += ["", *posterior_section(result)]
+    lines += ["## Extra resources per extra unit of welfare", ""]
     for r in result["incremental"].itertuples():
         value = r.resources_per_extra_welfare
         lines.append(
@@ -211,6 +219,14 @@ def render_html(
             f"{e(row['n'])}</td></tr>"
         )
     parts.append("</tbody></table>")
+    if "plan" in result:
+        unc = result["uncertainty"]
+        parts.append(f"<h2>Across {len(result['plan'])} posterior draws</h2><ul>")
+        parts += [f"<li>{e(x)}</li>" for x in probability_sentences(result)]
+        parts.append("</ul>")
+        diff = unc[unc["kind"] == "difference"]
+        cols = ["scenario", "label", "mean", "param_low", "param_high", "noise_low", "noise_high"]
+        parts.append(_frame_html(diff[[*cols, "param_share"]]))
     parts.append("<h2>Figures</h2>")
     for png in figures:
         parts.append(f'<p><img alt="figure" src="data:image/png;base64,{png}"></p>')
@@ -317,6 +333,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     opts.add_figure_format_option(p)
+    add_posterior_options(p)
     return p
 
 
@@ -352,11 +369,13 @@ def command(argv: list[str]) -> int:
                 file=sys.stderr,
             )
     replications = args.replications or 20
+    root_seed = scenarios[0].run.seed if args.seed is None else args.seed
+    plan = plan_from_args(args, root_seed)
+    runs = replications * (len(plan) if plan else 1)
     memory.check_fits(
-        scenarios, replications=replications, steps=steps, workers=args.workers, files=args.designs
+        scenarios, replications=runs, steps=steps, workers=args.workers, files=args.designs
     )
     out = prepare_output_folder(args.out, RESULTS, args.overwrite)
-    root_seed = scenarios[0].run.seed if args.seed is None else args.seed
     result = compare(
         scenarios,
         replications=replications,
@@ -365,11 +384,16 @@ def command(argv: list[str]) -> int:
         progress=not args.no_progress,
         funding_end_step=args.funding_end,
         retention_lag=args.retention_lag,
+        plan=plan,
     )
     write_report(out, scenarios, result, root_seed, args.figure_format)
     print(f"Designs compared with {result['reference']} ({replications} paired replicates):")
     for sentence in _sentences(result):
         print(f"- {sentence}")
+    if plan is not None:
+        print(f"Across {len(plan)} posterior draws:")
+        for sentence in probability_sentences(result):
+            print(f"- {sentence}")
     print(f"\nreport: {out / 'report.html'}")
     return 0
 
@@ -398,6 +422,9 @@ def files(figure_format: str = "png") -> list[str]:
     return [*FILES, *(f"figure_{name}.{figure_format}" for name in FIGURES)]
 
 
+POSTERIOR_FILES = ("uncertainty.csv", "probability.csv")
+"""What ``--posterior N`` adds to a comparison folder."""
+
 FIGURES = ("differences", "trajectories")
 """The figures of a comparison, written as files and embedded in the HTML report."""
 
@@ -418,13 +445,17 @@ def write_report(
     with its size and SHA-256, so :func:`sim.experiments.is_complete` judges the folder, and
     an old manifest (``--overwrite``) is deleted before any file is replaced.
     """
+    posterior = "plan" in result
     info = manifest(
         scenarios,
         replications=result["replications"],
         steps=result["steps"],
         root_seed=root_seed,
-        files=files(figure_format),
+        files=files(figure_format) + (list(POSTERIOR_FILES) if posterior else []),
     )
+    if posterior:
+        kept = draw_scenarios(scenarios, result["plan"])[1]
+        info["posterior"] = {**result["plan"].manifest(), "kept_by_scenario": kept}
     info["comparison"] = {
         "status_quo": result["reference"],
         "funding_end": result["funding_end"],
@@ -449,6 +480,9 @@ def write_report(
         "summary.md": render_markdown(result, info),
         "report.html": render_html(result, info, configs, figures),
     }
+    if posterior:
+        extra["uncertainty.csv"] = result["uncertainty"]
+        extra["probability.csv"] = result["probability"]
     try:
         return write_results(
             out, result["timeseries"], info, extra=extra, measures=DERIVED_OUTCOMES

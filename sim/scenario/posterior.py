@@ -69,6 +69,7 @@ __all__ = [
     "POSTERIOR_FILE",
     "Posterior",
     "PosteriorError",
+    "apply_draw",
     "load_posterior",
     "posterior_levers",
     "write_posterior",
@@ -299,6 +300,35 @@ def _check_meta(meta: Any, where: str) -> dict[str, Any]:
             f"with {', '.join(META_FIELDS)}"
         )
     return meta
+
+
+def apply_draw(
+    scenario: Scenario, overrides: dict[str, Any], source: str = "posterior draw"
+) -> tuple[Scenario, tuple[str, ...]]:
+    """``scenario`` with a draw's lever values, except where it sets a lever itself.
+
+    A lever the scenario (its file, ``extends``, ``--set`` or an experiment's arm) holds at a
+    value other than the shipped default is a design choice or a what-if, and stays; only
+    levers at their shipped default take the draw's value (the posterior replaces the
+    defaults, not the user's choices). Returns the new scenario and the keys kept.
+
+    Example:
+        >>> s = Scenario().with_overrides({"dynamics.trust_gain": 0.2})
+        >>> new, kept = apply_draw(s, {"dynamics.trust_gain": 0.1, "factors.trust": 0.4})
+        >>> new.dynamics.trust_gain, new.factors.trust, kept
+        (0.2, 0.4, ('dynamics.trust_gain',))
+    """
+    default, applied, kept = _DEFAULT, {}, []
+    for key, value in overrides.items():
+        section, name = key.split(".")
+        if getattr(getattr(scenario, section), name) == getattr(getattr(default, section), name):
+            applied[key] = value
+        else:
+            kept.append(key)
+    return scenario.with_overrides(applied, source=source), tuple(kept)
+
+
+_DEFAULT = Scenario()
 
 
 def load_posterior(path: str | Path | None = None) -> Posterior:
