@@ -1,4 +1,4 @@
-"""Lever liveness: every lever moves welfare, the poorest quintile or survival, or is listed.
+"""Lever liveness: each lever moves welfare, the poorest, survival or its own outputs, or is listed.
 
 The ``ci`` table (every lever at its plausible ends; 60 households, 120 months, 2 replicates)
 runs once per session. A lever shown to be dead (every output's interval within ± its
@@ -17,6 +17,7 @@ from sim.experiments import liveness as lv
 from sim.paths import DOCS
 from sim.present.cli import main
 from sim.scenario import Scenario
+from sim.scenario.outcomes import DECLARED
 from sim.scenario.plausible import RANGES, SETTINGS, levers, plausible_range
 
 
@@ -64,6 +65,45 @@ def test_the_factors_and_the_exit_rule_are_not_dead(rows) -> None:
         assert verdict[name] != "dead", name
 
 
+def test_documented_outputs_are_declared_and_their_materiality_follows_the_declaration() -> None:
+    for lever, names in lv.ACTS_ON.items():
+        assert set(names) <= set(DECLARED), lever
+        assert lever in levers() or any(k.startswith(lever) for k in levers()), lever
+    share, cost = lv.documented("leakage"), lv.documented("cost_audit")
+    assert (share.materiality, share.relative) == (0.002, False)  # 0.2% of [0, 1]
+    assert (cost.materiality, cost.relative) == (0.01, True)  # 1% of its level: no upper end
+    assert cost.threshold(0.5) == pytest.approx(0.005) and share.threshold(0.5) == 0.002
+    assert [o.name for o in lv.acts_on("requirements.participation_finance")] == [
+        "delivered",
+        "empowerment_mean",
+    ]
+    assert lv.acts_on("population.initial_trust") == ()
+
+
+def test_trait_entries_run_where_they_act() -> None:
+    # Best member in msp: as shipped; an organization's other entries: delivering alone.
+    assert plausible_range("capabilities.firm_finance").context == ()
+    assert plausible_range("capabilities.firm_authority").context == (("partnership.type", "none"),)
+    assert plausible_range("capabilities.community_authority").context == (
+        ("partnership.type", "psp"),
+    )
+    assert plausible_range("requirements.health_finance").context == (("partnership.type", "none"),)
+    assert "acts where" in plausible_range("requirements.health_facilitation").why
+
+
+def test_an_output_undefined_in_the_runs_is_not_judged() -> None:
+    r = plausible_range("welfare.return_capacity")
+    nan = float("nan")
+    changes = {
+        "welfare": lv.Change(0.0001, -0.0001, 0.0003, 0.002),
+        "survival": lv.Change(nan, nan, nan, 0.01),  # no partnership: n/a
+    }
+    assert lv.LeverRow("x", r, changes).verdict == "dead"
+    changes["welfare"] = lv.Change(0.01, 0.005, 0.015, 0.002)
+    assert lv.LeverRow("x", r, changes).moves == ["welfare"]
+    assert lv.LeverRow("x", r, {"survival": changes["survival"]}).verdict == "undecided"
+
+
 def test_change_verdicts_by_hand() -> None:
     assert lv.Change(0.01, 0.005, 0.015).material(0.002)
     assert not lv.Change(0.001, 0.0005, 0.0015).material(0.002)  # beyond noise, immaterial
@@ -83,10 +123,13 @@ def test_liveness_command_writes_the_table(tmp_path, monkeypatch, capsys) -> Non
     tiny = dataclasses.replace(lv.SIZES["ci"], households=40, steps=12, replications=2)
     monkeypatch.setitem(lv.SIZES, "ci", tiny)
     out = tmp_path / "levers.md"
-    argv = ["liveness", "--size", "ci", "--levers", "factors.trust,welfare.poverty_k"]
+    argv = ["liveness", "--size", "ci", "--levers", "factors.trust,organizations.representatives"]
     assert main([*argv, "--out", str(out)]) == 0
     text = out.read_text()
-    assert "| `factors.trust` | 0.2 – 0.7:" in text and "| `welfare.poverty_k` |" in text
+    assert (
+        "| `factors.trust` | 0.2 – 0.7:" in text and "| `organizations.representatives` |" in text
+    )
+    assert "`trust_partners` " in text  # the documented output, judged beside the three
     assert "(listed)" in text and "## Not levers of the model's behaviour" in text
     assert "levers live; report:" in capsys.readouterr().out
     assert main(["liveness", "--levers", "factors.nonsense"]) == 2

@@ -1,18 +1,26 @@
-"""Lever liveness: does each lever move welfare, the poorest quintile or survival?
+"""Lever liveness: does each lever move welfare, the poorest, survival or what it acts on?
 
 Every lever of the schema (:func:`sim.scenario.plausible.levers`) is run at the two ends of
 its plausible range (:func:`sim.scenario.plausible.plausible_range`), at the shipped defaults
 otherwise (the `msp` scenario), through the validation suite's runner
 (:class:`~sim.experiments.validation.ArmRunner`: the same replicate seeds for every arm, so
-differences are paired). For each lever and output the effect is the paired difference
-high end − low end, with its 95% t-interval.
+differences are paired). A lever that acts only together with another is run with that other
+set (the range's ``context``: e.g. a firm's capability in authority, which the government's
+covers in a partnership, is run where firms deliver alone). For each lever and output the
+effect is the paired difference high end − low end, with its 95% t-interval.
+
+The outputs: welfare, the poorest quintile's welfare and survival for every lever
+(:data:`OUTPUTS`), and the outputs the lever is documented to act on (:data:`ACTS_ON`: the
+poverty cutoffs on ``mpi_m0``, audit levers on ``leakage``, ``accountability`` and
+``cost_audit``, authority on ``power_balance``...), each by its mean over the run, with a
+materiality derived from its declaration in :mod:`sim.scenario.outcomes` (:func:`documented`).
 
 Each lever gets one of three verdicts. **Live**: for at least one output, the interval
-excludes zero *and* the estimate reaches that output's materiality (:data:`OUTPUTS`); with
-common random numbers an effect of 0.0001 can be "significant", and a lever that moves
-welfare by a ten-thousandth is dead for a planner. **Dead**: for every output the whole
-interval lies within plus or minus the materiality (an equivalence test: the effect is shown
-to be immaterial). **Undecided**: neither (too few replicates to tell). A dead lever must be
+excludes zero *and* the estimate reaches that output's materiality; with common random
+numbers an effect of 0.0001 can be "significant", and a lever that moves welfare by a
+ten-thousandth is dead for a planner. **Dead**: for every output the whole interval lies
+within plus or minus the materiality (an equivalence test: the effect is shown to be
+immaterial). **Undecided**: neither (too few replicates to tell). A dead lever must be
 listed in :data:`LISTED` with the reason it cannot move these outputs, and a listed lever
 must not be live; ``tests/test_liveness.py`` checks both at the ``ci`` size.
 
@@ -21,32 +29,40 @@ Example:
     >>> tiny = dataclasses.replace(SIZES["ci"], households=60, villages=2, steps=12,
     ...                            replications=2)
     >>> rows = liveness(tiny, levers=["factors.communication"])
-    >>> rows[0].lever, sorted(rows[0].changes)
-    ('factors.communication', ['poorest quintile', 'survival', 'welfare'])
+    >>> rows[0].lever, list(rows[0].changes)[3:]
+    ('factors.communication', ['shared_understanding', 'cost_coordination'])
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from sim.experiments import stats
 from sim.experiments.validation import Arm, ArmRunner, Size, horizon, per_run, retention
 from sim.scenario import Scenario
+from sim.scenario.outcomes import DECLARED
 from sim.scenario.plausible import Range, plausible_range
 from sim.scenario.plausible import levers as all_levers
 
 __all__ = [
+    "ACTS_ON",
     "LISTED",
     "OUTPUTS",
     "SIZES",
     "Change",
     "LeverRow",
+    "Output",
+    "acts_on",
     "arms_of",
+    "documented",
     "listed_reason",
     "liveness",
+    "run_mean",
 ]
 
 SIZES = {
@@ -62,12 +78,23 @@ SCENARIO = "msp"
 
 @dataclass(frozen=True)
 class Output:
-    """An output of the table: its per-run statistic and the smallest effect that matters."""
+    """An output of the table: its per-run statistic and the smallest effect that matters.
+
+    ``relative``: the materiality is a share of the output's level in the low arm (for an
+    output whose declared range has no upper end, hence no scale of its own).
+    """
 
     name: str
     statistic: Callable[[pd.DataFrame], float]
     materiality: float
     meaning: str
+    relative: bool = False
+
+    def threshold(self, level: float) -> float:
+        """The materiality for an output at ``level`` (the low arm's mean)."""
+        if not self.relative:
+            return self.materiality
+        return self.materiality * abs(level) if math.isfinite(level) else math.nan
 
 
 OUTPUTS = (
@@ -78,7 +105,154 @@ OUTPUTS = (
     Output("survival", retention, 0.01,
            "member retention: share of member-months kept (0.01 = one percentage point)"),
 )  # fmt: skip
-"""The three outputs and their materiality thresholds."""
+"""The three outputs every lever is judged on, and their materiality thresholds."""
+
+SHARE_OF_RANGE = 0.002
+"""Materiality of a documented output with a bounded declared range: this share of the
+range's width (0.002 on a 0-1 scale, as welfare: 0.2 points)."""
+
+SHARE_OF_LEVEL = 0.01
+"""Materiality of a documented output whose declared range has no upper end (resources per
+household, multiples of the poverty line): 1% of its level in the low arm."""
+
+
+def run_mean(outcome: str) -> Callable[[pd.DataFrame], float]:
+    """The outcome's mean over months 1.. of a run.
+
+    Months where it is NaN (after dissolution) are left out; NaN if it is never defined.
+    """
+
+    def statistic(run: pd.DataFrame) -> float:
+        values = run[outcome].to_numpy(dtype=float)[1:]
+        values = values[np.isfinite(values)]
+        return float(values.mean()) if values.size else math.nan
+
+    return statistic
+
+
+def documented(outcome: str) -> Output:
+    """The table's output for a declared outcome, with its materiality from the declaration.
+
+    Statistic: the outcome's mean over the run (a cost or a leakage share varies month to
+    month; an audit cost falls only in audit months). Materiality: :data:`SHARE_OF_RANGE` of
+    the declared range for a bounded outcome, else :data:`SHARE_OF_LEVEL` of its level.
+
+    >>> documented("mpi_m0").materiality, documented("cost_audit").relative
+    (0.002, True)
+    """
+    o = DECLARED[outcome]
+    low, high = o.bounds
+    if math.isfinite(high):
+        m = SHARE_OF_RANGE * (high - low)
+        why = f"{SHARE_OF_RANGE:.1%} of its declared range [{low:g}, {high:g}]"
+        return Output(outcome, run_mean(outcome), m, f"{o.meaning}; {o.unit}; {m:g} = {why}")
+    why = f"{SHARE_OF_LEVEL:.0%} of its level (declared range [{low:g}, ∞): no scale)"
+    return Output(outcome, run_mean(outcome), SHARE_OF_LEVEL, f"{o.meaning}; {o.unit}; {why}",
+                  relative=True)  # fmt: skip
+
+
+_LEAKAGE = ("leakage", "accountability")
+ACTS_ON: dict[str, tuple[str, ...]] = {
+    # What each lever is documented to act on (its meaning in sim/scenario/schema.py and
+    # traits.py, and docs/ODD.md), besides welfare, the poorest quintile and survival. A key
+    # ending in "." or "_" covers every lever it begins (the longest such key wins).
+    "population.income_median": ("income_mean",),
+    "population.income_sigma": ("income_gini",),
+    "population.initial_access": ("access_mean",),
+    "population.initial_capacity": ("capacity_mean",),
+    "population.initial_empowerment": ("empowerment_mean",),
+    "population.status_gradient": ("welfare_gini",),
+    "population.villages": _LEAKAGE,
+    "organizations.community_inkind": ("pooled_resources",),
+    "organizations.firm_coverage": ("delivered",),
+    "organizations.ngo_coverage": ("delivered",),
+    "organizations.representatives": ("trust_partners",),
+    "partnership.commitment": ("pooled_resources",),
+    "partnership.meeting_cost": ("cost_coordination",),
+    "partnership.miscoordination_cost": ("cost_coordination",),
+    "partnership.capability_pooling": ("delivered",),
+    "partnership.capability_substitutability": ("delivered",),
+    "partnership.promise_basis": ("trust_community",),
+    "partnership.funding_horizon": ("service_continuity",),
+    "partnership.funding_after": ("service_continuity",),
+    "factors.goal_clarity": ("shared_understanding",),
+    "factors.power_balance": ("power_balance",),
+    "factors.communication": ("shared_understanding", "cost_coordination"),
+    "factors.trust": ("trust_partners",),
+    "factors.evaluation_interval": ("cost_evaluation", "contribution_rate"),
+    "accountability.base_leakage": _LEAKAGE,
+    "accountability.audit_probability": (*_LEAKAGE, "cost_audit"),
+    "accountability.audit_interval": (*_LEAKAGE, "cost_audit"),
+    "accountability.audit_cost": ("cost_audit",),
+    "accountability.evaluation_detection": ("contribution_rate",),
+    "accountability.evaluation_cost": ("cost_evaluation",),
+    "accountability.sanction_fine": ("contribution_rate",),
+    "accountability.sanction_reputation": ("contribution_rate",),
+    "accountability.audit_deterrence": _LEAKAGE,
+    "accountability.role_clarity_effect": _LEAKAGE,
+    "accountability.labour_share": _LEAKAGE,
+    "accountability.disclosure": _LEAKAGE,
+    "accountability.social_audit": (*_LEAKAGE, "cost_participation"),
+    "accountability.grassroots_effect": _LEAKAGE,
+    "accountability.free_riding_size": _LEAKAGE,
+    "accountability.participation_time_cost": ("cost_participation",),
+    "accountability.capture_propensity": ("welfare_gini",),
+    "dynamics.trust_gain": ("trust_partners",),
+    "dynamics.trust_loss": ("trust_partners",),
+    "dynamics.susceptibility": ("shared_understanding",),
+    "dynamics.self_weight": ("shared_understanding",),
+    "dynamics.view_spread": ("shared_understanding",),
+    "dynamics.conditional_slope": ("contribution_rate",),
+    "dynamics.motivation_weights": ("contribution_rate",),
+    "dynamics.procedural_weight": ("contribution_rate",),
+    "dynamics.realign_rate": ("shared_understanding",),
+    "dynamics.learning_rate": ("delivered",),
+    "dynamics.repair_rate": ("trust_partners",),
+    "dynamics.understanding_floor": ("delivered",),
+    "dynamics.power_authority": ("power_balance", "community_voice"),
+    "dynamics.power_resources": ("power_balance", "community_voice"),
+    "dynamics.power_legitimacy": ("power_balance", "community_voice"),
+    "welfare.access_efficiency": ("access_mean",),
+    "welfare.capacity_efficiency": ("capacity_mean",),
+    "welfare.empowerment_efficiency": ("empowerment_mean",),
+    "welfare.participation_dose": ("empowerment_mean",),
+    "welfare.depreciation": ("asset_upkeep", "service_continuity"),
+    "welfare.maintenance": ("asset_upkeep",),
+    "welfare.om_coverage": ("asset_upkeep",),
+    "welfare.om_agency": ("asset_upkeep",),
+    "welfare.om_formation": ("om_body",),
+    "welfare.om_decay": ("om_body",),
+    "welfare.fee_compliance": ("om_body",),
+    "welfare.return_capacity": ("income_mean",),
+    "welfare.return_infrastructure": ("income_mean",),
+    "welfare.deprivation_cutoff": ("mpi_m0",),
+    "welfare.poverty_k": ("mpi_m0",),
+    "capabilities.": ("delivered",),
+    # A service's requirements act on its effectiveness: the access services' on access, the
+    # training's on capacity, the participation's on empowerment.
+    "requirements.health_": ("delivered", "access_mean"),
+    "requirements.education_": ("delivered", "access_mean"),
+    "requirements.infrastructure_": ("delivered", "access_mean"),
+    "requirements.training_": ("delivered", "capacity_mean"),
+    "requirements.participation_": ("delivered", "empowerment_mean"),
+    "preferences.": ("delivered",),
+    "authority.": ("power_balance", "community_voice"),
+}
+"""Outputs each lever is documented to act on (judged besides :data:`OUTPUTS`)."""
+
+
+def acts_on(lever: str) -> tuple[Output, ...]:
+    """The documented outputs ``lever`` is also judged on (:data:`ACTS_ON`).
+
+    >>> [o.name for o in acts_on("welfare.poverty_k")], [o.name for o in acts_on("authority.ngo")]
+    (['mpi_m0'], ['power_balance', 'community_voice'])
+    >>> [o.name for o in acts_on("requirements.training_finance")]
+    ['delivered', 'capacity_mean']
+    """
+    keys = [k for k in ACTS_ON if k == lever or (k[-1] in "._" and lever.startswith(k))]
+    names = ACTS_ON[max(keys, key=len)] if keys else ()
+    return tuple(documented(n) for n in names)
+
 
 _HOUSEHOLD_TRUST = (
     "Acts only on households' trust in organizations (its start, or how it spreads along "
@@ -87,70 +261,40 @@ _HOUSEHOLD_TRUST = (
     "trust_community output. A take-up or participation choice that depends on trust would "
     "make it matter; not modelled."
 )
-_GRASSROOTS = (
-    "Grassroots monitoring is one model-wide number, participation × voice diluted by "
-    "free-riding, about 0.03 at the defaults, so its strength and the free-riding size move "
-    "leakage by well under a point (issue 14, item 4: monitoring village by village, with "
-    "social audits and complaint channels, is to replace it)."
-)
-_POOLED = (
-    "At the shipped defaults capabilities are pooled by the union 1 − Π(1 − C) over seven "
-    "members of `msp`, which is 0.98–1 whatever one entry is; the tables act in smaller "
-    "partnerships, in solo programmes (not run at these defaults) and with "
-    "`partnership.capability_pooling` = 'ces' (its liveness row)."
-)
-
-_UNDIAGNOSED = (
-    "Not yet diagnosed: new in this round (downward accountability and costs, issue 14 items "
-    "1 and 4) and shown immaterial at the shipped defaults over its generic range (welfare "
-    "moves by 0.0004 or less). Listed so that the table is honest about it, not explained; "
-    "its owner should give the reason or a range where it acts."
+_COMMUNITY_CAPABILITY = (
+    "The community brings little of it (the table's {value}) and, under the shipped "
+    "best-member pooling, a partnership's capability is its best member's: every member it "
+    "can join is better at it, in every partnership type, at either end of the range. Run at "
+    "substitutability 0.5 (the members' arithmetic mean, where every member counts), its "
+    "range moves services delivered by under 0.1%."
 )
 
 LISTED: dict[str, str] = {
-    "accountability.audit_cost": _UNDIAGNOSED,
-    "accountability.labour_share": _UNDIAGNOSED,
-    "accountability.disclosure": _UNDIAGNOSED,
-    "accountability.social_audit": _UNDIAGNOSED,
-    "accountability.participation_time_cost": _UNDIAGNOSED,
     "organizations.representatives": (
         "Representatives only set how many households' trust is averaged into the "
         "community's trust in each organization (and the organizations' trust in the "
-        "community is one draw whatever their number); 1 or 10 per village move welfare by "
-        "about 0.0001. Giving representatives a role (whose needs the community voices, who "
-        "watches the programme) would need a mechanism with a source; not done here."
-    ),
-    "welfare.deprivation_cutoff": (
-        "Defines the Alkire–Foster poverty measure (mpi_h, mpi_a, mpi_m0), an output; it "
-        "does not enter the model's course."
-    ),
-    "welfare.poverty_k": (
-        "Defines the Alkire–Foster poverty measure (mpi_h, mpi_a, mpi_m0), an output; it "
-        "does not enter the model's course."
+        "community is one draw whatever their number): households in a village served by the "
+        "same programmes update their trust alike, so 1 or 10 per village move partners' "
+        "trust by -0.004 [-0.015, +0.007] and welfare by under 0.001 (ci). Giving "
+        "representatives a role (whose needs the community voices, who watches the programme) "
+        "would need a mechanism with a source; not done here."
     ),
     "population.initial_trust": _HOUSEHOLD_TRUST,
     "population.ties_within": _HOUSEHOLD_TRUST,
     "population.rewiring": _HOUSEHOLD_TRUST,
     "population.ties_across": _HOUSEHOLD_TRUST,
     "dynamics.household_diffusion": _HOUSEHOLD_TRUST,
-    "population.villages": (
-        "Village size acts on grassroots monitoring's free-riding (see "
-        "`accountability.grassroots_effect`) and on the social network (see "
-        "`population.initial_trust`); `msp` serves every village alike."
-    ),
-    "accountability.grassroots_effect": _GRASSROOTS,
-    "accountability.free_riding_size": _GRASSROOTS,
-    "capabilities.": _POOLED,
-    "requirements.": _POOLED,
+    "capabilities.community_finance": _COMMUNITY_CAPABILITY.format(value="0.05"),
+    "capabilities.community_technical": _COMMUNITY_CAPABILITY.format(value="0.2"),
 }
-"""Levers known not to move welfare, the poorest quintile or survival at the defaults, and
-why. A key ending in ``.`` lists every lever of that section (a trait table)."""
+"""Levers known not to move welfare, the poorest quintile, survival or what they act on, even
+where they act, and why. A key ending in ``.`` would list every lever of that section."""
 
 
 def listed_reason(lever: str) -> str:
     """Why ``lever`` is listed as not moving the outputs ('' if it is not listed).
 
-    >>> listed_reason("requirements.health_finance") == LISTED["requirements."]
+    >>> listed_reason("organizations.representatives") == LISTED["organizations.representatives"]
     True
     >>> listed_reason("factors.trust")
     ''
@@ -163,25 +307,41 @@ def listed_reason(lever: str) -> str:
 
 @dataclass(frozen=True)
 class Change:
-    """A paired difference (high end − low end) with its 95% interval."""
+    """A paired difference (high end − low end) with its 95% interval and its materiality.
+
+    A NaN estimate means the output is not defined in the lever's runs (survival without a
+    partnership): it is not judged.
+    """
 
     estimate: float
     low: float
     high: float
+    threshold: float = math.nan
 
-    def material(self, threshold: float) -> bool:
+    @property
+    def judged(self) -> bool:
+        """Whether the output is defined in the runs (and so judged)."""
+        return math.isfinite(self.estimate) and math.isfinite(self.threshold)
+
+    def material(self, threshold: float | None = None) -> bool:
         """Whether the interval excludes zero and the estimate reaches ``threshold``."""
+        t = self.threshold if threshold is None else threshold
         beyond_noise = self.low > 0 or self.high < 0
-        return bool(beyond_noise and abs(self.estimate) >= threshold)
+        return bool(beyond_noise and abs(self.estimate) >= t)
 
-    def immaterial(self, threshold: float) -> bool:
+    def immaterial(self, threshold: float | None = None) -> bool:
         """Whether the whole interval lies within ``±threshold`` (shown to be immaterial)."""
-        return bool(-threshold < self.low and self.high < threshold)
+        t = self.threshold if threshold is None else threshold
+        return bool(-t < self.low and self.high < t)
 
 
 @dataclass(frozen=True)
 class LeverRow:
-    """One lever of the table: its range, the changes of the outputs, and the verdict."""
+    """One lever of the table: its range, the changes of the outputs, and the verdict.
+
+    ``changes`` holds the three outputs of :data:`OUTPUTS` and then the lever's documented
+    outputs (:func:`acts_on`), by name.
+    """
 
     lever: str
     range: Range
@@ -190,7 +350,7 @@ class LeverRow:
     @property
     def moves(self) -> list[str]:
         """The outputs the lever moves materially."""
-        return [o.name for o in OUTPUTS if self.changes[o.name].material(o.materiality)]
+        return [name for name, c in self.changes.items() if c.judged and c.material()]
 
     @property
     def live(self) -> bool:
@@ -199,8 +359,9 @@ class LeverRow:
 
     @property
     def dead(self) -> bool:
-        """Whether every output's change is shown to be immaterial."""
-        return all(self.changes[o.name].immaterial(o.materiality) for o in OUTPUTS)
+        """Whether every judged output's change is shown to be immaterial."""
+        judged = [c for c in self.changes.values() if c.judged]
+        return bool(judged) and all(c.immaterial() for c in judged)
 
     @property
     def verdict(self) -> str:
@@ -230,12 +391,13 @@ def arms_of(lever: str) -> tuple[Arm, Arm]:
     return arms[0], arms[1]
 
 
-def _change(high: pd.Series, low: pd.Series) -> Change:
-    diff = (high - low).dropna().to_numpy(dtype=float)
-    if diff.size == 0:
-        return Change(float("nan"), float("nan"), float("nan"))
+def _change(high: pd.Series, low: pd.Series, output: Output) -> Change:
+    pairs = pd.concat([high, low], axis=1).dropna().to_numpy(dtype=float)
+    if pairs.shape[0] == 0:
+        return Change(math.nan, math.nan, math.nan)
+    diff = pairs[:, 0] - pairs[:, 1]
     lo, hi = stats.t_interval(diff)
-    return Change(float(diff.mean()), float(lo), float(hi))
+    return Change(float(diff.mean()), float(lo), float(hi), output.threshold(pairs[:, 1].mean()))
 
 
 def liveness(
@@ -250,9 +412,9 @@ def liveness(
     for name, (low, high) in pairs.items():
         changes = {
             o.name: _change(
-                per_run(out[high.label], o.statistic), per_run(out[low.label], o.statistic)
+                per_run(out[high.label], o.statistic), per_run(out[low.label], o.statistic), o
             )
-            for o in OUTPUTS
+            for o in (*OUTPUTS, *acts_on(name))
         }
         rows.append(LeverRow(name, plausible_range(name), changes))
     return rows

@@ -13,7 +13,16 @@ from pathlib import Path
 
 from sim.errors import UserError
 from sim.experiments.disk import write_atomic
-from sim.experiments.liveness import LISTED, OUTPUTS, SCENARIO, SIZES, LeverRow, liveness
+from sim.experiments.liveness import (
+    LISTED,
+    OUTPUTS,
+    SCENARIO,
+    SHARE_OF_LEVEL,
+    SHARE_OF_RANGE,
+    SIZES,
+    LeverRow,
+    liveness,
+)
 from sim.paths import DOCS
 from sim.present import args as opts
 from sim.scenario.plausible import SETTINGS
@@ -30,15 +39,28 @@ def _cell(row: LeverRow, output: str) -> str:
     >>> from sim.experiments.liveness import Change
     >>> from sim.scenario.plausible import plausible_range
     >>> r = LeverRow("factors.trust", plausible_range("factors.trust"),
-    ...              {o.name: Change(0.5, 0.4, 0.6) for o in OUTPUTS})
+    ...              {o.name: Change(0.5, 0.4, 0.6, o.materiality) for o in OUTPUTS})
     >>> _cell(r, "survival")
     '**+0.5000** [+0.4000, +0.6000]'
     """
     c = row.changes[output]
+    if not c.judged:
+        return "n/a"
     text = f"{c.estimate:+.4f}"
     if output in row.moves:
         text = f"**{text}**"
     return f"{text} [{c.low:+.4f}, {c.high:+.4f}]"
+
+
+def _documented(row: LeverRow) -> str:
+    """The lever's documented outputs: name, change, and the materiality it was judged by."""
+    core = {o.name for o in OUTPUTS}
+    cells = [
+        f"`{name}` {_cell(row, name)} (± {c.threshold:.2g})" if c.judged else f"`{name}` n/a"
+        for name, c in row.changes.items()
+        if name not in core
+    ]
+    return "; ".join(cells) if cells else "–"
 
 
 def _range(row: LeverRow) -> str:
@@ -77,17 +99,27 @@ def markdown(rows: list[LeverRow], size_name: str) -> str:
         "**Verdicts.** *Live*: some output's interval excludes zero and its change reaches "
         "the output's materiality (bold): "
         + "; ".join(f"{o.name}: {o.materiality} ({o.meaning})" for o in OUTPUTS)
-        + ". *Dead*: every output's interval lies within ± its materiality (shown to be "
-        "immaterial). *Undecided*: neither, with these replicates. A dead lever must be "
-        "listed below with its reason (`tests/test_liveness.py`).",
+        + ". Each lever is also judged on the outputs it is documented to act on "
+        "(`liveness.ACTS_ON`: e.g. the poverty cutoffs on `mpi_m0`, audit levers on `leakage`, "
+        "`accountability` and `cost_audit`), by their mean over the run, with a materiality "
+        "derived from the output's declaration in `sim/scenario/outcomes.py`: "
+        f"{SHARE_OF_RANGE:.1%} of its declared range for a bounded output (0.002 on a 0–1 "
+        f"scale, as welfare), {SHARE_OF_LEVEL:.0%} of its level in the low arm for one whose "
+        "range has no upper end (resources per household, multiples of the poverty line); "
+        "the threshold used is printed beside each. *Dead*: every judged output's interval "
+        "lies within ± its materiality (shown to be immaterial). *Undecided*: neither, with "
+        "these replicates. *n/a*: the output is not defined in these runs (survival without "
+        "a partnership). A dead lever must be listed below with its reason "
+        "(`tests/test_liveness.py`).",
         "",
         f"**Result: {len(rows)} levers; {count['live']} live, {count['dead']} dead, "
         f"{count['undecided']} undecided; {len(listed_dead)} listed with a reason"
         + (f"; **{len(unlisted)} dead and not listed**" if unlisted else "")
         + ".**",
         "",
-        "| lever | plausible range | welfare | poorest quintile | survival | verdict |",
-        "| --- | --- | --- | --- | --- | --- |",
+        "| lever | plausible range | welfare | poorest quintile | survival | documented outputs "
+        "| verdict |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in rows:
         verdict = r.verdict if r.verdict == "live" else f"**{r.verdict}**"
@@ -95,7 +127,8 @@ def markdown(rows: list[LeverRow], size_name: str) -> str:
             verdict += " (listed)"
         lines.append(
             f"| `{r.lever}` | {_range(r)} | {_cell(r, 'welfare')} | "
-            f"{_cell(r, 'poorest quintile')} | {_cell(r, 'survival')} | {verdict} |"
+            f"{_cell(r, 'poorest quintile')} | {_cell(r, 'survival')} | {_documented(r)} | "
+            f"{verdict} |"
         )
     lines += ["", "## Levers listed as not moving these outputs, and why", ""]
     lines += [

@@ -26,9 +26,10 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from sim.scenario.schema import lever_table
+from sim.scenario.schema import PARTNERSHIP_MEMBERS, lever_table
+from sim.scenario.traits import CapabilitiesSection
 
-__all__ = ["RANGES", "SETTINGS", "Range", "levers", "plausible_range"]
+__all__ = ["RANGES", "SETTINGS", "Range", "conditional", "levers", "plausible_range"]
 
 
 @dataclass(frozen=True)
@@ -136,6 +137,21 @@ RANGES: dict[str, Range] = {
     "accountability.audit_probability": Range(
         0.04, 1.0, "Olken 2007: the status quo (4%) to certain audit (100%)"
     ),
+    "accountability.audit_cost": Range(
+        0.05,
+        0.15,
+        "half to one and a half times the default; an audit costs only when one happens, so "
+        "it is judged at certain audit (at 4% a round most runs see no audit in ten years)",
+        context=(("accountability.audit_probability", 1.0),),
+    ),
+    "accountability.grassroots_effect": Range(
+        0.15,
+        0.45,
+        "half to one and a half times the default; villagers cut only the leakage they can "
+        "see, at the defaults the wages (a quarter of spending), so it is judged with full "
+        "disclosure (Olken 2007: grassroots monitoring cut missing wages, not materials)",
+        context=(("accountability.disclosure", 1.0),),
+    ),
     "accountability.free_riding_size": Range(10, 100, "free-riding halves monitoring at 10-100"),
     "accountability.capture_propensity": Range(0.25, 0.75, "some to most benefits steered"),
     "dynamics.trust_gain": Range(0.025, 0.1, "trust half-way to better conduct in 7-27 months"),
@@ -170,6 +186,61 @@ def levers() -> list[str]:
     return [k for k in keys if k not in SETTINGS]
 
 
+_ALONE = (("partnership.type", "none"),)
+_AVERAGE = (("partnership.capability_substitutability", 0.5),)
+
+
+def conditional(lever: str) -> tuple[tuple[tuple[str, Any], ...], str]:
+    """Where a trait-table entry acts, at the shipped best-member pooling: (context, why).
+
+    With ``capability_pooling = 'ces'`` at substitutability 1, a partnership's capability is
+    its best member's, so a party's capability entry acts in ``msp`` only where that party is
+    the best member (e.g. the firm in finance). Otherwise it is run where it acts: an
+    organization's entry where the organization delivers alone (no partnership: each
+    organization runs its own programme); the community's, which never delivers alone, in
+    the partnership type where its entry at the high end is the best member's, else at
+    substitutability 0.5 (the arithmetic mean of the members' capabilities: every member
+    counts, and the partnership still works). Service requirements (Cobb–Douglas exponents)
+    bite where capabilities are uneven, i.e. in solo programmes: in ``msp`` the best members
+    cover every capability at 0.8–0.9.
+
+    >>> conditional("capabilities.firm_finance")[0], conditional("capabilities.ngo_finance")[0]
+    ((), (('partnership.type', 'none'),))
+    >>> conditional("capabilities.community_authority")[0]
+    (('partnership.type', 'psp'),)
+    >>> conditional("factors.trust")
+    ((), '')
+    """
+    section, _, key = lever.partition(".")
+    if section == "requirements":
+        return _ALONE, "; acts where organizations deliver alone (run with no partnership)"
+    if section != "capabilities":
+        return (), ""
+    party, _, capability = key.partition("_")
+    what = capability.replace("_", " ")
+    table = CapabilitiesSection().table()
+    column = CapabilitiesSection.COLUMNS.index(capability)
+    if table[party][column] >= max(row[column] for row in table.values()):
+        return (), f"; acts in msp: the {party} is the best member in {what}"
+    if party != "community":
+        return _ALONE, (
+            f"; in msp the best member's {what} is another's, so it acts where the "
+            f"{party} delivers alone (run with no partnership)"
+        )
+    high = min(1.0, 1.5 * table[party][column])
+    for kind, members in PARTNERSHIP_MEMBERS.items():
+        others = [table[m][column] for m in members if m != party]
+        if party in members and others and high > max(others):
+            return (("partnership.type", kind),), (
+                f"; acts where the community is the best member in {what}: in {kind} "
+                "(run as that type)"
+            )
+    return _AVERAGE, (
+        f"; the community is the best member in {what} in no partnership type, so it acts "
+        "only where members' capabilities average (run at substitutability 0.5)"
+    )
+
+
 def plausible_range(lever: str) -> Range:
     """The plausible ends of ``lever``: its own (:data:`RANGES`) or the generic rule.
 
@@ -190,7 +261,10 @@ def plausible_range(lever: str) -> Range:
     if isinstance(default, bool) or not isinstance(default, int | float):
         raise KeyError(f"{lever!r} (default {default!r}) needs its own range in RANGES")
     if default == 0 and not isinstance(default, int) and bounds.get("le", math.inf) <= 1:
-        return Range(0.0, 0.2, "absent to a little (default 0; no estimate)", generic=True)
+        context, why = conditional(lever)
+        return Range(
+            0.0, 0.2, "absent to a little (default 0; no estimate)" + why, context, generic=True
+        )
     if default == 0:
         raise KeyError(f"{lever!r} (default 0) needs its own range in RANGES")
     lo = max(bounds.get("ge", bounds.get("gt", -math.inf)), 0.5 * default)
@@ -201,4 +275,5 @@ def plausible_range(lever: str) -> Range:
         lo, hi = max(math.floor(lo), 1 if default > 0 else 0), math.ceil(hi)
     else:
         lo, hi = round(lo, 10), round(hi, 10)
-    return Range(lo, hi, _HALF, generic=True)
+    context, why = conditional(lever)
+    return Range(lo, hi, _HALF + why, context=context, generic=True)
