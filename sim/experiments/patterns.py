@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -79,7 +80,7 @@ def pattern_1(r: ArmRunner) -> PatternResult:
     out = r.run([arm("baseline", "baseline")] + [arm(t, t) for t in TYPES])
     welfare = {k: per_run(v, horizon("welfare_mean")) for k, v in out.items()}
     spending = {k: per_run(v, _spending).mean() for k, v in out.items()}
-    committed = arm("baseline", "baseline").build(r.size).partnership.commitment
+    committed = arm("baseline", "baseline").build(r.size, r.levers).partnership.commitment
     matched = {
         t: arm(
             f"baseline at {t}'s spending",
@@ -790,11 +791,16 @@ def run_suite(
     workers: int = 1,
     patterns: Sequence[int] | None = None,
     progress: bool = False,
+    levers: dict[str, Any] | None = None,
 ) -> list[PatternResult]:
-    """Run every pattern (sharing runs between them) and return the results in order."""
+    """Run every pattern (sharing runs between them) and return the results in order.
+
+    ``levers`` replace the shipped defaults in every arm (a posterior draw, a structural
+    alternative; :class:`~sim.experiments.validation.ArmRunner`).
+    """
     s = SIZES[size] if isinstance(size, str) else size
     results = []
-    with ArmRunner(s, workers=workers, progress=progress) as runner:
+    with ArmRunner(s, workers=workers, progress=progress, levers=levers) as runner:
         for number in patterns or PATTERNS:
             if progress:
                 print(f"pattern {number} ...", file=sys.stderr)

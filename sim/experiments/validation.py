@@ -43,6 +43,7 @@ from sim.mechanisms.partnership import Partnership
 from sim.model.model import PartnershipModel
 from sim.paths import SCENARIOS
 from sim.scenario import Scenario, load_scenario
+from sim.scenario.posterior import apply_draw
 
 __all__ = [
     "NATURES",
@@ -184,23 +185,30 @@ class Arm:
     shocks: tuple[ContributionShock, ...] = ()
     probe: str | None = None
 
-    def build(self, size: Size) -> Scenario:
-        """The arm's scenario at ``size``: the shipped file, the size's levers, the overrides."""
+    def build(self, size: Size, levers: dict[str, Any] | None = None) -> Scenario:
+        """The arm's scenario at ``size``: the shipped file, the size's levers, the overrides.
+
+        ``levers`` (a posterior draw, a structural alternative) replace the shipped defaults
+        in every arm before its own overrides: a lever the shipped scenario or the arm sets
+        keeps that value (:func:`sim.scenario.posterior.apply_draw`).
+        """
         base = load_scenario(SCENARIO_DIR / f"{self.scenario}.toml")
-        levers = {
+        sized = {
             "population.households": size.households,
             "population.villages": size.villages,
             "run.steps": size.steps,
-            **dict(self.overrides),
         }
-        return base.with_overrides(levers)
+        if not levers:
+            return base.with_overrides({**sized, **dict(self.overrides)})
+        base = apply_draw(base.with_overrides(sized), levers, source=f"arm {self.label}")[0]
+        return base.with_overrides(dict(self.overrides))
 
-    def key(self, size: Size) -> str:
+    def key(self, size: Size, levers: dict[str, Any] | None = None) -> str:
         """What makes two arms the same runs (labels aside): their caching key."""
         shocks = [s.__dict__ for s in self.shocks]
         return json.dumps(
             [
-                self.build(size).model_dump(mode="json", exclude={"name", "description"}),
+                self.build(size, levers).model_dump(mode="json", exclude={"name", "description"}),
                 shocks,
                 self.probe,
             ],
@@ -219,11 +227,20 @@ class ArmRunner:
 
     Every arm runs through the one runner (:class:`sim.experiments.runs.Runner`) as a
     :class:`ShockedModel` with the arm's shocks and probe, on the same replicate seeds.
+    ``levers`` (a posterior draw or a structural alternative) apply to every arm
+    (:meth:`Arm.build`).
     """
 
-    def __init__(self, size: Size, workers: int = 1, progress: bool = False) -> None:
+    def __init__(
+        self,
+        size: Size,
+        workers: int = 1,
+        progress: bool = False,
+        levers: dict[str, Any] | None = None,
+    ) -> None:
         self.size = size
         self.progress = progress
+        self.levers = dict(levers or {})
         self.seeds = replicate_seeds(size.root_seed, size.replications)
         self._cache: dict[str, pd.DataFrame] = {}
         self._runner = Runner(workers)
@@ -242,12 +259,12 @@ class ArmRunner:
         """One tidy frame per arm label (every replicate, every step)."""
         todo: dict[str, Arm] = {}
         for a in arms:
-            k = a.key(self.size)
+            k = a.key(self.size, self.levers)
             if k not in self._cache and k not in todo:
                 todo[k] = a
         tasks, keys = [], []
         for k, a in todo.items():
-            config = a.build(self.size).to_dict()
+            config = a.build(self.size, self.levers).to_dict()
             model = partial(ShockedModel, shocks=a.shocks, probe=a.probe)
             for r, seed in enumerate(self.seeds):
                 run_id = str(len(tasks))
@@ -260,7 +277,10 @@ class ArmRunner:
             self._cache[k] = pd.concat([f for kk, f in zip(keys, frames, strict=True) if kk == k])
         if self.progress and todo:
             print(f"  ran {len(tasks)} runs", file=sys.stderr)
-        return {a.label: self._cache[a.key(self.size)].assign(scenario=a.label) for a in arms}
+        return {
+            a.label: self._cache[a.key(self.size, self.levers)].assign(scenario=a.label)
+            for a in arms
+        }
 
 
 # ----------------------------------------------------------------------------- statistics

@@ -31,6 +31,8 @@ from sim.experiments.validation import (
 from sim.paths import DOCS
 from sim.present import args as opts
 from sim.present.plots import LINE_STYLES, OKABE_ITO, PAPER, caption, plot_bands, plt
+from sim.present.robustness_report import keep_block, write_robustness
+from sim.present.uncertainty_report import add_posterior_options
 from sim.scenario import Scenario, lever_table
 from sim.scenario.inputs import output_path
 
@@ -383,7 +385,7 @@ def write_report(
             lines += [f"![Pattern {r.number}]({rel.as_posix()}/{fig_name})", ""]
     lines += plausibility({r.number: r for r in results})
     lines += MECHANISM_NOTES
-    text = "\n".join(lines).rstrip() + "\n"
+    text = keep_block(Path(out), "\n".join(lines).rstrip() + "\n")
     write_atomic(Path(out), lambda p: p.write_text(text, encoding="utf-8"))
     return Path(out)
 
@@ -467,9 +469,17 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--size",
         choices=sorted(SIZES),
-        default="full",
-        help="full (the report, default) or ci (small and fast)",
+        default=None,
+        help="full (the report, default) or ci (small and fast; the default of --robustness)",
     )
+    p.add_argument(
+        "--robustness",
+        action="store_true",
+        help="instead of the report, write its robustness table: every pattern and the "
+        "types' ranking under each structural alternative (and posterior draw, with "
+        "--posterior N), kept in --out between markers",
+    )
+    add_posterior_options(p)
     p.add_argument(
         "--replications", type=opts.replications, help="replications per arm (default: the size's)"
     )
@@ -499,7 +509,8 @@ def _parser() -> argparse.ArgumentParser:
 def command(argv: list[str]) -> int:
     """Run ``python run_simulation.py validate [--size ci] [--workers N] ...``."""
     args = _parser().parse_args(argv)
-    size = SIZES[args.size]
+    robust = args.robustness or args.posterior is not None
+    size = SIZES[args.size or ("ci" if robust else "full")]
     if args.replications:
         size = dataclasses.replace(size, replications=args.replications)
     numbers = list(PATTERNS)
@@ -520,6 +531,8 @@ def command(argv: list[str]) -> int:
     output_path(out, "--out", ValidationError, "file")  # not a device, link to nowhere, folder
     if not out.parent.is_dir():
         raise ValidationError(f"--out {out}: folder {out.parent} does not exist")
+    if robust:
+        return write_robustness(args, size, numbers, out)
     figures = args.figures or out.parent / "img" / "validation"
     output_path(figures, "--figures", ValidationError, "folder")
     results = run_suite(size, workers=args.workers, patterns=numbers, progress=True)
