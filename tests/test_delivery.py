@@ -203,6 +203,7 @@ def test_member_nodes_missing_kind_and_unknown_type():
 PER_MEMBER = (
     "views",
     "anchors",
+    "positions",
     "belief",
     "contribution",
     "promised",

@@ -457,3 +457,14 @@ def test_procedural_unfairness_bounded_and_falls_on_the_weak(w):
     assert v[np.argmax(w)] == 0.0  # the most powerful party always has at least a fair say
     order = np.argsort(w)
     assert np.all(np.diff(v[order]) <= 1e-12)  # less say, more unfairness
+
+
+def test_realign_anchors_from_positions_does_not_compound():
+    # Repeated evaluations with the same views leave the anchors where one evaluation put
+    # them: the spread settles at (1 - rate) times the positions' spread, not at 0.
+    positions = np.array([0.2, 0.5, 0.8])
+    views = np.array([0.4, 0.5, 0.6])
+    once = realign_anchors(positions, views, 0.5)
+    np.testing.assert_allclose(once, [0.35, 0.5, 0.65], rtol=1e-14)
+    np.testing.assert_array_equal(realign_anchors(positions, views, 0.5), once)
+    assert np.std(once) == pytest.approx(0.5 * np.std(positions))

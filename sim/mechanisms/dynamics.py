@@ -128,18 +128,25 @@ def shared_understanding(views: np.ndarray) -> float:
     return float(np.clip(1.0 - 2.0 * views.std(), 0.0, 1.0))
 
 
-def realign_anchors(anchors: np.ndarray, views: np.ndarray, rate: float) -> np.ndarray:
-    """Evaluation re-aligns goals: anchors move toward the current mean view.
+def realign_anchors(positions: np.ndarray, views: np.ndarray, rate: float) -> np.ndarray:
+    """Evaluation re-aligns goals: the anchors become a mix of own position and joint view.
 
-    ``x0' = x0 + ρ (mean(x) − x0)``. A joint review of goals against outcomes is how
-    collaborations revise what each party holds on to (Ansell & Gash 2008, "shared
-    understanding"; Emerson, Nabatchi & Balogh 2012, JPART 22:1, "joint determination").
+    ``x0' = p + ρ (mean(x) − p)``, with ``p`` each party's own position (its view when it
+    joined, which it keeps). A joint review of goals against outcomes is how collaborations
+    revise what each party holds on to (Ansell & Gash 2008, "shared understanding"; Emerson,
+    Nabatchi & Balogh 2012, JPART 22:1, "joint determination"); in Friedkin & Johnsen's model
+    (1990, J. Math. Sociol. 15:193) the initial positions keep their weight for good, so
+    repeated reviews move what a party holds on to toward the joint view without erasing its
+    own position. (Re-aligning the last anchors instead, ``x0' = x0 + ρ (mean(x) − x0)``,
+    compounds: the anchors' spread shrinks by ``1 − ρ`` at every evaluation and shared
+    understanding reached 1.000 in every surviving partnership by month 120, whatever the
+    clarity of its goals.)
 
     Example:
         >>> realign_anchors(np.array([0.0, 1.0]), np.array([0.4, 0.6]), 0.5)
         array([0.25, 0.75])
     """
-    return anchors + rate * (views.mean() - anchors)
+    return positions + rate * (views.mean() - positions)
 
 
 def satisfaction(preferences: np.ndarray, delivered: np.ndarray) -> np.ndarray:

@@ -330,6 +330,7 @@ def leakage_share(
 MEMBER_ARRAYS = (
     "views",
     "anchors",
+    "positions",
     "belief",
     "contribution",
     "promised",
@@ -369,6 +370,8 @@ class Partnership:
         members: party ids: organization nodes and possibly :data:`COMMUNITY`.
         views: each member's view of the goal, in [0, 1].
         anchors: the positions members hold on to (Friedkin–Johnsen ``x0``).
+        positions: each member's own position, its view when it joined (kept: evaluation
+            re-aligns the anchors from it).
         belief: what each member believes the others fulfil of their promises, in [0, 1].
         contribution: the share of its promise each member fulfilled last step, in [0, 1].
         promised: the share of its resources each member promised when joining.
@@ -392,6 +395,7 @@ class Partnership:
     members: list[str]
     views: np.ndarray
     anchors: np.ndarray
+    positions: np.ndarray
     belief: np.ndarray
     contribution: np.ndarray
     promised: np.ndarray
@@ -431,6 +435,7 @@ class Partnership:
             members=list(members),
             views=views,
             anchors=views.copy(),
+            positions=views.copy(),
             belief=np.ones(m),
             contribution=np.ones(m),
             promised=np.full(m, commitment),
@@ -461,6 +466,7 @@ class Partnership:
         self.members.append(node)
         self.views = np.append(self.views, view)
         self.anchors = np.append(self.anchors, view)
+        self.positions = np.append(self.positions, view)
         self.belief = np.append(self.belief, 1.0)
         self.contribution = np.append(self.contribution, 1.0)
         self.promised = np.append(self.promised, commitment)

@@ -391,7 +391,7 @@ class PartnershipModel(mesa.Model):
         if p is None or interval == 0 or self.steps % interval != 0:
             return
         d = self.config.dynamics
-        p.anchors = dynamics.realign_anchors(p.anchors, p.views, d.realign_rate)
+        p.anchors = dynamics.realign_anchors(p.positions, p.views, d.realign_rate)
         if p.spent.sum() > 0:
             lr = d.learning_rate
             p.effort = governance.effort_after_learning(p.effort, p.gained, p.spent, lr)
