@@ -44,6 +44,10 @@ __all__ = [
 ]
 
 
+_TAKEN_UP = tuple(int(s) for s in np.flatnonzero(welfare.TAKEN_UP))
+"""Columns of the services whose take-up follows trust."""
+
+
 class Scratch:
     """Work arrays kept between steps, by name. Scratch, not state.
 
@@ -180,7 +184,14 @@ def deliver(
         fee = min(budget, a.audit_probability * a.audit_cost * area.size / a.audit_interval)
         eff = effectiveness(o.capabilities[None, :], scenario, requirements)
         gross = (budget - fee) * o.preferences * eff
-        received = distribute(hh, scratch, dose, gross, area, capture, retention=retention)
+        takeup = None
+        if scenario.welfare.takeup_trust > 0:
+            takeup = welfare.takeup(
+                hh.trust[:, parties.index[o.node]], scenario.welfare.takeup_trust
+            )
+        received = distribute(
+            hh, scratch, dose, gross, area, capture, retention=retention, takeup=takeup
+        )
         record.spent += budget
         record.cost_audit += fee
         record.leaked += (budget - fee) * _lost_share(gross, received, retention, area)
@@ -281,8 +292,21 @@ def _deliver_jointly(
     capture = scenario.accountability.capture_propensity * (1.0 - voice)
     everyone = area.size == n > 0
     joint = scratch("joint_dose", zero=not everyone)  # written whole when everyone
+    takeup = None
+    if scenario.welfare.takeup_trust > 0:
+        orgs = [parties.index[m] for m in p.members if m != COMMUNITY]
+        trust = welfare.programme_trust(hh.trust, orgs, parties.structure.tied_weight)
+        takeup = welfare.takeup(trust, scenario.welfare.takeup_trust, out=trust)
     received = distribute(
-        hh, scratch, joint, gross, area, capture, fresh=everyone, retention=retention
+        hh,
+        scratch,
+        joint,
+        gross,
+        area,
+        capture,
+        fresh=everyone,
+        retention=retention,
+        takeup=takeup,
     )
     lost = _lost_share(gross, received, retention, area)
     value = gross * (1.0 - lost)
@@ -347,6 +371,7 @@ def distribute(
     *,
     fresh: bool = False,
     retention: np.ndarray | None = None,
+    takeup: np.ndarray | None = None,
 ) -> np.ndarray:
     """Share a programme's services among the households of ``area`` by targeting weights.
 
@@ -355,7 +380,10 @@ def distribute(
     then written into it rather than added to zeros (the same values, one pass less, and
     ``dose`` need not be zeroed first). ``retention`` (one entry per household of the district)
     is the share of what is sent to a household that reaches it (one minus its village's
-    leakage); the rest leaks.
+    leakage); the rest leaks. ``takeup`` (one entry per household of the district) is the share
+    of the services in :data:`~sim.mechanisms.welfare.TAKEN_UP` that a household takes up of
+    what reaches it (submodel 7.10): it scales the dose, not what is returned as received
+    (what households judge the programme by).
     """
     if area.size == 0:
         return np.zeros(0)
@@ -369,14 +397,18 @@ def distribute(
         amount *= per_household  # a service with nothing to share adds exact zeros
         if retention is not None:
             amount *= retention[:, None]
-        if not fresh:
-            dose += amount
         received = amount[:, 0].copy()
         for s in range(1, len(SERVICES)):
             received += amount[:, s]
+        if takeup is not None:
+            for s in _TAKEN_UP:
+                amount[:, s] *= takeup
+        if not fresh:
+            dose += amount
         return received
     received = np.zeros(area.size)
     kept = None if retention is None else retention[area]
+    taken = None if takeup is None else takeup[area]
     for s in range(len(SERVICES)):
         if per_household[s] == 0:
             continue
@@ -384,6 +416,8 @@ def distribute(
         amount = per_household[s] * t
         if kept is not None:
             amount *= kept
-        dose[area, s] += amount
         received += amount
+        if taken is not None and s in _TAKEN_UP:
+            amount *= taken
+        dose[area, s] += amount
     return received

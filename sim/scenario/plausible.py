@@ -119,6 +119,12 @@ RANGES: dict[str, Range] = {
         context=(("partnership.funding_horizon", 60),),
     ),
     "welfare.om_agency": Range(0.0, 0.3, "no to some recurrent O&M budget of the agencies"),
+    "welfare.takeup_trust": Range(
+        0.0,
+        1.0,
+        "take-up independent of trust to take-up equal to trust (the lever's whole range: the "
+        "slope could not be verified)",
+    ),
     "factors.goal_clarity": Range(0.2, 0.8, _FACTOR),
     "factors.power_balance": Range(0.0, 0.7, _FACTOR),
     "factors.communication": Range(0.2, 0.8, _FACTOR),

@@ -549,6 +549,16 @@ class WelfareSection(_Section):
     participation_dose: float = _lever(
         0.02, "empowerment dose per step from a full community voice in decisions", ge=0, le=1
     )
+    takeup_trust: float = _lever(
+        0.0,
+        "how far households' take-up of health, education and training follows their trust "
+        "in the providers: take-up = 1 − θ(1 − trust) (0: everyone takes up all; 1: take-up "
+        "equals trust)",
+        "calibration assumption; direction from Blair, Morse & Tsai 2017 (Soc. Sci. Med. "
+        "172:89) and Lowes & Montero 2021 (AER 111:1284); slope could not be verified",
+        ge=0,
+        le=1,
+    )
     depreciation: float = _lever(
         0.012, "monthly depreciation of services without maintenance", ge=0, le=1
     )
