@@ -373,6 +373,27 @@ def test_sorting_bit_patterns_orders_values_and_refuses_signed_patterns():
             metrics.gini_of_sorted(_sort_non_negative(np.array([0.3, -0.0, bad, 0.7])))
 
 
+def test_bucket_sort_equals_numpys_sort_and_keeps_the_checks():
+    from sim.model.outcomes import _sort_non_negative
+
+    rng = np.random.default_rng(9)
+    arrays = [
+        rng.lognormal(0, 2, 20_000),  # skewed, like incomes
+        np.r_[rng.random(9_000), np.zeros(500), np.full(700, 0.5), 5e-324, np.inf],  # ties
+        rng.integers(0, 3, 6_000).astype(float),  # three values
+        np.full(5_000, 2.0),  # all equal
+        np.r_[rng.random(5_000), -0.0],  # a signed zero: falls back to the checked sort
+    ]
+    for x in arrays:
+        expected = np.sort(x)
+        for bucketed in (True, False, None):
+            np.testing.assert_array_equal(_sort_non_negative(x.copy(), bucketed=bucketed), expected)
+    with pytest.raises(ValueError, match="finite and non-negative"):
+        _sort_non_negative(np.r_[rng.random(5_000), -1.0], bucketed=True)
+    with pytest.raises(ValueError, match="finite and non-negative"):  # a NaN sorts last
+        metrics.gini_of_sorted(_sort_non_negative(np.r_[rng.random(5_000), np.nan], bucketed=True))
+
+
 def test_dose_response_with_a_work_array_equals_without(rng):
     stock = np.asfortranarray(rng.random((50, 5)))
     dose = np.asfortranarray(rng.random((50, 5)))
