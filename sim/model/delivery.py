@@ -160,7 +160,7 @@ def deliver(
     commitment = scenario.partnership.commitment
     watched = watched_share(hh, structure.village_sizes, scenario, record)
     solo_leak = leakage(scenario, watched, role_clarity=1.0)
-    retention = np.take(1.0 - solo_leak, hh.village)
+    retention = np.take(1.0 - solo_leak, hh.village) if solo_orgs else None  # solo only
     if p is not None:
         _deliver_jointly(
             p,
@@ -346,7 +346,7 @@ def _deliver_jointly(
     # would deliver if the same members ran their own programmes.
     per_unit = value / record.pooled if record.pooled > 0 else np.zeros(len(SERVICES))
     alone = np.zeros(len(SERVICES))
-    solo_leak = float(np.mean(leakage(scenario, watched, role_clarity=1.0)[hh.village]))
+    solo_leak = float(np.mean(np.take(leakage(scenario, watched, role_clarity=1.0), hh.village)))
     budget_alone = 0.0
     for node in p.members:
         if node == COMMUNITY:
