@@ -147,6 +147,8 @@ def _plain_household_outcomes(model: PartnershipModel) -> dict[str, float]:
         "income_mean": float(hh.income.mean()),
         "welfare_gini": metrics.gini(w),
         "income_gini": metrics.gini(hh.income),
+        "poverty_rate": metrics.headcount_ratio(hh.income, 1.0),
+        "income_bottom40": metrics.bottom_share(hh.income, 0.4),
         "welfare_atkinson": metrics.atkinson(w, 1.0),
         "welfare_sen": metrics.sen_index(w),
         "mpi_h": h,

@@ -9,7 +9,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.mechanisms.metrics import alkire_foster, atkinson, gini, quintile_mask, sen_index
+from sim.mechanisms.metrics import (
+    alkire_foster,
+    atkinson,
+    bottom_share,
+    bottom_share_of_sorted,
+    gini,
+    headcount_ratio,
+    headcount_ratio_of_sorted,
+    quintile_mask,
+    sen_index,
+)
 
 # Non-negative outcomes that are either exactly 0 or comfortably normal floats, so that scaling
 # by a factor in [1e-3, 1e3] neither underflows nor overflows.
@@ -371,3 +381,64 @@ def test_quintile_mask_rejects_bad_q(q: object) -> None:
 def test_quintile_mask_rejects_non_finite() -> None:
     with pytest.raises(ValueError, match=r"x must be finite; got nan at index 2"):
         quintile_mask([1.0, 2.0, np.nan], 1)
+
+
+# ---------------------------------------------------------------------------------------------
+# headcount ratio and the poorest share (BPS's poverty rate and bottom-40 share)
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("x", "line", "expected"),
+    [
+        ([0.5, 0.99, 1.0, 3.0], 1.0, 0.5),  # 1.0 itself is not below the line
+        ([2.0, 3.0], 1.0, 0.0),
+        ([0.0, 0.0, 0.2], 1.0, 1.0),
+        ([5.0, 1.0, 2.0, 0.5, 3.0], 2.5, 0.6),  # unsorted: 1, 2, 0.5 below
+    ],
+)
+def test_headcount_ratio_hand_computed(x, line, expected):
+    assert headcount_ratio(x, line) == expected
+    assert headcount_ratio_of_sorted(np.sort(np.asarray(x, float)), line) == expected
+
+
+@pytest.mark.parametrize(
+    ("x", "p", "expected"),
+    [
+        ([1, 2, 3, 4], 0.5, 0.3),  # (1 + 2) / 10
+        ([4, 1, 3, 2], 0.4, 0.22),  # 1.6 households: (1 + 0.6 x 2) / 10
+        ([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 0.4, 10 / 55),  # exactly four: (1+2+3+4) / 55
+        ([3, 3, 3], 0.4, 0.4),  # equal values: L(p) = p
+        ([0, 0, 0], 0.4, 0.4),  # all zero: equal, as the Gini's 0 says
+        ([0, 0, 0, 8], 0.75, 0.0),
+        ([1, 2, 3, 4], 1.0, 1.0),
+        ([1, 2, 3, 4], 0.0, 0.0),
+    ],
+)
+def test_bottom_share_hand_computed(x, p, expected):
+    assert bottom_share(x, p) == pytest.approx(expected, abs=1e-15)
+
+
+@settings(max_examples=100, deadline=None)
+@given(positive_outcomes, st.floats(min_value=0.0, max_value=1.0))
+def test_bottom_share_lies_on_a_lorenz_curve(x, p):
+    share = bottom_share(x, p)
+    assert 0.0 <= share <= p + 1e-12  # the poorest p hold at most p
+    assert share <= bottom_share(x, min(1.0, p + 0.1)) + 1e-12  # rising in p
+    assert bottom_share(np.asarray(x) * 7.0, p) == pytest.approx(share, rel=1e-9, abs=1e-12)
+    total = float(np.sum(x))
+    s = np.sort(np.asarray(x, float))
+    assert bottom_share_of_sorted(s, p, total=total) == pytest.approx(share, rel=1e-12, abs=1e-15)
+
+
+def test_bottom_share_of_a_large_lognormal_sample_follows_its_closed_form():
+    # Lorenz curve of a lognormal: L(p) = Phi(Phi^-1(p) - sigma) (Aitchison & Brown 1957).
+    from scipy.stats import norm
+
+    x = np.random.default_rng(3).lognormal(0.0, 0.6, 400_000)
+    assert bottom_share(x, 0.4) == pytest.approx(norm.cdf(norm.ppf(0.4) - 0.6), abs=2e-3)
+
+
+def test_bottom_share_refuses_a_share_outside_zero_one():
+    with pytest.raises(ValueError, match=r"p must be in \[0, 1\]"):
+        bottom_share([1.0, 2.0], 1.5)

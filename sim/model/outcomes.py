@@ -113,9 +113,10 @@ class HouseholdOutcomes:
         income_mean = mean_of(hh.income)
         income_sorted = self._buffer("income", n)
         np.copyto(income_sorted, hh.income)
-        income_gini = metrics.gini_of_sorted(
-            _sort_non_negative(income_sorted), total=income_mean * n
-        )
+        _sort_non_negative(income_sorted)
+        income_gini = metrics.gini_of_sorted(income_sorted, total=income_mean * n)
+        poverty_rate = metrics.headcount_ratio_of_sorted(income_sorted, 1.0)
+        bottom40 = metrics.bottom_share_of_sorted(income_sorted, 0.4, total=income_mean * n)
         count = welfare.deprivation_counts(hh, cutoff, out=self._buffer("count", n, np.uint8))
         h, a, m0 = metrics.alkire_foster_of_counts(count, _SCORES, k)
         if tied_weight.size and tied_count:
@@ -131,6 +132,8 @@ class HouseholdOutcomes:
             "income_mean": float(income_mean),
             "welfare_gini": welfare_gini,
             "income_gini": income_gini,
+            "poverty_rate": poverty_rate,
+            "income_bottom40": bottom40,
             "welfare_atkinson": atkinson,
             # sen_index(w, gini=welfare_gini): the mean discounted by the Gini.
             "welfare_sen": float(w_mean * (1.0 - welfare_gini)),
