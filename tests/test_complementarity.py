@@ -157,7 +157,7 @@ def test_the_defaults_are_the_models_former_tables():
         for section in ("capabilities", "preferences", "requirements")
         for key in type(getattr(s, section)).model_fields
     } | {f"authority.{p}" for p in PARTIES}
-    assert len(every) == 64
+    assert len(every) == 62  # 64 entries; the community's finance and technical are constants
 
 
 def test_trait_levers_reach_the_organizations_and_the_community():
@@ -165,7 +165,7 @@ def test_trait_levers_reach_the_organizations_and_the_community():
     changed = base.with_overrides(
         {
             "capabilities.firm_technical": 0.3,
-            "capabilities.community_finance": 0.5,
+            "capabilities.community_facilitation": 0.5,
             "preferences.ngo_infrastructure": 0.9,
             "authority.firm": 2.0,
             "authority.community": 0.7,
@@ -177,7 +177,7 @@ def test_trait_levers_reach_the_organizations_and_the_community():
     # Same noise (the same stream), a base lower by 0.5.
     assert firm_b.capabilities[1] == pytest.approx(firm_a.capabilities[1] - 0.5, abs=1e-12)
     assert firm_b.authority == 2.0 and b.authority("community") == 0.7
-    assert b.parties.capabilities("community")[0] == 0.5
+    assert b.parties.capabilities("community")[3] == 0.5
     ngo_b = next(o for o in b.organizations if o.node.startswith("ngo"))
     assert ngo_b.preferences[2] > 0.4 and ngo_b.preferences.sum() == pytest.approx(1.0)
 

@@ -123,13 +123,11 @@ def test_liveness_command_writes_the_table(tmp_path, monkeypatch, capsys) -> Non
     tiny = dataclasses.replace(lv.SIZES["ci"], households=40, steps=12, replications=2)
     monkeypatch.setitem(lv.SIZES, "ci", tiny)
     out = tmp_path / "levers.md"
-    argv = ["liveness", "--size", "ci", "--levers", "factors.trust,organizations.representatives"]
+    argv = ["liveness", "--size", "ci", "--levers", "factors.trust,population.rewiring"]
     assert main([*argv, "--out", str(out)]) == 0
     text = out.read_text()
-    assert (
-        "| `factors.trust` | 0.2 – 0.7:" in text and "| `organizations.representatives` |" in text
-    )
-    assert "`trust_partners` " in text  # the documented output, judged beside the three
+    assert "| `factors.trust` | 0.2 – 0.7:" in text and "| `population.rewiring` |" in text
+    assert "`trust_partners` " in text  # factors.trust's documented output, judged beside
     assert "(listed)" in text and "## Not levers of the model's behaviour" in text
     assert "levers live; report:" in capsys.readouterr().out
     assert main(["liveness", "--levers", "factors.nonsense"]) == 2

@@ -261,31 +261,12 @@ _HOUSEHOLD_TRUST = (
     "trust_community output. A take-up or participation choice that depends on trust would "
     "make it matter; not modelled."
 )
-_COMMUNITY_CAPABILITY = (
-    "The community brings little of it (the table's {value}) and, under the shipped "
-    "best-member pooling, a partnership's capability is its best member's: every member it "
-    "can join is better at it, in every partnership type, at either end of the range. Run at "
-    "substitutability 0.5 (the members' arithmetic mean, where every member counts), its "
-    "range moves services delivered by under 0.1%."
-)
-
 LISTED: dict[str, str] = {
-    "organizations.representatives": (
-        "Representatives only set how many households' trust is averaged into the "
-        "community's trust in each organization (and the organizations' trust in the "
-        "community is one draw whatever their number): households in a village served by the "
-        "same programmes update their trust alike, so 1 or 10 per village move partners' "
-        "trust by -0.004 [-0.015, +0.007] and welfare by under 0.001 (ci). Giving "
-        "representatives a role (whose needs the community voices, who watches the programme) "
-        "would need a mechanism with a source; not done here."
-    ),
     "population.initial_trust": _HOUSEHOLD_TRUST,
     "population.ties_within": _HOUSEHOLD_TRUST,
     "population.rewiring": _HOUSEHOLD_TRUST,
     "population.ties_across": _HOUSEHOLD_TRUST,
     "dynamics.household_diffusion": _HOUSEHOLD_TRUST,
-    "capabilities.community_finance": _COMMUNITY_CAPABILITY.format(value="0.05"),
-    "capabilities.community_technical": _COMMUNITY_CAPABILITY.format(value="0.2"),
 }
 """Levers known not to move welfare, the poorest quintile, survival or what they act on, even
 where they act, and why. A key ending in ``.`` would list every lever of that section."""
@@ -294,7 +275,7 @@ where they act, and why. A key ending in ``.`` would list every lever of that se
 def listed_reason(lever: str) -> str:
     """Why ``lever`` is listed as not moving the outputs ('' if it is not listed).
 
-    >>> listed_reason("organizations.representatives") == LISTED["organizations.representatives"]
+    >>> listed_reason("population.rewiring") == LISTED["population.rewiring"]
     True
     >>> listed_reason("factors.trust")
     ''

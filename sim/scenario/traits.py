@@ -81,6 +81,13 @@ _PREFERENCE_WHY = {
     "firm": "infrastructure and a trained workforce (its social licence to operate)",
     "ngo": "capacity and empowerment",
 }
+_CONSTANT = ("community_finance", "community_technical")
+"""Capability entries that are constants, not levers: under the shipped best-member pooling a
+partnership's capability is its best member's, and every member the community can join is
+better than it in finance and technical, in every partnership type, over its whole plausible
+range (half to one and a half times these values); where members' capabilities are
+complements (substitutability <= 0) every member leaves after ``exit_patience`` months in
+every run. So they moved nothing (docs/levers.md) and were removed as levers."""
 _AUTHORITY = {"government": 1.0, "firm": 0.3, "ngo": 0.2, "community": 0.1}
 _REQUIREMENTS = {
     # finance technical authority facilitation local_knowledge
@@ -103,10 +110,13 @@ class _TraitTable(Table):
     model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
     ROWS: ClassVar[tuple[str, ...]] = ()
     COLUMNS: ClassVar[tuple[str, ...]] = ()
+    FIXED: ClassVar[dict[str, float]] = {}
+    """Entries that are constants, not levers (``row_column``: value), and why in the ODD."""
 
     def row(self, name: str) -> tuple[float, ...]:
         """One row of the table, in the order of ``COLUMNS``."""
-        return tuple(getattr(self, f"{name}_{c}") for c in self.COLUMNS)
+        keys = (f"{name}_{c}" for c in self.COLUMNS)
+        return tuple(self.FIXED[k] if k in self.FIXED else getattr(self, k) for k in keys)
 
     def table(self) -> dict[str, tuple[float, ...]]:
         """Every row, by name."""
@@ -132,6 +142,7 @@ def _table(
     why: dict[str, str],
     upper: float,
     base: type[_TraitTable],
+    fixed: tuple[str, ...] = (),
 ) -> type[_TraitTable]:
     fields: dict[str, Any] = {
         f"{r}_{c}": (
@@ -146,9 +157,12 @@ def _table(
         )
         for r in rows
         for j, c in enumerate(columns)
+        if f"{r}_{c}" not in fixed
     }
     cls = create_model(name, __base__=base, __doc__=doc, **fields)
     cls.ROWS, cls.COLUMNS = rows, columns
+    cls.FIXED = {f"{r}_{c}": values[r][j] for r in rows for j, c in enumerate(columns)}
+    cls.FIXED = {k: v for k, v in cls.FIXED.items() if k in fixed}
     return cls
 
 
@@ -186,6 +200,7 @@ CapabilitiesSection = _table(
     | {"community": _CAPABILITY_WHY["community"]},
     1.0,
     _TraitTable,
+    fixed=_CONSTANT,
 )
 PreferencesSection = _table(
     "PreferencesSection",
