@@ -79,7 +79,7 @@ def test_a_rerun_continues_from_the_folder_and_gives_the_same_posterior(matched,
     wave2[-1].unlink()
     for path in (folder / "waves" / "wave_03").glob("*"):
         path.unlink()
-    (folder / "posterior.parquet").unlink()
+    (folder / "draws.parquet").unlink()
     for path in (folder / "confirmation").glob("*"):
         path.unlink()
     resumed = history_match(PRIORS, FIT, counting, folder, SETTINGS, label="toy")

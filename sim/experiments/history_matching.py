@@ -182,7 +182,9 @@ class HistoryMatch:
     ess: float
     nroy_share: float  # share of the prior not ruled out by any wave
     length_scales: dict[str, list[float]] = field(default_factory=dict)
-    seconds: float = 0.0
+    seconds: float = 0.0  # wall time of the model runs, summed over sessions
+    emulator: Emulator | None = None  # the last wave's emulators
+    label: str = ""  # the simulator that made the runs (its model version)
 
 
 def toy_simulator(values: dict[str, float], noise: float = 0.01) -> dict[str, float]:
@@ -248,17 +250,25 @@ def _evaluate(
 class _Folder:
     """A calibration folder: the settings, each wave's design and parts, the posterior."""
 
-    def __init__(self, path: Path, fingerprint: dict[str, Any]) -> None:
+    def __init__(self, path: Path, fingerprint: dict[str, Any], run: bool = True) -> None:
         self.path = Path(path)
+        self.run = run
         self.path.mkdir(parents=True, exist_ok=True)
         state = self.path / "calibration.json"
+        given = json.loads(json.dumps(fingerprint, default=json_default))
+        self.label = given["simulator"]
         if state.exists():
             old = json.loads(state.read_text(encoding="utf-8"))
-            if old != json.loads(json.dumps(fingerprint, default=json_default)):
+            # Rendering only: the simulator (model version) may have changed since.
+            ignore = () if run else ("simulator",)
+            if any(old.get(k) != given.get(k) for k in {*old, *given} - set(ignore)):
                 raise HistoryMatchError(
-                    f"{self.path} holds a different calibration (other priors, targets or "
-                    "settings); choose a new --out, or delete the folder to start again"
+                    f"{self.path} holds a different calibration (other priors, targets, "
+                    "settings or model); choose a new --out, or delete the folder to start again"
                 )
+            self.label = old["simulator"]
+        elif not run:
+            raise HistoryMatchError(f"{self.path} holds no calibration to render")
         else:
             text = json.dumps(fingerprint, indent=2, default=json_default)
             write_atomic(state, lambda p: p.write_text(text, encoding="utf-8"))
@@ -294,8 +304,14 @@ def _run_points(
         for r in design.rename(columns={n: f"x{j}" for j, n in enumerate(levers)}).itertuples()
         if int(r.point) not in finished
     ]
+    if todo and not store.run:
+        raise HistoryMatchError(
+            f"{folder}: {len(todo)} runs are missing; only a finished calibration can be "
+            "rendered without running the model"
+        )
     buffer: list[dict[str, Any]] = []
     start = len(list(folder.glob("part_*.parquet")))
+    began = time.perf_counter()
 
     def flush() -> None:
         nonlocal start
@@ -309,8 +325,18 @@ def _run_points(
         if len(buffer) >= settings.chunk:
             flush()
     flush()
+    if todo:  # the wall time of the runs, summed over the sessions that made them
+        spent = _seconds(folder) + time.perf_counter() - began
+        text = json.dumps({"seconds": round(spent, 1)})
+        write_atomic(folder / "timing.json", lambda p: p.write_text(text, encoding="utf-8"))
     runs = store.read_parts(folder).drop_duplicates("point").sort_values("point")
     return design.merge(runs, on="point", how="inner")
+
+
+def _seconds(folder: Path) -> float:
+    """Wall seconds spent running the points stored in ``folder`` (0 if none recorded)."""
+    path = folder / "timing.json"
+    return float(json.loads(path.read_text(encoding="utf-8"))["seconds"]) if path.exists() else 0.0
 
 
 def _nroy(
@@ -371,6 +397,7 @@ def history_match(
     workers: int | None = None,
     label: str = "",
     progress: Callable[[str], None] | None = None,
+    run: bool = True,
 ) -> HistoryMatch:
     """Calibrate ``priors`` against the ``fit`` observations; resumable in ``folder``.
 
@@ -385,12 +412,15 @@ def history_match(
         workers: processes (default: every core).
         label: names the simulator in the folder's fingerprint (another one is refused).
         progress: called with one line per wave.
+        run: False to only read a finished calibration (no model run; the simulator's label
+            may differ from the one that made the runs, e.g. after a change that leaves
+            outputs identical).
     """
     # Small dense algebra (a GP on a few hundred runs) is slower on many BLAS threads than on
     # one, and the cores belong to the simulator's workers.
     with threadpool_limits(limits=1):
         return _history_match(
-            priors, fit, simulate, Path(folder), settings, engine, workers, label, progress
+            priors, fit, simulate, Path(folder), settings, engine, workers, label, progress, run
         )
 
 
@@ -404,8 +434,8 @@ def _history_match(
     workers: int | None,
     label: str,
     progress: Callable[[str], None] | None,
+    run: bool,
 ) -> HistoryMatch:
-    t0 = time.perf_counter()
     say = progress or (lambda _: None)
     workers = workers or default_workers()
     levers = priors.levers
@@ -416,7 +446,7 @@ def _history_match(
         "fit": [asdict(o) for o in fit],
         "settings": asdict(settings),
     }
-    store = _Folder(Path(folder), fingerprint)
+    store = _Folder(Path(folder), fingerprint, run)
     d = len(levers)
     screen = np.random.default_rng([settings.seed, 1]).uniform(size=(settings.candidates, d))
     emulators: list[Emulator] = []
@@ -424,11 +454,12 @@ def _history_match(
     waves: list[dict[str, Any]] = []
     share = 1.0
     for k in range(1, settings.waves + 1):
-        tw = time.perf_counter()
         wave_dir = store.wave(k)
         design_file = wave_dir / "design.parquet"
         if design_file.exists():
             design = pd.read_parquet(design_file)
+        elif not store.run:
+            raise HistoryMatchError(f"{wave_dir}: wave {k} was never run; nothing to render")
         else:
             inside = _plausible_points(
                 emulators,
@@ -459,15 +490,13 @@ def _history_match(
         y = runs[ycols].rename(columns=lambda c: c[2:])
         emulators.append(Emulator(runs[ulevers].to_numpy(), y, seed=settings.seed + k))
         share = float(_nroy(emulators, screen, fit, settings.cutoff).mean())
-        waves.append(
-            {"wave": k, "runs": len(done), "nroy": share, "seconds": time.perf_counter() - tw}
-        )
+        waves.append({"wave": k, "runs": len(done), "nroy": share, "seconds": _seconds(wave_dir)})
         say(f"wave {k}: {len(done)} runs, {share:.1%} of the prior not ruled out")
         if share == 0.0:
             say("no point of the prior is left plausible: the targets cannot all be met")
             break
     # ---- posterior: importance sampling on the last emulators, prior as proposal
-    post_file = store.path / "posterior.parquet"
+    post_file = store.path / "draws.parquet"
     candidates = np.random.default_rng([settings.seed, 3]).uniform(size=(settings.candidates, d))
     pool = _plausible_points(
         emulators,
@@ -506,5 +535,7 @@ def _history_match(
         ess=ess,
         nroy_share=share,
         length_scales={t: s.tolist() for t, s in scales.items()},
-        seconds=time.perf_counter() - t0,
+        seconds=sum(w["seconds"] for w in waves) + _seconds(confirm_dir),
+        emulator=emulators[-1] if emulators else None,
+        label=store.label,
     )

@@ -271,6 +271,10 @@ COMMANDS = {
         "check the evidence table, write docs/evidence.md",
         _lazy("sim.present.evidence_report:command"),
     ),
+    "calibrate": (
+        "calibrate to the evidence table, write the posterior and docs/calibration.md",
+        _lazy("sim.present.calibration_report:command"),
+    ),
     "liveness": (
         "run every lever at its plausible ends, write docs/levers.md",
         _lazy("sim.present.liveness_report:command"),
