@@ -129,6 +129,9 @@ def test_liveness_command_writes_the_table(tmp_path, monkeypatch, capsys) -> Non
     assert "| `factors.trust` | 0.2 – 0.7:" in text and "| `population.rewiring` |" in text
     assert "`trust_partners` " in text  # factors.trust's documented output, judged beside
     assert "(listed)" in text and "## Not levers of the model's behaviour" in text
+    assert (
+        "## Do the partnership's outputs move?" in text and "| `power_balance` | [0, 1] |" in text
+    )
     assert "levers live; report:" in capsys.readouterr().out
     assert main(["liveness", "--levers", "factors.nonsense"]) == 2
     assert "unknown lever" in capsys.readouterr().err

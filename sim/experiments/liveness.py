@@ -54,6 +54,7 @@ __all__ = [
     "LISTED",
     "OUTPUTS",
     "SIZES",
+    "WATCHED",
     "Change",
     "LeverRow",
     "Output",
@@ -63,6 +64,7 @@ __all__ = [
     "listed_reason",
     "liveness",
     "run_mean",
+    "spread",
 ]
 
 SIZES = {
@@ -381,14 +383,45 @@ def _change(high: pd.Series, low: pd.Series, output: Output) -> Change:
     return Change(float(diff.mean()), float(lo), float(hi), output.threshold(pairs[:, 1].mean()))
 
 
+WATCHED = ("power_balance", "shared_understanding", "trust_partners", "contribution_rate")
+"""Outputs whose spread over the table's runs is reported: do they move, or saturate?"""
+
+
+def spread(frames: dict[str, pd.DataFrame], outcome: str) -> tuple[float, ...]:
+    """The outcome at the horizon over every run of ``frames``: min, 5%, 50%, 95%, max.
+
+    Runs where it is undefined at the horizon (the partnership dissolved) are left out.
+
+    >>> run = pd.DataFrame({"seed": [1, 1, 2, 2], "x": [0.0, 0.5, 0.0, float("nan")]})
+    >>> spread({"a": run}, "x")
+    (0.5, 0.5, 0.5, 0.5, 0.5)
+    """
+    values = pd.concat([per_run(df, horizon(outcome)) for df in frames.values()]).dropna()
+    if values.empty:
+        return (math.nan,) * 5
+    q = np.quantile(values.to_numpy(dtype=float), [0.0, 0.05, 0.5, 0.95, 1.0])
+    return tuple(float(v) for v in q)
+
+
 def liveness(
-    size: Size, workers: int = 1, levers: Sequence[str] | None = None, progress: bool = False
+    size: Size,
+    workers: int = 1,
+    levers: Sequence[str] | None = None,
+    progress: bool = False,
+    spreads: dict[str, tuple[float, ...]] | None = None,
 ) -> list[LeverRow]:
-    """Every lever (or ``levers``) at its plausible ends: the table's rows, in schema order."""
+    """Every lever (or ``levers``) at its plausible ends: the table's rows, in schema order.
+
+    If ``spreads`` is given, it is filled with :func:`spread` of each :data:`WATCHED` output
+    over every run of the table.
+    """
     names = list(levers) if levers is not None else all_levers()
     pairs = {name: arms_of(name) for name in names}
     with ArmRunner(size, workers=workers, progress=progress) as runner:
         out = runner.run([a for pair in pairs.values() for a in pair])
+    if spreads is not None:
+        unique = {a.key(size): out[a.label] for pair in pairs.values() for a in pair}
+        spreads.update({name: spread(unique, name) for name in WATCHED})
     rows = []
     for name, (low, high) in pairs.items():
         changes = {

@@ -25,6 +25,7 @@ from sim.experiments.liveness import (
 )
 from sim.paths import DOCS
 from sim.present import args as opts
+from sim.scenario.outcomes import DECLARED
 from sim.scenario.plausible import SETTINGS
 from sim.scenario.plausible import levers as all_levers
 
@@ -73,8 +74,34 @@ def _range(row: LeverRow) -> str:
     return f"{text}: {why}"
 
 
-def markdown(rows: list[LeverRow], size_name: str) -> str:
-    """The report as Markdown."""
+def _spreads(spreads: dict[str, tuple[float, ...]], steps: int) -> list[str]:
+    """The section on whether the partnership's state outputs move or saturate."""
+    if not spreads:
+        return []
+    lines = [
+        "",
+        "## Do the partnership's outputs move?",
+        "",
+        f"Each output at month {steps} over every run of the table above (both ends of every "
+        "lever, every replicate; runs whose partnership dissolved are left out). "
+        "`power_balance` is the weakest member's decision weight over the strongest's "
+        "(docs/ODD.md 7.5); `shared_understanding` settles below 1 since evaluation "
+        "re-aligns anchors from each member's own position (7.15).",
+        "",
+        "| output | declared range | min | 5% | median | 95% | max |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for name, q in spreads.items():
+        low, high = DECLARED[name].bounds
+        cells = " | ".join(f"{v:.3f}" for v in q)
+        lines.append(f"| `{name}` | [{low:g}, {high:g}] | {cells} |")
+    return lines
+
+
+def markdown(
+    rows: list[LeverRow], size_name: str, spreads: dict[str, tuple[float, ...]] | None = None
+) -> str:
+    """The report as Markdown (with the outputs' spread when ``spreads`` is given)."""
     size = SIZES[size_name]
     count = {v: sum(r.verdict == v for r in rows) for v in ("live", "dead", "undecided")}
     listed_dead = [r for r in rows if r.verdict != "live" and r.listed]
@@ -130,6 +157,7 @@ def markdown(rows: list[LeverRow], size_name: str) -> str:
             f"{_cell(r, 'poorest quintile')} | {_cell(r, 'survival')} | {_documented(r)} | "
             f"{verdict} |"
         )
+    lines += _spreads(spreads or {}, size.steps)
     lines += ["", "## Levers listed as not moving these outputs, and why", ""]
     lines += [
         f"- `{lever}{'*' if lever.endswith('.') else ''}`: {reason}"
@@ -176,8 +204,11 @@ def command(argv: list[str]) -> int:
     out = Path(args.out)
     if not out.parent.is_dir():
         raise LivenessError(f"--out {out}: folder {out.parent} does not exist")
-    rows = liveness(SIZES[args.size], workers=args.workers, levers=names, progress=True)
-    text = markdown(rows, args.size)
+    spreads: dict[str, tuple[float, ...]] = {}
+    rows = liveness(
+        SIZES[args.size], workers=args.workers, levers=names, progress=True, spreads=spreads
+    )
+    text = markdown(rows, args.size, spreads)
     write_atomic(out, lambda p: p.write_text(text, encoding="utf-8"))
     for r in rows:
         if r.verdict != "live":
