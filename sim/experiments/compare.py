@@ -212,8 +212,8 @@ def paired_table(table: pd.DataFrame, reference: str) -> pd.DataFrame:
     pairs = ["draw", "seed"] if "draw" in table.columns else ["seed"]
     for measure in MEASURES:
         frame = table[["scenario", *pairs, measure]].assign(step=0)
-        if frame[measure].isna().all():
-            continue
+        if frame.loc[frame["scenario"] == reference, measure].isna().all():
+            continue  # undefined for the reference (e.g. cost per welfare without a gain)
         diff = paired_differences(frame, reference, measure, step=0, keys=pairs)
         rows.append(diff.drop(columns=["step"]).rename(columns={"outcome": "measure"}))
     out = pd.concat(rows, ignore_index=True)
