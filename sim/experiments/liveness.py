@@ -218,6 +218,7 @@ ACTS_ON: dict[str, tuple[str, ...]] = {
     "welfare.capacity_efficiency": ("capacity_mean",),
     "welfare.empowerment_efficiency": ("empowerment_mean",),
     "welfare.participation_dose": ("empowerment_mean",),
+    "welfare.takeup_trust": ("access_mean", "capacity_mean"),
     "welfare.depreciation": ("asset_upkeep", "service_continuity"),
     "welfare.maintenance": ("asset_upkeep",),
     "welfare.om_coverage": ("asset_upkeep",),
@@ -257,14 +258,14 @@ def acts_on(lever: str) -> tuple[Output, ...]:
 
 
 _HOUSEHOLD_TRUST = (
-    "Acts only on households' trust in organizations (its start, or how it spreads along "
-    "social ties), and households do not act on their trust: it enters the model's course only "
-    "as organizations' legitimacy, one of three terms of decision power, and the "
-    "trust_community output. A take-up or participation choice that depends on trust would "
-    "make it matter; not modelled."
+    "Acts only on how households' trust in organizations spreads along their social ties. "
+    "Households act on their trust through take-up (`welfare.takeup_trust`, linear in trust), "
+    "so mean take-up follows mean trust; averaging trust along ties moves trust between "
+    "neighbours but barely moves its mean (welfare by 0.0005 or less over the range). A "
+    "take-up rule with a threshold or a convex form would make the spread matter; none could "
+    "be verified from the sources read (docs/ODD.md 7.10)."
 )
 LISTED: dict[str, str] = {
-    "population.initial_trust": _HOUSEHOLD_TRUST,
     "population.ties_within": _HOUSEHOLD_TRUST,
     "population.rewiring": _HOUSEHOLD_TRUST,
     "population.ties_across": _HOUSEHOLD_TRUST,

@@ -551,11 +551,12 @@ class WelfareSection(_Section):
         0.02, "empowerment dose per step from a full community voice in decisions", ge=0, le=1
     )
     takeup_trust: float = _lever(
-        0.0,
+        0.5,
         "how far households' take-up of health, education and training follows their trust "
         "in the providers: take-up = 1 − θ(1 − trust) (0: everyone takes up all; 1: take-up "
         "equals trust)",
-        "calibration assumption; direction from Blair, Morse & Tsai 2017 (Soc. Sci. Med. "
+        "calibration assumption (0.5: at no trust half of what is offered is still used); "
+        "direction from Blair, Morse & Tsai 2017 (Soc. Sci. Med. "
         "172:89) and Lowes & Montero 2021 (AER 111:1284); slope could not be verified",
         ge=0,
         le=1,
