@@ -39,6 +39,17 @@ def _rate(passed: int, total: int) -> str:
     return f"{passed} of {total} ({100 * passed / total:.0f}%)" if total else "n/a"
 
 
+def _number(verdicts: pd.DataFrame, n: int) -> str:
+    nature = verdicts.loc[verdicts["pattern"] == n, "nature"].iloc[0]
+    return f"**P{n}**" if nature == "emergent" else f"P{n}"
+
+
+def _mark(row: pd.Series) -> str:
+    if row["error"]:
+        return "?"
+    return "✓" if row["passed"] else "✗"
+
+
 def _levers(levers: dict[str, Any]) -> str:
     return ", ".join(f"`{k} = {v}`" for k, v in levers.items()) or "the shipped defaults"
 
@@ -108,6 +119,18 @@ def render(
                 cell += f"; {int(r['errors'])} not judged"
             cells.append(cell)
         lines.append("| " + " | ".join(cells) + " |")
+    numbers = list(dict.fromkeys(verdicts["pattern"]))
+    lines += [
+        "",
+        "Per condition (✓ passes, ✗ fails, ? could not be judged; emergent patterns in bold):",
+        "",
+        "| condition | " + " | ".join(_number(verdicts, n) for n in numbers) + " |",
+        "|" + " --- |" * (len(numbers) + 1),
+    ]
+    for condition, group in verdicts.groupby("condition", sort=False):
+        marks = group.set_index("pattern")
+        cells = [_mark(marks.loc[n]) for n in numbers]
+        lines.append(f"| {condition} | " + " | ".join(cells) + " |")
     failed = verdicts[verdicts["error"] != ""]
     if len(failed):
         lines += [""]
