@@ -15,11 +15,13 @@ from sim.experiments.robustness import (
     ranking_summary,
     robustness,
 )
+from sim.experiments.uncertainty import plan_prior_draws
 from sim.experiments.validation import SIZES, arm
 from sim.present.cli import main
 from sim.present.robustness_report import BEGIN, END, keep_block, render, splice
 from sim.scenario import Scenario
 from sim.scenario.posterior import write_posterior
+from sim.scenario.priors import PRIORS_FILE, load_priors
 
 TINY = dataclasses.replace(SIZES["ci"], households=40, villages=2, steps=12, replications=3)
 
@@ -142,6 +144,7 @@ def test_validate_robustness_with_a_synthetic_posterior(tmp_path, capsys):
     [
         (["--posterior", "0"], "must be at least 1"),
         (["--posterior", "1", "--posterior-file", "no/such.parquet"], "not found"),
+        (["--robustness", "--prior", "0"], "must be at least 1"),
     ],
 )
 def test_validate_refuses_bad_posterior_input(tmp_path, capsys, extra, message):
@@ -149,3 +152,31 @@ def test_validate_refuses_bad_posterior_input(tmp_path, capsys, extra, message):
     assert main(["validate", *extra, "--out", str(out)]) == 2
     assert message in capsys.readouterr().err.strip().splitlines()[-1]
     assert not out.exists()
+
+
+def test_prior_draws_are_valid_labelled_and_reproducible():
+    priors = load_priors()
+    a = plan_prior_draws(priors, 3, 7, PRIORS_FILE)
+    b = plan_prior_draws(priors, 3, 7, PRIORS_FILE)
+    assert a.overrides == b.overrides and len(a) == 3
+    assert a.source["kind"] == "prior" and "not calibrated" in a.source["meta"]["method"]
+    for overrides in a.overrides:
+        assert set(overrides) == set(priors.levers)
+        Scenario().with_overrides(overrides)  # every draw is a scenario the schema accepts
+    verdicts = pd.DataFrame({
+        "condition": ["best member (shipped: CES, s = 1)", "prior draw 0"],
+        "kind": ["structure", "prior draw"], "pattern": [1, 1], "title": ["one"] * 2,
+        "nature": ["emergent"] * 2, "passed": [True, False],
+        "passed_family_wise": [True, False], "error": ["", ""],
+    })  # fmt: skip
+    rankings = pd.DataFrame({
+        "condition": verdicts["condition"], "kind": verdicts["kind"],
+        "welfare_order": ["msp > baseline", "baseline > msp"],
+        "poorest_order": ["msp > baseline"] * 2,
+        "msp_first_welfare": [True, False], "msp_first_poorest": [True, True],
+        "msp_over_baseline_welfare": [True, False], "msp_over_baseline_poorest": [True, True],
+    })  # fmt: skip
+    text = render(verdicts, rankings, TINY, None, "cmd", a.manifest())
+    assert "**Prior draws (not calibrated):** 3 independent draws" in text
+    assert "| 1 | one | emergent | 1 of 1 (100%) [1] | 0 of 1 (0%) [0] |" in text
+    assert "- prior draws: `msp` ranks first by mean welfare in 0 of 1 (0%)" in text

@@ -70,6 +70,16 @@ def posterior_conditions(plan: DrawPlan, kind: str = "posterior draw") -> list[C
     ]
 
 
+_NO_RANKING = {
+    "welfare_order": "not computed",
+    "msp_first_welfare": False,
+    "msp_over_baseline_welfare": False,
+    "poorest_order": "not computed",
+    "msp_first_poorest": False,
+    "msp_over_baseline_poorest": False,
+}
+
+
 def _ranking(runner: ArmRunner) -> dict[str, Any]:
     """The types (and the no-partnership baseline) ordered by horizon welfare, best first."""
     out = runner.run([arm("baseline", "baseline")] + [arm(t, t) for t in TYPES])
@@ -80,7 +90,7 @@ def _ranking(runner: ArmRunner) -> dict[str, Any]:
         row[f"{name}_order"] = " > ".join(order)
         row[f"msp_first_{name}"] = order[0] == "msp"
         row[f"msp_over_baseline_{name}"] = means["msp"] > means["baseline"]
-    return row
+    return {**row, "ranking_error": ""}
 
 
 def robustness(
@@ -110,7 +120,10 @@ def robustness(
                     results.append(PATTERNS[n](runner))
                 except Exception as exc:  # a pattern that cannot be judged here is reported
                     errors[n] = f"{type(exc).__name__}: {exc}"
-            ranking = _ranking(runner)
+            try:
+                ranking = _ranking(runner)
+            except Exception as exc:  # e.g. a draw no scenario accepts: said, not hidden
+                ranking = {**_NO_RANKING, "ranking_error": f"{type(exc).__name__}: {exc}"}
         fw = family_wise(results)[1]
         judged = {r.number: r for r in results}
         for n in numbers:

@@ -38,12 +38,14 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from sim.errors import UserError
 from sim.experiments.runs import Runner, batch
 from sim.experiments.tasks import replicate_seeds
 from sim.scenario.posterior import Posterior, apply_draw
@@ -57,6 +59,7 @@ __all__ = [
     "draw_scenarios",
     "paired_by_draw",
     "plan_draws",
+    "plan_prior_draws",
     "probability_better",
     "run_posterior",
 ]
@@ -64,6 +67,9 @@ __all__ = [
 POSTERIOR_STREAM = 0x706F7374
 """Second word of the seed of the draw choice (``SeedSequence([root_seed, POSTERIOR_STREAM])``),
 so the draws chosen are reproducible from the root seed and independent of the replicate seeds."""
+
+PRIOR_STREAM = 0x7072696F
+"""Second word of the seed of prior draws (``SeedSequence([root_seed, PRIOR_STREAM])``)."""
 
 DECOMPOSITION = (
     "draws",
@@ -107,6 +113,7 @@ def plan_draws(posterior: Posterior, n: int, root_seed: int) -> DrawPlan:
     ids = tuple(int(i) for i in posterior.choose(n, rng))
     digest = hashlib.sha256(posterior.path.read_bytes()).hexdigest()
     source = {
+        "kind": "posterior",
         "file": str(posterior.path),
         "sha256": digest,
         "size": posterior.size,
@@ -116,6 +123,46 @@ def plan_draws(posterior: Posterior, n: int, root_seed: int) -> DrawPlan:
         "choice_seed": [root_seed, POSTERIOR_STREAM],
     }
     return DrawPlan(ids, tuple(posterior.overrides(i) for i in ids), source)
+
+
+def plan_prior_draws(priors: Any, n: int, root_seed: int, path: Path) -> DrawPlan:
+    """``n`` independent draws from the priors (:mod:`sim.scenario.priors`), not calibrated.
+
+    For robustness before a posterior exists; the plan says ``kind = "prior"`` so no report
+    can take them for a posterior. A draw the scenario schema refuses (a rule between levers,
+    an odd number of ties) is drawn again: the prior is restricted to valid scenarios, and the
+    plan records how many were refused.
+    """
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"number of prior draws must be a whole number >= 1; got {n!r}")
+    rng = np.random.default_rng(np.random.SeedSequence([root_seed, PRIOR_STREAM]))
+    kept: list[dict[str, Any]] = []
+    refused: dict[str, int] = {}
+    while len(kept) < n:
+        if sum(refused.values()) > 100 * n:
+            raise ValueError(f"the priors give no valid scenario in {100 * n} draws: {refused}")
+        for overrides in priors.overrides(priors.sample(n - len(kept), rng)):
+            try:
+                Scenario().with_overrides(overrides, source="prior draw")
+            except UserError as exc:
+                reason = (
+                    str(exc).split(":")[1].split(" = ")[0].strip() if ":" in str(exc) else str(exc)
+                )
+                refused[reason] = refused.get(reason, 0) + 1
+                continue
+            kept.append(overrides)
+    source = {
+        "kind": "prior",
+        "file": str(path),
+        "sha256": hashlib.sha256(Path(path).read_bytes()).hexdigest(),
+        "size": None,
+        "weighted": False,
+        "levers": list(priors.levers),
+        "meta": {"method": "prior draws (not calibrated to evidence)"},
+        "choice_seed": [root_seed, PRIOR_STREAM],
+        "refused": refused,
+    }
+    return DrawPlan(tuple(range(n)), tuple(kept), source)
 
 
 def draw_scenarios(

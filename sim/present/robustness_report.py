@@ -1,8 +1,9 @@
 """The robustness table of docs/validation.md and ``validate --robustness``.
 
-``python run_simulation.py validate --robustness [--size ci] [--posterior N]`` runs the
-validation suite under every structural alternative (:data:`sim.experiments.robustness.
-STRUCTURES`) and, given ``--posterior N``, under N posterior draws, and writes the table into
+``python run_simulation.py validate --robustness [--size ci] [--posterior N] [--prior N]``
+runs the validation suite under every structural alternative (:data:`sim.experiments.
+robustness.STRUCTURES`) and, given ``--posterior N``, under N posterior draws (``--prior N``:
+N draws from the priors, labelled as prior draws, not calibrated), and writes the table into
 the report between two markers (:data:`BEGIN`, :data:`END`), leaving the rest of the report as
 it was; ``validate`` without ``--robustness`` keeps the block when it rewrites the report
 (:func:`keep_block`). Without a posterior file the table says so: nothing here makes one up.
@@ -24,9 +25,11 @@ from sim.experiments.robustness import (
     ranking_summary,
     robustness,
 )
-from sim.experiments.validation import Size
+from sim.experiments.uncertainty import plan_prior_draws
+from sim.experiments.validation import SIZES, Size
 from sim.present.uncertainty_report import plan_from_args
 from sim.scenario.posterior import POSTERIOR_FILE
+from sim.scenario.priors import PRIORS_FILE, load_priors
 
 __all__ = ["BEGIN", "END", "keep_block", "render", "splice", "write_robustness"]
 
@@ -37,6 +40,14 @@ _BEFORE = "## Parameter plausibility"
 
 def _rate(passed: int, total: int) -> str:
     return f"{passed} of {total} ({100 * passed / total:.0f}%)" if total else "n/a"
+
+
+def _refused(refused: dict[str, int]) -> str:
+    if not refused:
+        return ""
+    total = sum(refused.values())
+    why = "; ".join(f"{k} ({v})" for k, v in refused.items())
+    return f" {total} draws the scenario schema refuses were drawn again ({why})."
 
 
 def _number(verdicts: pd.DataFrame, n: int) -> str:
@@ -60,6 +71,7 @@ def render(
     size: Size,
     posterior: dict[str, Any] | None,
     command: str,
+    prior: dict[str, Any] | None = None,
 ) -> str:
     """The robustness section (Markdown, between the markers).
 
@@ -104,6 +116,15 @@ def render(
             f"{', '.join(map(str, posterior['draw_ids']))}) of {len(posterior['levers'])} "
             f"levers from `{posterior['file']}` (SHA-256 {posterior['sha256'][:12]}…, method "
             f"{meta.get('method', '?')}, commit {meta.get('commit', '?')}).",
+            "",
+        ]
+    if prior is not None:
+        lines += [
+            f"**Prior draws (not calibrated):** {prior['draws']} independent draws of "
+            f"{len(prior['levers'])} levers from their priors in `{Path(prior['file']).name}` "
+            f"(SHA-256 {prior['sha256'][:12]}…, seed {prior['choice_seed'][0]}): what the "
+            "conclusions look like over the whole range the priors leave open before any "
+            "evidence is used. They are not a posterior." + _refused(prior.get("refused", {})),
             "",
         ]
     head = ["#", "pattern", "nature", *[f"{k}s" for k in kinds]]
@@ -198,12 +219,28 @@ def keep_block(old: Path, text: str) -> str:
 def write_robustness(args: argparse.Namespace, size: Size, numbers: list[int], out: Path) -> int:
     """``validate --robustness``: the suite under each condition, the table into ``out``."""
     plan = plan_from_args(args, size.root_seed)
+    prior = None
+    if args.prior is not None:
+        priors = load_priors(PRIORS_FILE)
+        prior = plan_prior_draws(priors, args.prior, size.root_seed, PRIORS_FILE)
     conditions = list(STRUCTURES) + (posterior_conditions(plan) if plan else [])
+    conditions += posterior_conditions(prior, "prior draw") if prior else []
     verdicts, rankings = robustness(conditions, size, numbers, args.workers, progress=True)
     command = f"python run_simulation.py validate --robustness --size {size.name}"
+    if size.replications != SIZES[size.name].replications:
+        command += f" --replications {size.replications}"
     if plan is not None:
         command += f" --posterior {len(plan)}"
-    block = render(verdicts, rankings, size, plan.manifest() if plan else None, command)
+    if prior is not None:
+        command += f" --prior {len(prior)}"
+    block = render(
+        verdicts,
+        rankings,
+        size,
+        plan.manifest() if plan else None,
+        command,
+        prior.manifest() if prior else None,
+    )
     old = out.read_text(encoding="utf-8") if out.is_file() else "# Kemitraan: validation\n"
     text = splice(old, block)
     write_atomic(out, lambda p: p.write_text(text, encoding="utf-8"))

@@ -481,6 +481,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     add_posterior_options(p)
     p.add_argument(
+        "--prior",
+        type=opts.int_at_least(1, maximum=1000),
+        metavar="N",
+        help="with --robustness: also judge the suite under N draws from the priors "
+        "(calibration/priors.toml), labelled as prior draws (not calibrated)",
+    )
+    p.add_argument(
         "--replications", type=opts.replications, help="replications per arm (default: the size's)"
     )
     p.add_argument(
@@ -509,7 +516,7 @@ def _parser() -> argparse.ArgumentParser:
 def command(argv: list[str]) -> int:
     """Run ``python run_simulation.py validate [--size ci] [--workers N] ...``."""
     args = _parser().parse_args(argv)
-    robust = args.robustness or args.posterior is not None
+    robust = args.robustness or args.posterior is not None or args.prior is not None
     size = SIZES[args.size or ("ci" if robust else "full")]
     if args.replications:
         size = dataclasses.replace(size, replications=args.replications)
