@@ -240,13 +240,13 @@ def pattern_3(r: ArmRunner) -> PatternResult:
         for k, v in out.items()
     ]
     notes.append(
-        f"prehistory {mid} → {shipped} is underpowered, not absent: above initial trust "
-        f"{mid} retention is near its ceiling, so the prong rests on the few runs where a "
-        "member leaves. On main at c9ba96c (before household take-up) these 30 replicates "
-        "had a member leave in 4 runs at 0.45 and 2 at 0.7, +0.0085 [−0.0036, +0.0205]; the "
-        "same arms with 120 replicates (these seeds and 90 more of the same SeedSequence) "
-        "gave +0.0188 [+0.0099, +0.0278], with a member leaving in 23 runs at 0.45 against 6 "
-        "at 0.7 and no run keeping more members at 0.45"
+        f"prehistory {mid} → {shipped}: a ceiling, so the prong needs exits to show. On "
+        "main at c9ba96c it failed at full size, +0.0085 [−0.0036, +0.0205], with a member "
+        "leaving in 4 of 30 runs at 0.45 and 2 at 0.7; the same arms with 120 replicates gave "
+        "+0.0188 [+0.0099, +0.0278] (23 against 6 runs with an exit, none the other way): "
+        "underpowered, not absent. On main at 8254d03 (shared understanding no longer "
+        "saturates; households' take-up) the 30 replicates give +0.0303 [+0.0111, +0.0495], "
+        "with an exit in 13 runs at 0.45 and 6 at 0.7"
     )
     return PatternResult(
         3,
