@@ -98,7 +98,7 @@ def ema_uncertainties(levers: list[str] | None = None) -> list[Any]:
 
     Integer levers become ``IntegerParameter``, the others ``RealParameter``. Names are
     ``section__key`` so that :func:`run_model` takes them as keywords (EMA Workbench passes
-    uncertainties to a function model by name). Needs ``ema_workbench`` (not a dependency).
+    uncertainties to a function model by name).
 
     Args:
         levers: ``section.key`` names to include (default: every lever with a finite range).
@@ -106,7 +106,7 @@ def ema_uncertainties(levers: list[str] | None = None) -> list[Any]:
     Returns:
         A list of EMA Workbench parameters.
     """
-    from ema_workbench import IntegerParameter, RealParameter  # optional, heavy
+    from ema_workbench import IntegerParameter, RealParameter  # deferred: slow to import
 
     ranges = lever_ranges()
     defaults = {f"{r['section']}.{r['key']}": r["default"] for r in lever_table()}

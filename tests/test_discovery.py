@@ -1,4 +1,4 @@
-"""Scenario discovery: PRIM finds a known box; bad inputs and a missing library are refused."""
+"""Scenario discovery: PRIM finds a known box; bad inputs and a broken install are refused."""
 
 from __future__ import annotations
 
@@ -20,13 +20,8 @@ def _synthetic(n: int = 2000, noise: float = 0.0, seed: int = 0):
     return x, failed ^ flip
 
 
-@pytest.fixture
-def ema():
-    return pytest.importorskip("ema_workbench", reason="PRIM needs the [ema] extra")
-
-
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_prim_recovers_a_known_box(ema, seed):
+def test_prim_recovers_a_known_box(seed):
     x, failed = _synthetic(seed=seed)
     box = prim_box(x, failed, threshold=0.9)
     assert box.restricted == ("a", "b")
@@ -41,7 +36,7 @@ def test_prim_recovers_a_known_box(ema, seed):
     assert box.runs == pytest.approx(box.mass * len(x), abs=0.5)
 
 
-def test_prim_with_noisy_labels_still_restricts_only_the_causes(ema):
+def test_prim_with_noisy_labels_still_restricts_only_the_causes():
     x, failed = _synthetic(noise=0.05, seed=3)
     box = prim_box(x, failed, threshold=0.7)
     assert set(box.restricted) == {"a", "b"}
@@ -50,7 +45,7 @@ def test_prim_with_noisy_labels_still_restricts_only_the_causes(ema):
     assert box.density > 3 * box.base_rate
 
 
-def test_the_trajectory_trades_coverage_for_density(ema):
+def test_the_trajectory_trades_coverage_for_density():
     x, failed = _synthetic(seed=4)
     box = prim_box(x, failed)
     traj = box.trajectory
@@ -82,9 +77,9 @@ def test_bad_settings_are_refused():
         prim_box(x, failed, threshold=1.5)
 
 
-def test_without_ema_workbench_the_error_says_what_to_install(monkeypatch):
+def test_a_broken_install_says_what_to_reinstall(monkeypatch):
     x, failed = _synthetic(n=50)
     monkeypatch.setitem(sys.modules, "ema_workbench", None)  # import fails as if absent
     monkeypatch.setitem(sys.modules, "ema_workbench.analysis", None)
-    with pytest.raises(DiscoveryError, match=r"pip install 'kemitraan\[ema\]'"):
+    with pytest.raises(DiscoveryError, match=r"pip install 'ema_workbench>=2.5,<3'"):
         prim_box(x, failed)

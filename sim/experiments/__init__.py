@@ -5,7 +5,7 @@ The face of the floor: the names users' scripts and the README use. The modules,
 t-interval, paired differences, Holm), ``store`` (a sweep's runs on disk), ``engines`` (where
 runs execute), ``runs`` (the one runner), ``results`` (results folders and manifests),
 ``sweep``, ``analysis``, ``compare``, ``validation`` and ``discovery`` (PRIM boxes of the
-conditions under which runs fail; needs the ``[ema]`` extra).
+conditions under which runs fail, with EMA Workbench's PRIM).
 """
 
 from sim.experiments.disk import write_atomic

@@ -8,20 +8,19 @@ lever ranges where failures are concentrated. A box is judged by its **coverage*
 all failures that fall inside it) and its **density** (the share of the runs inside it that
 fail); PRIM trades one against the other along its peeling trajectory.
 
-The peeling itself is EMA Workbench's (``ema_workbench.analysis.prim``, the ``[ema]`` extra),
-not reimplemented here; this module chooses a box on the trajectory, names the levers it
+The peeling itself is EMA Workbench's (``ema_workbench.analysis.prim``, a dependency), not
+reimplemented here; this module chooses a box on the trajectory, names the levers it
 restricts and returns plain numbers, so the presentation floor can tabulate and plot them.
 
 Example:
-    A synthetic case whose failures are exactly the box ``a > 0.6`` and ``b < 0.3``
-    (skipped when EMA Workbench is not installed):
+    A synthetic case whose failures are exactly the box ``a > 0.6`` and ``b < 0.3``:
 
     >>> import numpy as np, pandas as pd
     >>> rng = np.random.default_rng(0)
     >>> x = pd.DataFrame(rng.uniform(size=(2000, 3)), columns=["a", "b", "c"])
     >>> failed = ((x.a > 0.6) & (x.b < 0.3)).to_numpy()
-    >>> box = prim_box(x, failed, threshold=0.9)  # doctest: +SKIP
-    >>> sorted(box.restricted), box.density >= 0.9, box.coverage >= 0.9  # doctest: +SKIP
+    >>> box = prim_box(x, failed, threshold=0.9)
+    >>> sorted(box.restricted), box.density >= 0.9, box.coverage >= 0.9
     (['a', 'b'], True, True)
 """
 
@@ -39,7 +38,7 @@ __all__ = ["DiscoveryError", "PrimBox", "prim_box"]
 
 
 class DiscoveryError(UserError):
-    """Scenario discovery that cannot run as asked (bad inputs, a missing optional library)."""
+    """Scenario discovery that cannot run as asked (bad inputs, a broken install)."""
 
 
 @dataclass(frozen=True)
@@ -71,13 +70,15 @@ class PrimBox:
 
 
 def _prim_module():
+    # Deferred: importing EMA Workbench takes seconds (it loads its whole framework).
     try:
         with warnings.catch_warnings():  # EMA Workbench warns about optional back ends
             warnings.simplefilter("ignore")
             from ema_workbench.analysis import prim
-    except ImportError:
+    except ImportError as exc:
         raise DiscoveryError(
-            "scenario discovery needs EMA Workbench's PRIM: pip install 'kemitraan[ema]'"
+            f"scenario discovery needs EMA Workbench's PRIM, a dependency of kemitraan that "
+            f"could not be imported ({exc}): reinstall with pip install 'ema_workbench>=2.5,<3'"
         ) from None
     return prim
 
@@ -128,7 +129,7 @@ def prim_box(
         mass_min: the smallest share of runs a box may hold.
 
     Raises:
-        DiscoveryError: malformed inputs, no failure at all, or EMA Workbench not installed.
+        DiscoveryError: malformed inputs, no failure at all, or EMA Workbench missing.
     """
     y = _checked(inputs, failed)
     for name, value, low, high in (
