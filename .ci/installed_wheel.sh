@@ -43,13 +43,14 @@ TOML
 kemitraan sweep tiny.toml --no-progress
 kemitraan analyze results/tiny
 kemitraan validate --size ci
+kemitraan discover --size ci --workers 1 --no-progress   # PRIM from the plain install
 kemitraan animate --steps 3 --every 1 --out run.gif
 kemitraan evidence                                      # the shipped targets; ./evidence.md
 kemitraan archive model-archive                         # from the wheel's data only
 set +x
 test "$(ls -d results/2* | wc -l)" -eq 2                # run and compare: results/<timestamp>/
 for f in results/tiny/manifest.json results/tiny/data_dictionary.csv validation.md evidence.md \
-    img/validation/pattern_01.png run.gif model-archive/LICENSE model-archive/codemeta.json \
+    results/discover-msp-ci/report.md img/validation/pattern_01.png run.gif model-archive/LICENSE model-archive/codemeta.json \
     model-archive/docs/ODD.md model-archive/code/sim/__init__.py model-archive/code/pyproject.toml; do test -s "$f" || { echo "missing $f"; exit 1; }; done
 ls results/2*/summary.csv >/dev/null
 # The archive's own copies of the docs ship as package data (sim/data/archive): not results.

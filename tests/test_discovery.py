@@ -20,20 +20,50 @@ def _synthetic(n: int = 2000, noise: float = 0.0, seed: int = 0):
     return x, failed ^ flip
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2])
+def _edge_tolerance(x: pd.DataFrame, failed: np.ndarray, width: float, alpha: float) -> float:
+    """How far PRIM's limit can sit from a true edge, from the sample itself.
+
+    Each peel removes the ``alpha`` quantile of the box's runs along one input, a slab of
+    about ``alpha * w / (1 - alpha)`` for a box ``w`` wide there (the last peel before the
+    edge may stop up to one slab outside it). The quantile itself varies from sample to
+    sample with standard deviation ``sqrt(alpha (1 - alpha) / m) * w`` for ``m`` runs in the
+    box; three of those on top.
+    """
+    m = int(failed.sum())
+    return alpha * width / (1 - alpha) + 3 * np.sqrt(alpha * (1 - alpha) / m) * width
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3, 4])
 def test_prim_recovers_a_known_box(seed):
     x, failed = _synthetic(seed=seed)
-    box = prim_box(x, failed, threshold=0.9)
+    n, alpha = len(x), 0.05
+    box = prim_box(x, failed, threshold=0.9, peel_alpha=alpha)
     assert box.restricted == ("a", "b")
     (a_low, a_high), (b_low, b_high) = box.limits["a"], box.limits["b"]
-    # Sample spacing at n=2000 is ~0.0005; a peel of 5% moves a limit by at most a few 0.01.
-    assert a_low == pytest.approx(0.6, abs=0.03) and a_high == pytest.approx(1.0, abs=0.01)
-    assert b_low == pytest.approx(0.0, abs=0.01) and b_high == pytest.approx(0.3, abs=0.03)
+    tol_a = _edge_tolerance(x, failed, 0.4, alpha)  # the box is 0.4 wide along a
+    tol_b = _edge_tolerance(x, failed, 0.3, alpha)  # and 0.3 along b
+    assert a_low == pytest.approx(0.6, abs=tol_a) and b_high == pytest.approx(0.3, abs=tol_b)
+    # Unpeeled sides stay at the sample's extremes: the gap to 0 or 1 is exponential with
+    # mean 1/n, so beyond 10/n once in e^10 samples.
+    assert a_high == pytest.approx(x["a"].max()) and 1 - a_high < 10 / n
+    assert b_low == pytest.approx(x["b"].min()) and b_low < 10 / n
     assert box.coverage >= 0.9 and box.density >= 0.9
-    # The true box holds 0.4 x 0.3 = 12% of the runs.
-    assert box.base_rate == pytest.approx(0.12, abs=0.02)
-    assert box.mass == pytest.approx(0.12, abs=0.02)
-    assert box.runs == pytest.approx(box.mass * len(x), abs=0.5)
+    # The true box holds 0.4 x 0.3 = 12% of the runs (binomial sd sqrt(.12 .88 / n) = 0.007).
+    assert box.base_rate == pytest.approx(0.12, abs=3 * np.sqrt(0.12 * 0.88 / n))
+    assert box.mass == pytest.approx(box.coverage * box.base_rate / box.density)
+    assert box.runs == pytest.approx(box.mass * n, abs=0.5)
+
+
+def test_a_box_in_the_middle_of_a_range_is_found_on_both_sides():
+    rng = np.random.default_rng(5)
+    x = pd.DataFrame(rng.uniform(size=(3000, 3)), columns=["a", "b", "c"])
+    failed = x["b"].between(0.3, 0.7).to_numpy()
+    box = prim_box(x, failed, threshold=0.9)
+    assert box.restricted == ("b",)
+    tol = _edge_tolerance(x, failed, 0.4, 0.05)
+    assert box.limits["b"][0] == pytest.approx(0.3, abs=tol)
+    assert box.limits["b"][1] == pytest.approx(0.7, abs=tol)
+    assert box.density >= 0.9 and box.coverage >= 0.9
 
 
 def test_prim_with_noisy_labels_still_restricts_only_the_causes():

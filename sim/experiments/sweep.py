@@ -188,18 +188,23 @@ def count_runs(sweep: Sweep, design: pd.DataFrame) -> int:
     return len(sweep.scenarios) * len(design) * sweep.spec.replications
 
 
-def fingerprint(sweep: Sweep) -> str:
-    """Identifies a sweep's runs: its resolved scenarios, design, seeds, steps and code."""
+def fingerprint(sweep: Sweep, design: pd.DataFrame | None = None) -> str:
+    """Identifies a sweep's runs: its resolved scenarios, design, seeds, steps and code.
+
+    ``design`` is a design table given instead of the spec's (see :func:`run_sweep`); its
+    values are part of the fingerprint.
+    """
     spec = sweep.spec.model_dump(mode="json")
     spec.pop("description", None)
     spec.pop("reference", None)
-    return _run_id(
-        {
-            "spec": spec,
-            "scenarios": [s.to_dict() for s in sweep.scenarios],
-            "code": code_version(),
-        }
-    )
+    payload = {
+        "spec": spec,
+        "scenarios": [s.to_dict() for s in sweep.scenarios],
+        "code": code_version(),
+    }
+    if design is not None:
+        payload["design"] = design.to_dict("list")
+    return _run_id(payload)
 
 
 # ----------------------------------------------------------------------------- running
@@ -227,15 +232,21 @@ def run_sweep(
     sweep_text: str | None = None,
     command: list[str] | None = None,
     window: int | None = None,
+    design: pd.DataFrame | None = None,
 ) -> SweepOutcome:
     """Run the sweep's missing runs into ``out``, resuming whatever an earlier call finished.
 
     Runs already stored are skipped; runs recorded as failed are skipped too unless
     ``retry_failed``. Each result is written to disk as it arrives, then dropped; at most
-    ``window`` runs are in flight (default: 4 per worker).
+    ``window`` runs are in flight (default: 4 per worker). ``design`` replaces the spec's
+    design by a table made elsewhere (a ``point`` column and one column per lever of
+    ``sweep.levers``, e.g. posterior draws for scenario discovery); it is part of the
+    fingerprint, so a folder is resumed only with the same table.
     """
     start = time.perf_counter()
-    design = design_matrix(sweep.spec, raw=True)
+    given = design is not None
+    if not given:
+        design = design_matrix(sweep.spec, raw=True)
     # Refusals come before the folder is made: an unknown engine, a scheduler nobody answers
     # at, runs that cannot fit in memory.
     if scheduler is not None:
@@ -246,7 +257,7 @@ def run_sweep(
             f"--engine {engine!r}: unknown; choose one of {', '.join(engines.ENGINES)}"
         )
     check_fits(sweep, design, workers or engines.default_workers())
-    fp = fingerprint(sweep)
+    fp = fingerprint(sweep, design if given else None)
     store = SweepStore.open(out, fp, sweep_text)
     for line in store.damaged:
         print(f"note: {out}: {line}", file=sys.stderr)

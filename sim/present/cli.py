@@ -6,7 +6,8 @@ random numbers, prints a summary table and writes results; ``levers`` lists ever
 other command lives with what it presents and parses its own arguments (``sweep`` and
 ``analyze`` in :mod:`sim.present.sweep_report`, ``compare`` in
 :mod:`sim.present.compare_report`, ``validate`` in :mod:`sim.present.validation_report`,
-``liveness`` in :mod:`sim.present.liveness_report`, ``dashboard`` and ``animate`` in
+``liveness`` in :mod:`sim.present.liveness_report`, ``discover`` in
+:mod:`sim.present.discovery_report`, ``dashboard`` and ``animate`` in
 :mod:`sim.present.dashboard` and
 :mod:`sim.present.animation`); it is imported only when run, so ``--help`` and a mistyped
 option answer at once. User mistakes end with one message on stderr and exit code 2, never a
@@ -278,6 +279,10 @@ COMMANDS = {
     "liveness": (
         "run every lever at its plausible ends, write docs/levers.md",
         _lazy("sim.present.liveness_report:command"),
+    ),
+    "discover": (
+        "find where partnerships fail (PRIM boxes), write a report",
+        _lazy("sim.present.discovery_report:command"),
     ),
     "sweep": (
         "run a sweep file into a resumable results folder",
