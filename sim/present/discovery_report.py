@@ -54,6 +54,16 @@ def _limits(box: PrimBox) -> str:
     )
 
 
+def _quartiles(values: pd.Series) -> str:
+    """``+0.026 [+0.009, +0.047]``: the median and quartiles.
+
+    >>> _quartiles(pd.Series([0.0, 0.01, 0.02, 0.03, 0.04]))
+    '+0.020 [+0.010, +0.030]'
+    """
+    q = values.quantile([0.5, 0.25, 0.75]).to_numpy()
+    return f"{q[0]:+.3f} [{q[1]:+.3f}, {q[2]:+.3f}]"
+
+
 def _ranges(found: Discovery) -> dict[str, tuple[float, float]]:
     design = found.inputs.design
     return {c: (float(design[c].min()), float(design[c].max())) for c in design if c != "point"}
@@ -78,6 +88,11 @@ def markdown(found: Discovery, size_name: str, figures: dict[str, str], seconds:
         f"{size.villages} villages over {size.steps} months (root seed {size.root_seed}; "
         f"{seconds:.0f} s here). Policy levers: a Latin hypercube over their plausible ranges "
         f"(`sim/scenario/plausible.py`). **Uncertain parameters: {found.inputs.source}.**",
+        "",
+        f"**Gains.** Partnership − no partnership at month {size.steps}, median over the "
+        f"pairs [quartiles]: mean welfare {_quartiles(pairs['welfare_gain'])}, the poorest "
+        f"fifth's {_quartiles(pairs['q1_gain'])} (welfare index, 0-1); the partnership is "
+        f"still active in {pairs['active'].mean():.0%} of the pairs.",
         "",
         "**Failures** (each pair: partnership run − the same run without one, at the last "
         "month T):",
