@@ -145,3 +145,16 @@ def test_bad_arguments_exit_2_with_one_line(argv, message, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert message in err[-1] and err[-1].startswith("error: ")
     assert "Traceback" not in "\n".join(err)
+
+
+def test_the_priors_are_used_without_a_posterior(tmp_path, monkeypatch):
+    priors_module = pytest.importorskip("sim.scenario.priors", reason="lands with calibrate")
+    monkeypatch.setattr(discover, "POSTERIOR_FILE", tmp_path / "none.parquet")
+    priors = priors_module.load_priors(priors_module.PRIORS_FILE)
+    inputs = sample_inputs(TINY)  # auto: no posterior, so the priors
+    assert inputs.source.startswith(f"priors ({len(priors.levers)} levers")
+    assert inputs.uncertain == tuple(priors.levers)
+    assert set(inputs.policy).isdisjoint(inputs.uncertain)
+    for name in inputs.uncertain:
+        p = priors[name]
+        assert inputs.design[name].between(p.low, p.high).all(), name

@@ -190,7 +190,7 @@ def _uncertain(source: str, n: int, rng: np.random.Generator) -> tuple[pd.DataFr
                 "--source priors: no priors file (sim/data/calibration/priors.toml); use "
                 "--source plausible"
             )
-        priors = _priors.load_priors()
+        priors = _priors.load_priors(_priors.PRIORS_FILE)
         u = qmc.LatinHypercube(d=len(priors.levers), rng=rng).random(n)
         frame = pd.DataFrame(priors.overrides(priors.from_unit(u)))
         return frame, f"priors ({len(priors.levers)} levers, Latin hypercube)"
