@@ -193,6 +193,9 @@ def _uncertain(source: str, n: int, rng: np.random.Generator) -> tuple[pd.DataFr
         priors = _priors.load_priors(_priors.PRIORS_FILE)
         u = qmc.LatinHypercube(d=len(priors.levers), rng=rng).random(n)
         frame = pd.DataFrame(priors.overrides(priors.from_unit(u)))
+        if "population.ties_within" in frame:  # Watts-Strogatz k must be even; the prior is
+            k = frame["population.ties_within"]  # over whole numbers: round down to even
+            frame["population.ties_within"] = (k - k % 2).clip(lower=2).astype(np.int64)
         return frame, f"priors ({len(priors.levers)} levers, Latin hypercube)"
     frame = pd.DataFrame(_latin(UNCERTAIN_LEVERS, n, rng))
     return frame, (
