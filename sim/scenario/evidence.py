@@ -323,7 +323,7 @@ def lognormal_gini(sigma: float) -> float:
     1957 for the formula).
 
     Example:
-        >>> round(lognormal_gini(0.8), 3)  # the shipped default: far above BPS's 0.32-0.39
+        >>> round(lognormal_gini(0.8), 3)  # the former default: far above BPS's 0.32-0.39
         0.428
     """
     return float(2.0 * norm.cdf(sigma / math.sqrt(2.0)) - 1.0)
@@ -333,7 +333,7 @@ def lognormal_poverty(sigma: float, median: float) -> float:
     """The share below the poverty line (income 1) of a lognormal: Phi(-ln(median) / sigma).
 
     Example:
-        >>> round(lognormal_poverty(0.8, 1.5), 3)  # the shipped defaults: 31% poor
+        >>> round(lognormal_poverty(0.8, 1.5), 3)  # the former defaults: 31% poor
         0.306
     """
     if sigma == 0:

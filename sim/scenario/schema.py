@@ -112,14 +112,21 @@ class PopulationSection(_Section):
         10, "number of villages (communities); at most one per household", ge=1, le=1_000_000
     )
     income_sigma: float = _lever(
-        0.8,
+        0.575,
         "sd of log income (income is lognormal around income_median)",
-        "Indonesian household consumption is close to lognormal (World Bank 2020)",
+        "Indonesian household consumption is close to lognormal (World Bank 2020); value: "
+        "posterior mean of the calibration to BPS's rural consumption Gini (0.324, March "
+        "2018) and rural poverty rate (12.29%, March 2022), docs/calibration.md",
         ge=0.0,
         le=3.0,
     )
     income_median: float = _lever(
-        1.5, "median income as a multiple of the poverty line", gt=0, le=100
+        1.897,
+        "median income as a multiple of the poverty line",
+        "posterior mean of the calibration to BPS's rural poverty rate (12.29%, March 2022) "
+        "and rural consumption Gini (0.324, March 2018), docs/calibration.md",
+        gt=0,
+        le=100,
     )
     initial_access: float = _lever(0.35, "mean initial access to services", ge=0.0, le=1.0)
     initial_capacity: float = _lever(0.3, "mean initial capacity (skills)", ge=0.0, le=1.0)
