@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from sim.paths import ROOT
@@ -254,3 +255,65 @@ def test_the_closed_forms_describe_the_models_initial_income(table, levers):
     assert model.results()["income_gini"].iloc[0] == pytest.approx(lognormal_gini(sigma), abs=0.015)
     poor = float((model.hh.income < 1.0).mean())
     assert poor == pytest.approx(lognormal_poverty(sigma, median), abs=0.025)
+
+
+# ------------------------------------------------------------------ the model at the defaults
+def _values(**within):
+    from sim.experiments.targets import MODEL_VALUE_COLUMNS
+
+    rows = [
+        {"target": t, "value": v, "ci_low": v - 1, "ci_high": v + 1, "replicates": 4,
+         "band_low": 0.0, "band_high": 1.0, "within_band": w, "size": "ci", "households": 150,
+         "villages": 3, "steps": 72, "root_seed": 7}
+        for t, (v, w) in within.items()
+    ]  # fmt: skip
+    return pd.DataFrame(rows, columns=list(MODEL_VALUE_COLUMNS))
+
+
+def test_the_page_shows_the_model_at_the_defaults_with_its_verdict(table):
+    page = render(
+        table, _values(bps_gini_rural=(0.5, True), olken_audit_missing_expenditures=(-3.0, False))
+    )
+    verified = page.split("## Verified targets")[1].split("## ")[0]  # the summary table
+    row = {line.split(" | ")[0]: line for line in verified.splitlines() if line.startswith("| [`")}
+    assert row["| [`bps_gini_rural`](#bps_gini_rural)"].endswith("| 0.5 [-0.5, 1.50]: **yes** |")
+    olken = row["| [`olken_audit_missing_expenditures`](#olken_audit_missing_expenditures)"]
+    assert olken.endswith("| -3.00 [-4.00, -2.00]: no |")
+    # A target with an output but no stored value, and one without an output.
+    assert row["| [`bps_gini_national`](#bps_gini_national)"].endswith(
+        "| not computed (run `evidence --size full`) |"
+    )
+    assert row["| [`alatas_pmt_error_rate`](#alatas_pmt_error_rate)"].endswith("| no output yet |")
+    assert "**1 of 2 targets with a model output lie within their band**" in page
+    assert "evidence --size ci` (150 households in 3 villages, 72 months, 4 replicates" in page
+    assert "Not computed yet" in render(table, _values())
+
+
+def test_the_stored_model_values_cover_every_target_with_an_output():
+    from sim.experiments.targets import TARGETS_WITH_OUTPUTS
+    from sim.present.evidence_report import read_model_values
+
+    stored = read_model_values()
+    assert sorted(stored["target"]) == sorted(TARGETS_WITH_OUTPUTS), (
+        "sim/data/calibration/model_values.csv is stale: run "
+        "python run_simulation.py evidence --size full"
+    )
+    assert stored["size"].nunique() == 1 and (stored["replicates"] >= 2).all()
+
+
+def test_the_command_runs_the_model_and_stores_its_values(tmp_path, monkeypatch, capsys):
+    import dataclasses
+
+    from sim.experiments.validation import SIZES
+    from sim.present.evidence_report import read_model_values
+
+    tiny = dataclasses.replace(SIZES["ci"], households=60, villages=2, steps=12, replications=2)
+    monkeypatch.setitem(SIZES, "ci", tiny)
+    out, values = tmp_path / "evidence.md", tmp_path / "values.csv"
+    assert main(["evidence", "--size", "ci", "--out", str(out), "--values", str(values)]) == 0
+    assert "targets within their band" in capsys.readouterr().out
+    stored = read_model_values(values)
+    assert (stored["households"] == 60).all() and len(stored) >= 8
+    assert main(["evidence", "--out", str(out), "--values", str(values), "--check"]) == 0
+    assert main(["evidence", "--size", "ci", "--check", "--out", str(out)]) == 2
+    assert "leave out --size" in capsys.readouterr().err

@@ -142,6 +142,7 @@ def _plain_household_outcomes(model: PartnershipModel) -> dict[str, float]:
         "welfare_mean": float(w.mean()),
         "welfare_q1": float(w[model.poorest].mean()),
         "access_mean": float(hh.access.mean()),
+        "access_health": float(hh.access[:, 0].mean()),
         "capacity_mean": float(hh.capacity.mean()),
         "empowerment_mean": float(hh.empowerment.mean()),
         "income_mean": float(hh.income.mean()),

@@ -144,3 +144,44 @@ def test_values_come_back_in_the_order_asked_and_finite():
     assert list(got) == ids
     assert all(math.isfinite(v) for v in got.values())
     assert np.isclose(got["bps_bottom40_share"], got["bps_bottom40_share"])
+
+
+def test_a_survey_month_runs_only_that_long_and_compares_two_scenarios():
+    m = MEASUREMENTS["generasi_children_weighed"]
+    assert m.steps(TINY) == 12 and m.scenarios() == ("pmg", "baseline")
+    treated, control = m.arms("g", {}, (("dynamics.trust_gain", 0.1),))
+    assert (treated.scenario, control.scenario) == ("pmg", "baseline")
+    assert dict(control.overrides) == {"dynamics.trust_gain": 0.1}
+    # The survey's month belongs to the experiment: a shorter size still reads month 12.
+    assert m.steps(dataclasses.replace(TINY, steps=6)) == 12
+
+
+def test_a_relative_change_is_the_paired_ratio_in_percent():
+    from sim.experiments.validation import ArmRunner
+
+    m = MEASUREMENTS["generasi_children_weighed"]
+    got = target_replicates({}, TINY, ["generasi_children_weighed"])["generasi_children_weighed"]
+    # By hand from the two arms' runs: (pmg - baseline) / baseline x 100 at month 12, by seed.
+    with ArmRunner(dataclasses.replace(TINY, steps=12)) as runner:
+        frames = runner.run(m.arms("g", {}, ()))
+    at12 = {
+        role: frames[f"g:{role}"].query("step == 12").set_index("seed")["access_health"]
+        for role in ("treated", "control")
+    }
+    expected = 100 * (at12["treated"] - at12["control"]) / at12["control"]
+    np.testing.assert_allclose(got.to_numpy(), expected.sort_index().to_numpy(), rtol=1e-12)
+
+
+def test_model_values_judge_each_mean_against_its_band(table):
+    from sim.experiments.targets import MODEL_VALUE_COLUMNS, model_values
+
+    ids = ["bps_gini_rural", "bps_poverty_rate_rural"]
+    frame = model_values({}, TINY, ids)
+    assert list(frame.columns) == list(MODEL_VALUE_COLUMNS) and list(frame["target"]) == ids
+    means = simulate_targets({}, TINY, ids)
+    for _, r in frame.iterrows():
+        low, high = table.targets()[r["target"]].band
+        assert r["value"] == pytest.approx(means[r["target"]], rel=1e-12)
+        assert r["ci_low"] <= r["value"] <= r["ci_high"]
+        assert r["within_band"] == (low <= r["value"] <= high)
+        assert (r["replicates"], r["households"], r["steps"]) == (3, 120, 12)

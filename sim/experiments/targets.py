@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import UserError, did_you_mean
+from sim.experiments import stats
 from sim.experiments.validation import SIZES, Arm, ArmRunner, Size, per_run
 from sim.paths import SCENARIOS
 from sim.scenario import load_scenario
@@ -44,9 +45,11 @@ from sim.scenario.evidence import TARGETS_FILE, load_evidence
 
 __all__ = [
     "MEASUREMENTS",
+    "MODEL_VALUE_COLUMNS",
     "SIZES",
     "TARGETS_WITH_OUTPUTS",
     "Measurement",
+    "model_values",
     "simulate_targets",
     "target_replicates",
 ]
@@ -65,13 +68,17 @@ class Measurement:
     Attributes:
         output: the declared outcome read (:data:`sim.scenario.outcomes.DECLARED`).
         scenario: the shipped scenario every arm starts from (``scenarios/<name>.toml``).
-        window: ``"initial"`` (the value at step 0) or ``"horizon_mean"`` (the mean over
-            steps 1 to the horizon: a flow measured over the programme's life).
+        window: ``"initial"`` (the value at step 0), ``"horizon_mean"`` (the mean over
+            steps 1 to the horizon: a flow measured over the programme's life) or ``"step"``
+            (the value at month ``step``: a survey at a given time; the arms run ``step``
+            months whatever the size's horizon).
         contrast: ``"level"`` (one arm), ``"difference"`` (treated − control, per seed) or
             ``"relative"`` ((treated − control) / control, per seed).
         treated: the treated arm's own levers (a dose function of the scenario's levers, or
             fixed values); for a level, the one arm's.
         control: the control arm's own levers (unused for a level).
+        control_scenario: the control arm's scenario when it differs (e.g. no partnership).
+        step: the month read by the ``"step"`` window.
         scale: multiplies the contrast into the target's unit (100: share to percent or
             percentage points; relative change to percent).
         note: how the run reproduces the target, in words (``docs/evidence.md``).
@@ -79,34 +86,58 @@ class Measurement:
 
     output: str
     scenario: str
-    window: Literal["initial", "horizon_mean"]
+    window: Literal["initial", "horizon_mean", "step"]
     contrast: Literal["level", "difference", "relative"]
     treated: Overrides | Dose = ()
     control: Overrides | Dose = ()
     scale: float = 1.0
     note: str = ""
+    control_scenario: str = ""
+    step: int = 0
 
     def __post_init__(self) -> None:
-        if self.window not in ("initial", "horizon_mean"):
-            raise ValueError(f"window must be 'initial' or 'horizon_mean'; got {self.window!r}")
+        if self.window not in ("initial", "horizon_mean", "step"):
+            raise ValueError(f"unknown window {self.window!r}")
         if self.contrast not in ("level", "difference", "relative"):
             raise ValueError(f"unknown contrast {self.contrast!r}")
+        if (self.window == "step") != (self.step > 0):
+            raise ValueError("a 'step' window reads a month >= 1; other windows take no step")
+
+    def steps(self, size: Size) -> int:
+        """How many months the arms run: 1 for the initial state, ``step``, or the horizon."""
+        if self.window == "initial":
+            return 1
+        if self.window == "step":  # the survey's month belongs to the experiment, not the size
+            return self.step
+        return size.steps
+
+    def scenarios(self) -> tuple[str, ...]:
+        """The shipped scenarios the arms start from."""
+        return tuple(dict.fromkeys((self.scenario, self.control_scenario or self.scenario)))
 
     def arms(self, target: str, levers: Mapping[str, Any], overrides: Overrides) -> list[Arm]:
-        """The arms (treated first, then control for a contrast) with the caller's overrides."""
+        """The arms (treated first, then control for a contrast) with the caller's overrides.
+
+        ``levers`` are the treated scenario's lever values (dotted keys), which a dose reads.
+        """
         roles = ("treated",) if self.contrast == "level" else ("treated", "control")
         arms = []
         for role in roles:
             own = getattr(self, role)
             own = own(levers) if callable(own) else own
             merged = dict(overrides) | dict(own)
-            arms.append(Arm(f"{target}:{role}", self.scenario, tuple(sorted(merged.items()))))
+            scenario = self.control_scenario if role == "control" else ""
+            arms.append(
+                Arm(f"{target}:{role}", scenario or self.scenario, tuple(sorted(merged.items())))
+            )
         return arms
 
     def statistic(self, run: pd.DataFrame) -> float:
         """The output of one run, as the window reads it."""
         if self.window == "initial":
             return float(run[self.output].iloc[0])
+        if self.window == "step":
+            return float(run.loc[run["step"] == self.step, self.output].iloc[0])
         return float(run[self.output].iloc[1:].mean())
 
     def values(self, frames: Mapping[str, pd.DataFrame], target: str) -> pd.Series:
@@ -187,6 +218,20 @@ MEASUREMENTS: dict[str, Measurement] = {
         "risk), paired by seed: difference in mean `leakage` over months 1 to the horizon, "
         "x 100",
     ),
+    "generasi_children_weighed": Measurement(
+        "access_health",
+        "pmg",
+        "step",
+        "relative",
+        control_scenario="baseline",
+        step=12,
+        scale=100.0,
+        note="`pmg` (government agencies and the community plan and deliver together, as "
+        "Generasi's block grants were planned by villages) against `baseline` (each "
+        "organization alone, the control villages' services), paired by seed: relative change "
+        "in `access_health` at month 12, x 100 (health access read as the monthly probability "
+        "of using health services)",
+    ),
     "bps_gini_national": _GINI,
     "bps_gini_rural": _GINI,
     "bps_bottom40_share": _BOTTOM40,
@@ -249,20 +294,20 @@ def target_replicates(
     """
     ids = _checked_ids(target_ids)
     common = tuple(sorted(dict(overrides).items()))
-    arms: dict[str, list[Arm]] = {"initial": [], "horizon_mean": []}
+    # Arms grouped by how long they run: the initial state needs one step (the least a run
+    # may have; step 0 does not depend on the run's length), a survey at month s needs s.
+    arms: dict[int, list[Arm]] = {}
     levers: dict[str, dict[str, Any]] = {}
     for t in ids:
         m = MEASUREMENTS[t]
-        if m.scenario not in levers:
-            levers[m.scenario] = _levers(m.scenario, common)
-        arms[m.window] += m.arms(t, levers[m.scenario], common)
+        for name in m.scenarios():  # every arm's overrides checked by the schema first
+            if name not in levers:
+                levers[name] = _levers(name, common)
+        arms.setdefault(m.steps(size), []).extend(m.arms(t, levers[m.scenario], common))
     frames: dict[str, pd.DataFrame] = {}
-    # Initial states need no steps: one step (the least a run may have) and read step 0.
-    sizes = {"initial": dataclasses.replace(size, steps=1), "horizon_mean": size}
-    for window, todo in arms.items():
-        if todo:
-            with ArmRunner(sizes[window], workers) as runner:
-                frames |= runner.run(todo)
+    for steps, todo in sorted(arms.items()):
+        with ArmRunner(dataclasses.replace(size, steps=steps), workers) as runner:
+            frames |= runner.run(todo)
     return {t: MEASUREMENTS[t].values(frames, t) for t in ids}
 
 
@@ -282,3 +327,42 @@ def simulate_targets(
         t: float(np.nanmean(v.to_numpy(dtype=float))) if v.notna().any() else float("nan")
         for t, v in target_replicates(overrides, size, target_ids, workers).items()
     }
+
+
+MODEL_VALUE_COLUMNS = (
+    "target", "value", "ci_low", "ci_high", "replicates", "band_low", "band_high", "within_band",
+    "size", "households", "villages", "steps", "root_seed",
+)  # fmt: skip
+"""The columns of :func:`model_values` (and of the stored ``model_values.csv``)."""
+
+
+def model_values(
+    overrides: Mapping[str, Any],
+    size: Size,
+    target_ids: Iterable[str] | None = None,
+    workers: int = 1,
+) -> pd.DataFrame:
+    """Each target's model value against its band: one row per target, in the target's unit.
+
+    ``value`` is the mean over replicate seeds and ``ci_low``/``ci_high`` its 95% t-interval
+    (run-to-run noise only); ``within_band`` says whether the mean lies in the target's band
+    (closed at both ends). The size's fields are repeated on every row, so a stored table says
+    how it was computed.
+    """
+    bands = {t.id: t.band for t in load_evidence().target}
+    rows = []
+    for t, v in target_replicates(overrides, size, target_ids, workers).items():
+        x = v.dropna().to_numpy(dtype=float)
+        mean = float(x.mean()) if x.size else float("nan")
+        low, high = stats.t_interval(x) if x.size else (float("nan"), float("nan"))
+        band_low, band_high = bands[t]
+        rows.append(
+            {
+                "target": t, "value": mean, "ci_low": low, "ci_high": high,
+                "replicates": int(x.size), "band_low": band_low, "band_high": band_high,
+                "within_band": bool(band_low <= mean <= band_high),
+                "size": size.name, "households": size.households, "villages": size.villages,
+                "steps": size.steps, "root_seed": size.root_seed,
+            }
+        )  # fmt: skip
+    return pd.DataFrame(rows, columns=list(MODEL_VALUE_COLUMNS))

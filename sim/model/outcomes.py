@@ -127,6 +127,7 @@ class HouseholdOutcomes:
             "welfare_mean": float(w_mean),
             "welfare_q1": float(welfare_q1),
             "access_mean": float(mean_of(hh.access)),
+            "access_health": float(mean_of(hh.stock[:, 0])),
             "capacity_mean": float(mean_of(hh.capacity)),
             "empowerment_mean": float(mean_of(hh.empowerment)),
             "income_mean": float(income_mean),

@@ -5,6 +5,13 @@ module only writes it out for people: a summary, the verified targets, each targ
 quoted sentence, the targets that could not be verified and why, the sources, and the
 measurement model. ``--check`` compares the file with a fresh rendering and fails when it is
 stale, so the page never drifts from the table.
+
+The page also shows the model at the shipped defaults: each target with a model output
+(:data:`sim.experiments.targets.TARGETS_WITH_OUTPUTS`), its simulated value with a 95% interval
+over replicates and whether it lies within the target's band. Running the model is slow, so
+``--size ci|full`` runs it (:func:`sim.experiments.targets.model_values`) and stores the values
+in ``sim/data/calibration/model_values.csv``; without ``--size`` the page is rendered from the
+stored values, which say the size they were computed at.
 """
 
 from __future__ import annotations
@@ -12,8 +19,17 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import pandas as pd
+
 from sim.errors import UserError
-from sim.paths import DOCS
+from sim.experiments.targets import (
+    MEASUREMENTS,
+    MODEL_VALUE_COLUMNS,
+    SIZES,
+    TARGETS_WITH_OUTPUTS,
+    model_values,
+)
+from sim.paths import CALIBRATION, DOCS
 from sim.present import args as opts
 from sim.scenario.evidence import (
     BAND_BASES,
@@ -28,7 +44,10 @@ from sim.scenario.evidence import (
 )
 from sim.scenario.schema import PopulationSection
 
-__all__ = ["command", "render"]
+__all__ = ["MODEL_VALUES", "command", "read_model_values", "render"]
+
+MODEL_VALUES = CALIBRATION / "model_values.csv"
+"""The model's value of each target at the shipped defaults, as ``evidence --size`` stored it."""
 
 _KIND = {"outcome": "outcome", "initial_condition": "initial condition", "input": "input"}
 
@@ -45,6 +64,77 @@ def _number(x: float) -> str:
 def _band(t: Target) -> str:
     low, high = t.band
     return f"[{_number(low)}, {_number(high)}]"
+
+
+def read_model_values(path: Path = MODEL_VALUES) -> pd.DataFrame:
+    """The stored model values (:data:`MODEL_VALUE_COLUMNS`), or an empty table if none."""
+    if not path.is_file():
+        return pd.DataFrame(columns=list(MODEL_VALUE_COLUMNS))
+    frame = pd.read_csv(path)
+    missing = [c for c in MODEL_VALUE_COLUMNS if c not in frame]
+    if missing:
+        raise UserError(
+            f"{path}: missing columns {missing}; rewrite it with "
+            "python run_simulation.py evidence --size full"
+        )
+    return frame
+
+
+def _value(x: float) -> str:
+    return "NaN" if x != x else f"{x:.3g}" if abs(x) < 1 else f"{x:.2f}"
+
+
+def _model_cell(t: Target, values: pd.DataFrame) -> str:
+    """The model-at-defaults cell of the verified table: value, interval, within the band."""
+    if t.id not in MEASUREMENTS:
+        return "no output yet"
+    row = values[values["target"] == t.id]
+    if row.empty:
+        return "not computed (run `evidence --size full`)"
+    r = row.iloc[0]
+    within = "**yes**" if bool(r["within_band"]) else "no"
+    return f"{_value(r['value'])} [{_value(r['ci_low'])}, {_value(r['ci_high'])}]: {within}"
+
+
+def _model_section(table: EvidenceTable, values: pd.DataFrame) -> list[str]:
+    """How the model at the shipped defaults measures each target, and whether it meets it."""
+    targets = table.targets()
+    lines = [
+        "## The model at the shipped defaults",
+        "",
+    ]
+    if values.empty:
+        return [
+            *lines,
+            "Not computed yet: run `python run_simulation.py evidence --size full`.",
+            "",
+        ]
+    first = values.iloc[0]
+    within = int(values["within_band"].astype(bool).sum())
+    lines += [
+        f"Computed by `python run_simulation.py evidence --size {first['size']}` "
+        f"({int(first['households'])} households in {int(first['villages'])} villages, "
+        f"{int(first['steps'])} months, {int(first['replicates'])} replicates with common random "
+        f"numbers, root seed {int(first['root_seed'])}) and stored in "
+        "`sim/data/calibration/model_values.csv`; the values are not recomputed when the page "
+        "is re-rendered, so a change that moves the model's numbers must rerun the command. "
+        f"**{within} of {len(values)} targets with a model output lie within their band** (the "
+        "mean over replicates in the band, ends included); the interval is the 95% t-interval "
+        "over replicates (run-to-run noise, not parameter uncertainty). The same values are "
+        "what `sim.experiments.targets.simulate_targets` gives the calibration.",
+        "",
+        "| target | model | 95% interval | band | within | how the model measures it |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for _, r in values.iterrows():
+        t = targets[r["target"]]
+        lines.append(
+            f"| [`{t.id}`](#{t.id}) | {_value(r['value'])} {t.unit} | "
+            f"[{_value(r['ci_low'])}, {_value(r['ci_high'])}] | {_band(t)} | "
+            f"{'yes' if bool(r['within_band']) else 'no'} | "
+            f"{_cell(MEASUREMENTS[t.id].note)} |"
+        )
+    return [*lines, ""]
 
 
 def _summary(table: EvidenceTable) -> list[str]:
@@ -68,16 +158,18 @@ def _summary(table: EvidenceTable) -> list[str]:
     ]
 
 
-def _verified_table(table: EvidenceTable) -> list[str]:
+def _verified_table(table: EvidenceTable, values: pd.DataFrame) -> list[str]:
     lines = [
-        "| target | kind | quantity | estimate | band (basis) | unit | model output |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "| target | kind | quantity | estimate | band (basis) | unit | model output | "
+        "model at the shipped defaults: value [95% interval]: within band |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for t in table.verified():
         lines.append(
             f"| [`{t.id}`](#{t.id}) | {_KIND[t.kind]} | {_cell(t.quantity)} | "
             f"{_number(t.estimate)} | {_band(t)} ({t.band_basis}) | {t.unit} | "
-            f"{f'`{t.model_output}`' if t.model_output else 'none yet'} |"
+            f"{f'`{t.model_output}`' if t.model_output else 'none yet'} | "
+            f"{_model_cell(t, values)} |"
         )
     return lines
 
@@ -164,8 +256,14 @@ def _defaults_sentence(table: EvidenceTable) -> list[str]:
     ]
 
 
-def render(table: EvidenceTable) -> str:
-    """The Markdown page of ``table`` (``docs/evidence.md``)."""
+def render(table: EvidenceTable, values: pd.DataFrame | None = None) -> str:
+    """The Markdown page of ``table`` (``docs/evidence.md``).
+
+    ``values`` are the model's values at the shipped defaults (:func:`read_model_values`,
+    the stored ones, when None).
+    """
+    if values is None:
+        values = read_model_values()
     lines = [
         "# Evidence: calibration targets and the measurement model",
         "",
@@ -188,12 +286,13 @@ def render(table: EvidenceTable) -> str:
         "",
         "## Verified targets",
         "",
-        *_verified_table(table),
+        *_verified_table(table, values),
         "",
         "Band bases: " + "; ".join(f"`{k}`: {v}" for k, v in BAND_BASES.items()) + ".",
         "",
         "Units: " + "; ".join(f"{k} ({v})" for k, v in UNITS.items()) + ".",
         "",
+        *_model_section(table, values),
         "## The measurement model",
         "",
         "The model's states are indices and stocks in [0, 1], incomes in multiples of the poverty "
@@ -270,14 +369,45 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--check", action="store_true", help="write nothing; fail if --out differs from a rendering"
     )
+    p.add_argument(
+        "--size",
+        choices=sorted(SIZES),
+        default=None,
+        help="run the model at the shipped defaults at this size (ci or full) and store its "
+        "values (--values) before rendering; without it the stored values are used",
+    )
+    p.add_argument(
+        "--values",
+        type=Path,
+        default=MODEL_VALUES,
+        help="model values to read, or to write with --size (default: the shipped file)",
+    )
+    p.add_argument(
+        "--workers", type=opts.workers, default=1, help="processes (results are identical)"
+    )
     return p
 
 
 def command(argv: list[str]) -> int:
-    """Run ``python run_simulation.py evidence [--targets FILE] [--out FILE] [--check]``."""
+    """Run ``python run_simulation.py evidence [--size ci|full] [--check] [--out FILE] ...``."""
     args = _parser().parse_args(argv)
     table = load_evidence(args.targets)
-    page = render(table)
+    if args.size is not None and args.check:
+        raise UserError("--check compares with the stored values: leave out --size")
+    if args.size is not None:
+        ids = [t for t in TARGETS_WITH_OUTPUTS if t in table.targets()]
+        values = model_values({}, SIZES[args.size], ids, args.workers)
+        if not args.values.parent.is_dir():
+            raise UserError(f"--values {args.values}: folder {args.values.parent} does not exist")
+        values.to_csv(args.values, index=False, float_format="%.17g")
+        print(
+            f"model at the shipped defaults ({args.size}): "
+            f"{int(values['within_band'].sum())} of {len(values)} targets within their band; "
+            f"values: {args.values}"
+        )
+    else:
+        values = read_model_values(args.values)
+    page = render(table, values)
     if args.check:
         current = args.out.read_text(encoding="utf-8") if args.out.is_file() else ""
         if current != page:

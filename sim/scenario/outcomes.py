@@ -59,6 +59,8 @@ _DECLARATIONS = (
             "mean W over the poorest 20% of households by initial income (a fixed cohort)"),
     Outcome("access_mean", "Access to services", "share", _SHARE, "higher",
             "mean access to health, education and infrastructure"),
+    Outcome("access_health", "Access to health services", "share", _SHARE, "higher",
+            "mean access to health services (read as the monthly probability of using them)"),
     Outcome("capacity_mean", "Capacity", "share", _SHARE, "higher",
             "mean capacity (skills)"),
     Outcome("empowerment_mean", "Empowerment", "share", _SHARE, "higher",
