@@ -18,6 +18,7 @@ git init -q . && git -c user.name=u -c user.email=u@example.org commit -q --allo
 .venv/bin/python -m pip install -q "$WHEEL"   # the plain install: models and sweeps
 export PATH="$WORK/.venv/bin:$PATH" MPLBACKEND=Agg
 SITE=$(python -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")
+INSTALLED="$WORK/.installed"; touch "$INSTALLED"; sleep 1   # later files: written by the commands
 python -c "import sim, sys; assert '$SRC' not in sim.__file__, sim.__file__; print('sim from', sim.__file__)"
 
 kemitraan --steps 12 --replications 2 --no-progress                  # the default job
@@ -53,10 +54,12 @@ for f in results/tiny/manifest.json results/tiny/data_dictionary.csv validation.
     results/discover-msp-ci/report.md img/validation/pattern_01.png run.gif model-archive/LICENSE model-archive/codemeta.json \
     model-archive/docs/ODD.md model-archive/code/sim/__init__.py model-archive/code/pyproject.toml; do test -s "$f" || { echo "missing $f"; exit 1; }; done
 ls results/2*/summary.csv >/dev/null
-# The archive's own copies of the docs ship as package data (sim/data/archive): not results.
-if find "$SITE" -path "$SITE/sim/data/archive" -prune -o \( -name results -o -name validation.md \
-    -o -name evidence.md -o -name '*.gif' \) -print | grep -q .; then
-    echo "results written into site-packages"; exit 1
+# Nothing the commands wrote may land in site-packages: no file there is newer than the install
+# (bytecode caches aside). A name search would also match other packages' own data, e.g.
+# statsmodels' tests/results folders (EMA Workbench needs statsmodels).
+WRITTEN=$(find "$SITE" -newer "$INSTALLED" -type f ! -name '*.pyc' -print)
+if [ -n "$WRITTEN" ]; then
+    echo "results written into site-packages:"; echo "$WRITTEN" | head -n 20; exit 1
 fi
 python - <<'PYEOF'
 import glob, json
