@@ -8,7 +8,7 @@ EMA Workbench parameters, so every lever keeps one schema.
 Example:
     >>> out = run_model("msp", steps=6, seed=3, households=200, trust=0.3)
     >>> sorted(out)[:3]
-    ['access_mean', 'accountability', 'asset_upkeep']
+    ['access_health', 'access_mean', 'accountability']
     >>> 0.0 <= out["welfare_mean"] <= 1.0
     True
     >>> run_model("msp", steps=6, seed=3, households=200, factors__trust=0.3) == out
