@@ -23,17 +23,9 @@ from sim.scenario import Scenario
 from sim.scenario.posterior import write_posterior
 from sim.scenario.priors import PRIORS_FILE, load_priors
 
-TINY = dataclasses.replace(SIZES["ci"], households=40, villages=2, steps=12, replications=3)
+from .synthetic import SYNTHETIC_META
 
-META = {
-    "method": "synthetic (test only)",
-    "targets_fit": [],
-    "targets_held_out": [],
-    "size": "ci",
-    "runs": 0,
-    "commit": "test",
-    "created": "2026-12-04T08:30:00Z",
-}
+TINY = dataclasses.replace(SIZES["ci"], households=40, villages=2, steps=12, replications=3)
 
 
 def test_structures_span_the_forms_of_joint_production():
@@ -119,7 +111,7 @@ def test_validate_robustness_with_a_synthetic_posterior(tmp_path, capsys):
     # every draw holds the shipped default: each draw must judge as the shipped model does
     frame = pd.DataFrame({"draw": np.arange(3), "dynamics.trust_gain": [0.0] * 3})
     frame["dynamics.trust_gain"] = Scenario().dynamics.trust_gain
-    write_posterior(frame, post, META)
+    write_posterior(frame, post, SYNTHETIC_META)
     out = tmp_path / "validation.md"
     out.write_text("# Kemitraan\n\n## Parameter plausibility\n\nkept\n")
     args = ["validate", "--robustness", "--size", "ci", "--replications", "2", "--patterns",

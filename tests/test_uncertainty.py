@@ -22,21 +22,13 @@ from sim.present.cli import main
 from sim.scenario import Scenario
 from sim.scenario.posterior import load_posterior, write_posterior
 
-META = {
-    "method": "synthetic (test only)",
-    "targets_fit": [],
-    "targets_held_out": [],
-    "size": "ci",
-    "runs": 0,
-    "commit": "test",
-    "created": "2026-12-04T08:30:00Z",
-}
+from .synthetic import SYNTHETIC_META
 
 
 def synthetic(tmp_path, values, lever="population.initial_capacity", name="post.parquet"):
     path = tmp_path / name
     frame = pd.DataFrame({"draw": np.arange(len(values)), lever: values})
-    write_posterior(frame, path, META)
+    write_posterior(frame, path, SYNTHETIC_META)
     return path
 
 
