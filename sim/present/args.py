@@ -176,3 +176,19 @@ def add_figure_format_option(p: argparse.ArgumentParser) -> None:
         default="png",
         help="format of the figure files: png (300 dpi, default), svg or pdf (vector)",
     )
+
+
+def add_engine_options(p: argparse.ArgumentParser) -> None:
+    """Add ``--engine local|dask|serial``, ``--workers`` and ``--scheduler`` (sweep, discover)."""
+    p.add_argument(
+        "--engine",
+        choices=("local", "dask", "serial"),
+        default="local",
+        help="local process pool (default), Dask distributed, or serial in this process",
+    )
+    p.add_argument("--workers", type=workers, help="worker processes (default: all cores)")
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="Dask scheduler address, e.g. tcp://10.0.0.1:8786 (implies --engine dask)",
+    )

@@ -310,16 +310,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--out", type=Path, help="results folder (default results/discover-TYPE-SIZE)")
     p.add_argument("--docs", type=Path, help="also write the report here, e.g. docs/discovery.md")
-    p.add_argument(
-        "--engine",
-        choices=("local", "dask", "serial"),
-        default="local",
-        help="local process pool (default), Dask distributed, or serial in this process",
-    )
-    p.add_argument("--workers", type=opts.workers, help="worker processes (default: all cores)")
-    p.add_argument(
-        "--scheduler", metavar="ADDRESS", help="Dask scheduler address (implies --engine dask)"
-    )
+    opts.add_engine_options(p)
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     opts.add_figure_format_option(p)
     return p

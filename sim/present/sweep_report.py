@@ -408,18 +408,7 @@ def sweep_command(argv: list[str]) -> int:
         epilog="Then: python run_simulation.py analyze DIR",
     )
     p.add_argument("file", type=Path, metavar="FILE", help="sweep file (TOML), e.g. sweeps/*.toml")
-    p.add_argument(
-        "--engine",
-        choices=("local", "dask", "serial"),
-        default="local",
-        help="local process pool (default), Dask distributed, or serial in this process",
-    )
-    p.add_argument("--workers", type=opts.workers, help="worker processes (default: all cores)")
-    p.add_argument(
-        "--scheduler",
-        metavar="ADDRESS",
-        help="Dask scheduler address, e.g. tcp://10.0.0.1:8786 (implies --engine dask)",
-    )
+    opts.add_engine_options(p)
     p.add_argument("--out", type=Path, help="results folder (default: results/<sweep name>/)")
     p.add_argument("--retry-failed", action="store_true", help="rerun runs that failed before")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
