@@ -126,6 +126,15 @@ def test_a_design_that_is_better_in_every_draw_has_probability_one(tmp_path):
     assert level["param_var"] > 0 and level["draws"] == 3 and level["replicates"] == 2
     table = result["per_replicate"]
     assert len(table) == 3 * 3 * 2 and set(table["posterior_draw"]) == set(plan.ids)
+    # income poverty is judged lower-is-better: a draw counts when the design's mean paired
+    # difference is strictly negative (recomputed here from the replicates)
+    assert set(prob.index.get_level_values("measure")) == {"welfare_q1", "welfare_mean",
+                                                           "poverty_rate"}  # fmt: skip
+    pairs = table.pivot_table(index=["posterior_draw", "seed"], columns="scenario",
+                              values="poverty_rate")  # fmt: skip
+    for name in ("cut", "more"):
+        per_draw = (pairs[name] - pairs["status_quo"]).groupby(level=0).mean()
+        assert prob[(name, "poverty_rate")] == pytest.approx(float((per_draw < 0).mean()))
 
 
 def test_run_posterior_uses_the_same_seeds_in_every_draw(tmp_path):
@@ -149,7 +158,8 @@ def test_run_with_posterior_writes_the_decomposition_and_the_draws(tmp_path, cap
     code = main([*scen, *SMALL, "--posterior", "2", "--posterior-file", str(path),
                  "--out", str(out), "--no-figure"])  # fmt: skip
     assert code == 0
-    assert "parameter" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "parameter" in printed
     info = json.loads((out / "manifest.json").read_text())
     assert info["posterior"]["draws"] == 2 and len(info["posterior"]["draw_ids"]) == 2
     assert info["posterior"]["levers"] == ["population.initial_capacity"]
@@ -159,6 +169,10 @@ def test_run_with_posterior_writes_the_decomposition_and_the_draws(tmp_path, cap
     assert not (dictionary["meaning"] == "not documented").any()
     ts = pd.read_csv(out / "timeseries.csv")
     assert set(ts["posterior_draw"]) == set(info["posterior"]["draw_ids"])
+    # income poverty is printed in percent of households: 100 x the table's share
+    row = unc[(unc["scenario"] == "msp") & (unc["outcome"] == "poverty_rate")].iloc[0]
+    line = next(ln for ln in printed.splitlines() if ln.startswith("msp ") and "poverty" in ln)
+    assert line.split("(%)")[1].split()[0] == f"{100 * row['mean']:.1f}"
 
 
 @pytest.mark.parametrize(

@@ -56,6 +56,7 @@ __all__ = [
     "DERIVED_OUTCOMES",
     "HORIZON_OUTCOMES",
     "MEASURES",
+    "PROBABILITY_MEASURES",
     "CompareError",
     "compare",
     "design_table",
@@ -75,6 +76,9 @@ HORIZON_OUTCOMES = {
     "capacity_mean": "Capacity",
     "empowerment_mean": "Empowerment",
     "income_mean": "Income (x poverty line)",
+    "poverty_rate": "Income poverty (share of households)",
+    "access_health": "Use of health services (monthly)",
+    "income_bottom40": "Income share of the poorest 40%",
     "mpi_m0": "Poverty (Alkire-Foster M0)",
     "welfare_gini": "Inequality (welfare Gini)",
     "partnership_active": "Partnership survives",
@@ -113,8 +117,11 @@ dictionary and the figures' axes."""
 MEASURES = {**HORIZON_OUTCOMES, **DERIVED}
 """Every measure of the comparison and its label."""
 
-LOWER_IS_BETTER = {"mpi_m0", "welfare_gini", "resources_spent", "cost_per_welfare"}
+LOWER_IS_BETTER = {"mpi_m0", "poverty_rate", "welfare_gini", "resources_spent", "cost_per_welfare"}
 """Measures where a negative difference is an improvement."""
+
+PROBABILITY_MEASURES = ("welfare_q1", "welfare_mean", "poverty_rate")
+"""Measures for which ``compare --posterior`` states the probability of beating the status quo."""
 
 FUNDING_LEVERS = (
     "organizations.budget_government",
@@ -320,12 +327,13 @@ def uncertainty_table(table: pd.DataFrame, reference: str) -> pd.DataFrame:
 def probability_table(table: pd.DataFrame, reference: str) -> pd.DataFrame:
     """Per design: the share of posterior draws in which it beats the status quo.
 
-    For the poorest fifth and mean welfare; within a draw, the mean over replicates paired by
-    seed (:func:`~sim.experiments.uncertainty.probability_better`).
+    For the poorest fifth, mean welfare and income poverty (lower is better); within a draw,
+    the mean over replicates paired by seed
+    (:func:`~sim.experiments.uncertainty.probability_better`).
     """
     parts = [
         probability_better(table, reference, m, higher_is_better=m not in LOWER_IS_BETTER)
-        for m in ("welfare_q1", "welfare_mean")
+        for m in PROBABILITY_MEASURES
     ]
     out = pd.concat(parts, ignore_index=True)
     out["label"] = out["measure"].map(MEASURES)

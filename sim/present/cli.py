@@ -207,17 +207,31 @@ def _print_uncertainty(table, draws: int, replications: int) -> None:
         f"\nHorizon outcomes across {draws} posterior draws x {replications} replicates: mean, "
         "parameter uncertainty (95% of draw means) and run-to-run noise (95% t-interval)"
     )
-    print(f"{'scenario':<24} {'outcome':<12} {'mean':>8} {'parameter':>19} {'noise':>19}")
-    rows = table[table["outcome"].isin(("welfare_mean", "welfare_q1"))]
-    for r in rows.itertuples():
-        param = wording.interval_brackets(r.param_low, r.param_high, r.draws, "7.3f", width=19)
-        noise = wording.interval_brackets(r.noise_low, r.noise_high, 2, "7.3f", width=19)
-        print(f"{r.scenario:<24} {r.outcome:<12} {r.mean:8.3f} {param} {noise}")
+    print(f"{'scenario':<24} {'outcome':<28} {'mean':>7} {'parameter':>19} {'noise':>19}")
+    for outcome, (label, scale, spec) in _PRINTED.items():
+        for r in table[table["outcome"] == outcome].itertuples():
+            lo, hi = r.param_low * scale, r.param_high * scale
+            param = wording.interval_brackets(lo, hi, r.draws, spec, width=19)
+            noise = wording.interval_brackets(
+                r.noise_low * scale, r.noise_high * scale, 2, spec, width=19
+            )
+            print(f"{r.scenario:<24} {label:<28} {r.mean * scale:{spec}} {param} {noise}")
 
+
+_PRINTED = {
+    "welfare_mean": ("welfare (index 0-1)", 1.0, "7.3f"),
+    "welfare_q1": ("welfare, poorest fifth", 1.0, "7.3f"),
+    "poverty_rate": ("income poverty (%)", 100.0, "7.1f"),
+    "access_health": ("health service use (%/month)", 100.0, "7.1f"),
+}
+"""Outcomes printed by ``run --posterior``: label with its unit, scale to that unit, format."""
 
 _OUTCOMES = (
     "welfare_mean",
     "welfare_q1",
+    "poverty_rate",
+    "access_health",
+    "income_bottom40",
     "empowerment_mean",
     "mpi_m0",
     "trust_partners",
