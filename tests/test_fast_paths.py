@@ -406,3 +406,41 @@ def test_dose_response_with_a_work_array_equals_without(rng):
     got = welfare.dose_response(stock, dose.copy(order="F"), efficiency, work=work)
     np.testing.assert_array_equal(got, expected)
     np.testing.assert_array_equal(work, 1.0 - stock)  # the intermediate landed in it
+
+
+def _programme_trust_formula(trust, cols, tied):
+    t, w = trust[:, cols], tied[:, cols]
+    count = w.sum(axis=1)
+    return np.divide((t * w).sum(axis=1), count, out=t.mean(axis=1), where=count > 0)
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 5, 6, 7, 8, 9])
+def test_row_sums_and_programme_trust_equal_numpys_row_sums_bit_for_bit(rng, k):
+    """Column by column, left to right, is how numpy sums rows of fewer than eight values."""
+    trust = rng.random((3000, k)) * rng.lognormal(0, 3, (3000, 1))  # wide range: rounding
+    tied = (rng.random((3000, k)) < 0.5).astype(float)
+    tied[:7] = 0.0  # households tied to none of them: the plain mean
+    if k < 8:
+        np.testing.assert_array_equal(welfare.row_sums(trust), trust.sum(axis=1))
+    for cols in (list(range(k)), list(range(k))[::-1], list(range(0, k, 2))):
+        expected = _programme_trust_formula(trust, cols, tied)
+        np.testing.assert_array_equal(welfare.programme_trust(trust, cols, tied), expected)
+        count = tied[:, cols].sum(axis=1)
+        work = np.empty_like(trust)
+        got = welfare.programme_trust(trust, cols, tied, count=count, work=work)
+        np.testing.assert_array_equal(got, expected)
+    every = (rng.random((3000, k)) < 0.5).astype(float)
+    every[:, 0] = 1.0  # everyone tied to someone: no masked divide
+    np.testing.assert_array_equal(
+        welfare.programme_trust(trust, list(range(k)), every),
+        _programme_trust_formula(trust, list(range(k)), every),
+    )
+
+
+def test_tie_counts_are_the_row_sums_of_the_ties_and_kept():
+    model = PartnershipModel(seed=4, households=500, villages=5)
+    s = model.structure
+    cols = [0, 2, 3]
+    counts = s.tie_counts(cols)
+    np.testing.assert_array_equal(counts, s.tied_weight[:, cols].sum(axis=1))
+    assert s.tie_counts(cols) is counts and not counts.flags.writeable

@@ -24,6 +24,7 @@ __all__ = [
     "income_from_capital",
     "initial_households",
     "programme_trust",
+    "row_sums",
     "takeup",
     "targeting_weights",
     "welfare_index",
@@ -270,13 +271,27 @@ def takeup(trust: np.ndarray, sensitivity: float, *, out: np.ndarray | None = No
     return out
 
 
-def programme_trust(trust: np.ndarray, cols: list[int], tied: np.ndarray) -> np.ndarray:
+def programme_trust(
+    trust: np.ndarray,
+    cols: list[int],
+    tied: np.ndarray,
+    *,
+    count: np.ndarray | None = None,
+    work: np.ndarray | None = None,
+) -> np.ndarray:
     """Each household's trust in a programme: its mean trust in the organizations running it.
 
     ``T_h = Σ_j tied_hj τ_hj / Σ_j tied_hj`` over the programme's organizations ``cols``
     (columns of ``trust``, (n, organizations)), counting those the household is tied to
     (``tied``, 0/1 floats, same shape); a household tied to none of them judges by its mean
     trust in all of them.
+
+    ``count`` is ``Σ_j tied_hj`` when already known (it changes only with the ties); ``work``
+    (an array like ``trust``) receives the products ``tied_hj τ_hj``. For fewer than eight
+    organizations the sums over a household's organizations add its columns left to right,
+    as numpy's row sum does for rows that short, so the result is the formula's bit for bit
+    (``tests/test_fast_paths.py``); a row sum over the short rows of an (n, k) array costs
+    numpy a loop per household, several times the passes over columns.
 
     Example:
         >>> trust = np.array([[0.2, 0.8], [0.2, 0.8]])
@@ -285,12 +300,44 @@ def programme_trust(trust: np.ndarray, cols: list[int], tied: np.ndarray) -> np.
         >>> programme_trust(trust, [1], np.zeros((2, 2))).tolist()
         [0.8, 0.8]
     """
-    t = trust[:, cols]
-    w = tied[:, cols]
-    count = w.sum(axis=1)
-    plain = t.mean(axis=1)
-    weighted = np.divide((t * w).sum(axis=1), count, out=plain.copy(), where=count > 0)
+    cols = list(cols)
+    if not 0 < len(cols) < 8:  # numpy sums rows of eight or more pairwise: keep its order
+        t, w = trust[:, cols], tied[:, cols]
+        count, plain = w.sum(axis=1), t.mean(axis=1)
+        return np.divide((t * w).sum(axis=1), count, out=plain.copy(), where=count > 0)
+    every = cols == list(range(trust.shape[1]))
+    t = trust if every else trust[:, cols]
+    w = tied if every else tied[:, cols]
+    if count is None:
+        count = row_sums(w)
+    weighted = row_sums(np.multiply(t, w, out=work if every else None))
+    alone = np.flatnonzero(count == 0)  # tied to none of them: the plain mean
+    if alone.size == 0:
+        return np.divide(weighted, count, out=weighted)
+    np.divide(weighted, count, out=weighted, where=count > 0)
+    weighted[alone] = row_sums(t[alone]) / len(cols)
     return weighted
+
+
+def row_sums(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """The sums of the rows of an (n, k) array, adding its columns left to right.
+
+    For ``k < 8`` this is ``x.sum(axis=1)`` bit for bit (numpy adds a row that short left to
+    right, and pairwise only from eight values on) at a fraction of its cost: numpy runs a
+    short loop per row, this one long pass per column.
+
+    Example:
+        >>> row_sums(np.array([[1.0, 2.0, 3.0], [0.5, 0.25, 0.0]])).tolist()
+        [6.0, 0.75]
+    """
+    if x.shape[1] < 2:
+        total = np.empty(x.shape[0]) if out is None else out
+        np.copyto(total, x[:, 0] if x.shape[1] else 0.0)
+        return total
+    total = np.add(x[:, 0], x[:, 1], out=out)
+    for j in range(2, x.shape[1]):
+        np.add(total, x[:, j], out=total)
+    return total
 
 
 def income_from_capital(

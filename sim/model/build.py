@@ -9,7 +9,7 @@ scenarios that share a seed (common random numbers).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import mesa
 import networkx as nx
@@ -162,6 +162,22 @@ class Structure:
     village_sizes: np.ndarray
     rep_positions: list[np.ndarray]
     rep_households: list[np.ndarray]
+    _tie_counts: dict[tuple[int, ...], np.ndarray] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+
+    def tie_counts(self, cols: Sequence[int]) -> np.ndarray:
+        """How many of the organizations ``cols`` each household is tied to (floats).
+
+        The ties do not change after the structure is read, so the counts are computed once
+        per group of organizations (a partnership's members) and kept, read-only.
+        """
+        key = tuple(cols)
+        counts = self._tie_counts.get(key)
+        if counts is None:
+            counts = self._tie_counts[key] = welfare.row_sums(self.tied_weight[:, list(key)])
+            counts.flags.writeable = False
+        return counts
 
     @classmethod
     def read(

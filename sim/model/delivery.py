@@ -295,7 +295,11 @@ def _deliver_jointly(
     takeup = None
     if scenario.welfare.takeup_trust > 0:
         orgs = [parties.index[m] for m in p.members if m != COMMUNITY]
-        trust = welfare.programme_trust(hh.trust, orgs, parties.structure.tied_weight)
+        trust = welfare.programme_trust(
+            hh.trust, orgs, parties.structure.tied_weight,
+            count=parties.structure.tie_counts(orgs),
+            work=scratch("trust_a", zero=False, like=hh.trust),  # free until phase 6
+        )  # fmt: skip
         takeup = welfare.takeup(trust, scenario.welfare.takeup_trust, out=trust)
     received = distribute(
         hh,
