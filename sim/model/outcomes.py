@@ -20,7 +20,7 @@ saves:
 
 The two Gini coefficients still need a full sort of welfare and of income every step (about
 0.3 ms each at 100,000 households with numpy's AVX-512 sort on Intel; on AMD Zen 4, where that
-sort takes 3.8 ms, a bucket sort that takes 1.2-1.5 ms is used instead), which is the floor of
+sort takes 3.8 ms, a bucket sort that takes about 1 ms is used instead), which is the floor of
 this module's cost. Reusing the previous step's order does not help: after one step the sorted
 households are displaced by 76 (income) to 160 (welfare) places on average and numpy's sorts
 gain nothing on such input (measured at 100,000 households; see benchmarks/README.md).
@@ -193,27 +193,31 @@ fast everywhere measured, and the bucket sort's fixed cost of a few calls domina
 def _bucket_sorted(bits: np.ndarray, lo: int, hi: int) -> np.ndarray:
     """Non-negative int64 values ``bits`` (between ``lo`` and ``hi``) sorted, as a new array.
 
-    One counting pass and one merge pass instead of a comparison sort: each value's bucket is
-    its top 16 bits above ``lo`` (a non-decreasing function of the value), numpy's radix sort
-    orders the 16-bit buckets stably, and numpy's stable sort (timsort) then finishes an
-    array in which every value is already among the few of its bucket, which costs it little
-    more than one pass (its runs are long and its merges gallop).
+    Two counting passes and one checking pass instead of a comparison sort: each value's
+    bucket is its top 32 bits above ``lo`` (a non-decreasing function of the value), split
+    into two 16-bit keys that ``np.lexsort`` orders with numpy's radix sort; values in one
+    bucket keep their order, so a final stable sort (timsort) fixes the rare bucket that
+    holds values out of order, at the cost of one pass over an array that is already sorted
+    (one run).
 
     Why: numpy's default sort uses x86-simd-sort's AVX-512 quicksort wherever AVX-512 is
     present, and on AMD Zen 4 processors that code's compress-store instruction is
     microcoded: 100,000 values take 3.7-3.9 ms there (about 0.3 ms on Intel). This sort
-    takes 1.2-1.5 ms on the same Zen 4 machine, for the welfare and the income of 100,000
-    households.
+    takes about 0.95 ms on the same Zen 4 machine for the welfare and the income of 100,000
+    households (with one 16-bit bucket, whose buckets hold several values each and leave
+    timsort more to merge, it took 1.3 ms).
 
     Example:
         >>> x = np.array([3, 1, 2, 1, 0], dtype=np.int64)
         >>> _bucket_sorted(x, 0, 3)
         array([0, 1, 1, 2, 3])
     """
-    shift = max((hi - lo).bit_length() - 16, 0)
+    shift = max((hi - lo).bit_length() - 32, 0)
     key = np.subtract(bits, lo)
-    np.right_shift(key, shift, out=key)
-    out = bits.take(np.argsort(key.astype(np.uint16), kind="stable"))
+    np.right_shift(key, shift, out=key)  # < 2**32
+    low = key.astype(np.uint16)  # the low 16 bits (an integer cast keeps them)
+    np.right_shift(key, 16, out=key)
+    out = bits.take(np.lexsort((low, key.astype(np.uint16))))
     out.sort(kind="stable")
     return out
 
