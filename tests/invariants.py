@@ -66,7 +66,7 @@ def check(model, expected_counts, edges) -> None:
     for name in OUTCOMES:
         value = model.metrics[name]
         undefined = (p is None and name in UNDEFINED_WITHOUT_PARTNERSHIP) or (
-            no_orgs and name == "trust_community"
+            no_orgs and name in ("trust_community", "trust_spread")
         )
         if undefined:
             assert math.isnan(value), f"step {step}: {name} = {value} with nothing to measure"

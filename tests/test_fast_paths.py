@@ -156,6 +156,14 @@ def _plain_household_outcomes(model: PartnershipModel) -> dict[str, float]:
         "mpi_a": a,
         "mpi_m0": m0,
         "trust_community": float(tied.mean()),
+        # Each household's trust as take-up reads it, over every organization; its spread.
+        "trust_spread": float(
+            np.std(
+                welfare.programme_trust(
+                    hh.trust, list(range(hh.trust.shape[1])), model.structure.tied_weight
+                )
+            )
+        ),
     }
 
 

@@ -65,6 +65,23 @@ def test_the_factors_and_the_exit_rule_are_not_dead(rows) -> None:
         assert verdict[name] != "dead", name
 
 
+def test_the_social_graph_and_diffusion_are_judged_on_the_spread_of_trust(rows) -> None:
+    """They act on how trust is spread across households, not on its mean (ODD 7.14)."""
+    graph = ("population.ties_within", "population.rewiring", "population.ties_across",
+             "dynamics.household_diffusion")  # fmt: skip
+    for lever in graph:
+        assert [o.name for o in lv.acts_on(lever)] == ["trust_spread"], lever
+    assert lv.documented("trust_spread").materiality == pytest.approx(0.001)  # 0.2% of 0.5
+    moves = {r.lever: r.moves for r in rows}
+    # More ties within the village and more weight on neighbours narrow the spread (at ci:
+    # by about 0.009 and 0.013, against 0.001); they are no longer listed as dead.
+    for lever in ("population.ties_within", "dynamics.household_diffusion"):
+        assert "trust_spread" in moves[lever] and lever not in lv.LISTED, lever
+    spread = {r.lever: r.changes["trust_spread"].estimate for r in rows if r.lever in graph}
+    assert spread["population.ties_within"] < -0.001
+    assert spread["dynamics.household_diffusion"] < -0.001
+
+
 def test_documented_outputs_are_declared_and_their_materiality_follows_the_declaration() -> None:
     for lever, names in lv.ACTS_ON.items():
         assert set(names) <= set(DECLARED), lever

@@ -149,7 +149,7 @@ def test_every_outcome_is_declared_once_with_label_unit_bounds_and_direction():
     from sim.scenario.outcomes import DECLARED, OUTCOMES
 
     assert FACE is OUTCOMES and list(DECLARED) == list(OUTCOMES)
-    assert len(set(OUTCOMES)) == len(OUTCOMES) == 36
+    assert len(set(OUTCOMES)) == len(OUTCOMES) == 37
     for name, o in DECLARED.items():
         assert o.name == name and o.label and o.unit and o.meaning
         low, high = o.bounds

@@ -90,6 +90,10 @@ _DECLARATIONS = (
             undefined_without_partnership=True),
     Outcome("trust_community", "Household trust in organizations", "share", _SHARE, "higher",
             "mean trust of households in the organizations that serve them"),
+    Outcome("trust_spread", "Spread of household trust", "standard deviation (trust, 0-1)",
+            (0.0, 0.5), "",
+            "standard deviation over households of each one's mean trust in the organizations "
+            "it is tied to (the trust take-up follows)"),
     Outcome("shared_understanding", "Shared understanding", "index", _SHARE, "higher",
             "how close the members' views of the goal are",
             undefined_without_partnership=True),
