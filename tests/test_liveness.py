@@ -101,7 +101,7 @@ def test_trait_entries_run_where_they_act() -> None:
     # Best member in msp: as shipped; an organization's other entries: delivering alone.
     assert plausible_range("capabilities.firm_finance").context == ()
     assert plausible_range("capabilities.firm_authority").context == (("partnership.type", "none"),)
-    assert plausible_range("capabilities.community_authority").context == (
+    assert plausible_range("capabilities.community_facilitation").context == (
         ("partnership.type", "psp"),
     )
     assert plausible_range("requirements.health_finance").context == (("partnership.type", "none"),)

@@ -291,14 +291,6 @@ LISTED: dict[str, str] = {
         "[-0.0011, -0.0006]), just under its materiality of 0.001, and welfare by -0.0005 to "
         "-0.0006."
     ),
-    "capabilities.community_authority": (
-        "The community is the best member in authority only in psp (against the firms' 0."
-        "1), where its range 0.05-0.15 moves services delivered by +0.0006 [-0.0002, +0.0"
-        "013] (materiality 0.0025) and welfare by +0.0002 at full: authority is a small r"
-        "equirement of every service (exponents 0-0.2), and the firms' 0.1 caps the gain."
-        " Left as a lever (the table stays whole for sensitivity analysis); a candidate f"
-        "or removal with the community's finance and technical entries."
-    ),
 }
 """Levers known not to move welfare, the poorest quintile, survival or what they act on, even
 where they act, and why. A key ending in ``.`` would list every lever of that section."""

@@ -87,10 +87,11 @@ class Parties:
     """What each party brings: organizations' traits and the community's, by node id.
 
     The community's resources are its in-kind contribution per household; its capabilities
-    and authority are the scenario's (``capabilities.community_*``, finance and technical
-    constants; ``authority.community``; defaults in :mod:`sim.mechanisms.partnership`); its
-    preferences follow its households' unmet needs; its legitimacy is their empowerment. An
-    organization's legitimacy is the trust of the households it serves.
+    and authority are the scenario's (``capabilities.community_*``, finance, technical and
+    authority constants; ``authority.community``; defaults in
+    :mod:`sim.mechanisms.partnership`); its preferences follow its households' unmet needs;
+    its legitimacy is their empowerment. An organization's legitimacy is the trust of the
+    households it serves.
     """
 
     def __init__(

@@ -212,7 +212,7 @@ def conditional(lever: str) -> tuple[tuple[tuple[str, Any], ...], str]:
 
     >>> conditional("capabilities.firm_finance")[0], conditional("capabilities.ngo_finance")[0]
     ((), (('partnership.type', 'none'),))
-    >>> conditional("capabilities.community_authority")[0]
+    >>> conditional("capabilities.community_facilitation")[0]
     (('partnership.type', 'psp'),)
     >>> conditional("factors.trust")
     ((), '')

@@ -6,8 +6,8 @@ A scenario file (TOML) holds only what differs from the defaults, or from the sc
 
 The module is longer than the house's ~500 lines for one reason: it declares every lever
 (94 here, each with default, bounds, meaning and source), and those declarations are its one
-job. The trait tables' 62 levers (one per entry, the community's finance and technical
-capability excepted) are declared in :mod:`sim.scenario.traits`.
+job. The trait tables' 61 levers (one per entry, the community's finance, technical and
+authority capability excepted) are declared in :mod:`sim.scenario.traits`.
 Reading files is in :mod:`sim.scenario.files`, explaining errors in :mod:`sim.scenario.explain`.
 
 Example:

@@ -81,13 +81,19 @@ _PREFERENCE_WHY = {
     "firm": "infrastructure and a trained workforce (its social licence to operate)",
     "ngo": "capacity and empowerment",
 }
-_CONSTANT = ("community_finance", "community_technical")
+_CONSTANT = ("community_finance", "community_technical", "community_authority")
 """Capability entries that are constants, not levers: under the shipped best-member pooling a
 partnership's capability is its best member's, and every member the community can join is
 better than it in finance and technical, in every partnership type, over its whole plausible
 range (half to one and a half times these values); where members' capabilities are
 complements (substitutability <= 0) every member leaves after ``exit_patience`` months in
-every run. So they moved nothing (docs/levers.md) and were removed as levers."""
+every run. So they moved nothing (docs/levers.md) and were removed as levers. The
+community's authority as a capability (0.1) could be the best member's only in psp, against
+firms at 0.1 each with their own noise; there its range 0.05-0.15 moved services delivered by
++0.0006 [-0.0002, +0.0013] (materiality 0.0025) and welfare by +0.0002 (full size, 6
+replicates): authority is a small requirement of every service (exponents 0-0.2). It acts on
+nothing else (the community's decision power is the separate lever ``authority.community``),
+so it was removed as a lever too."""
 _AUTHORITY = {"government": 1.0, "firm": 0.3, "ngo": 0.2, "community": 0.1}
 _REQUIREMENTS = {
     # finance technical authority facilitation local_knowledge
