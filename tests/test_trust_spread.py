@@ -17,6 +17,8 @@ from sim.mechanisms.welfare import programme_trust
 from sim.model.outcomes import HouseholdOutcomes
 from sim.scenario.outcomes import DECLARED
 
+from .conftest import SCENARIOS
+
 
 def _spread(model: PartnershipModel, trust: np.ndarray, tied: np.ndarray, out=None) -> float:
     """``trust_spread`` as data collection computes it, for these trust values and ties."""
@@ -71,7 +73,7 @@ def test_new_ties_are_counted_again(tiny):
 @pytest.mark.parametrize("scenario", ["msp", "baseline"])
 def test_recorded_spread_is_the_spread_of_the_trust_take_up_reads(scenario):
     model = PartnershipModel.from_scenario(
-        f"scenarios/{scenario}.toml", seed=4, households=300, villages=3
+        SCENARIOS / f"{scenario}.toml", seed=4, households=300, villages=3
     )
     for _ in range(3):
         model.run(5)
