@@ -276,33 +276,61 @@ BREACH_MEMBER = "firm_0"
 BREACH = (37, 42)
 
 
-def _breach_times(breach: pd.DataFrame, clean: pd.DataFrame) -> pd.DataFrame:
+BREACH_GONE = "no partnership with the member at or after the breach"
+BREACH_NO_FALL = "trust in the member never fell below the run without the breach"
+BREACH_AFTER_END = "the run ends before the breach"
+"""Why a run gives no breach times (:func:`_breach_times`)."""
+
+
+def _breach_times(breach: pd.DataFrame, clean: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
     """Fall and recovery times of trust in the breaching member, from the paired gap.
 
     gap(t) = trust_in_probe(breach run) − trust_in_probe(clean run), same seed. Fall time:
     months from the breach's start until the gap first reaches 90% of its extreme; recovery
     time: months from the extreme until the gap first closes to 10% of it (censored at the
     horizon).
+
+    Returns the times (one row per seed that gives them; columns ``fall``, ``recovery``,
+    ``depth``; empty if none does) and how many runs gave none, by reason
+    (:data:`BREACH_GONE`: the probe is undefined from the breach on, because the partnership
+    dissolved or the member left before it; :data:`BREACH_NO_FALL`; :data:`BREACH_AFTER_END`).
     """
     rows = []
+    skipped = {BREACH_AFTER_END: 0, BREACH_GONE: 0, BREACH_NO_FALL: 0}
     start = BREACH[0]
     for seed, b in breach.groupby("seed"):
         c = clean[clean["seed"] == seed]
         gap = b["trust_in_probe"].to_numpy() - c["trust_in_probe"].to_numpy()
         window = gap[start:]
+        if not window.size:
+            skipped[BREACH_AFTER_END] += 1
+            continue
         if not np.isfinite(window).any():
+            skipped[BREACH_GONE] += 1
             continue
         window = np.where(np.isfinite(window), window, 0.0)
         k = int(np.argmin(window))
         depth = window[k]
         if depth >= 0:
+            skipped[BREACH_NO_FALL] += 1
             continue
         fall = int(np.argmax(window <= 0.9 * depth)) + 1
         after = window[k:]
         closed = np.nonzero(after >= 0.1 * depth)[0]
         recovery = int(closed[0]) if closed.size else after.size
         rows.append({"seed": seed, "fall": fall, "recovery": recovery, "depth": -depth})
-    return pd.DataFrame(rows).set_index("seed")
+    times = pd.DataFrame(rows, columns=["seed", "fall", "recovery", "depth"]).set_index("seed")
+    return times, {why: n for why, n in skipped.items() if n}
+
+
+def _last_active_months(runs: pd.DataFrame) -> str:
+    """The range of the last month with an active partnership over ``runs``' seeds."""
+    last = [
+        int(np.flatnonzero(active)[-1]) if active.any() else 0
+        for _, active in runs.groupby("seed")["partnership_active"]
+    ]
+    low, high = min(last), max(last)
+    return f"month {low}" if low == high else f"months {low}–{high}"
 
 
 def pattern_4(r: ArmRunner) -> PatternResult:
@@ -313,16 +341,31 @@ def pattern_4(r: ArmRunner) -> PatternResult:
             arm("breach", "msp", shocks=[shock], probe=BREACH_MEMBER),
         ]
     )
-    times = _breach_times(out["breach"], out["clean"])
-    effects = [
-        paired_effect("recovery − fall (months)", times["recovery"], times["fall"], +1, "months")
-    ]
-    notes = [
-        f"mean fall {times['fall'].mean():.1f} months, mean recovery "
-        f"{times['recovery'].mean():.1f} months (ratio "
-        f"{times['recovery'].mean() / times['fall'].mean():.1f}); mean depth of the fall "
-        f"{times['depth'].mean():.3f}",
-    ]
+    times, skipped = _breach_times(out["breach"], out["clean"])
+    runs = out["breach"]["seed"].nunique()
+    left_out = "; ".join(f"{why}: {n} of {runs} runs" for why, n in skipped.items())
+    not_judged = ""
+    if times.empty:
+        not_judged = (
+            f"cannot be judged: no run gives a fall and a recovery ({left_out}; the "
+            f"partnership was last active in {_last_active_months(out['breach'])}, the breach "
+            f"starts in month {BREACH[0]})"
+        )
+        effects, notes = [], [not_judged]
+    else:
+        effects = [
+            paired_effect(
+                "recovery − fall (months)", times["recovery"], times["fall"], +1, "months"
+            )
+        ]
+        notes = [
+            f"mean fall {times['fall'].mean():.1f} months, mean recovery "
+            f"{times['recovery'].mean():.1f} months (ratio "
+            f"{times['recovery'].mean() / times['fall'].mean():.1f}); mean depth of the fall "
+            f"{times['depth'].mean():.3f}",
+        ]
+        if skipped:
+            notes.append(f"runs left out ({left_out})")
     return PatternResult(
         4,
         "Trust builds slowly and breaks fast",
@@ -336,14 +379,15 @@ def pattern_4(r: ArmRunner) -> PatternResult:
         "horizon).",
         "The 95% interval of the paired difference (recovery − fall) lies above zero.",
         effects,
-        figure=Figure(
-            "breach", out, "P4: trust in a partner that breaches, and without the breach"
-        ),
+        figure=None
+        if not_judged
+        else Figure("breach", out, "P4: trust in a partner that breaches, and without the breach"),
         notes=notes,
         nature="mechanical",
         why="Follows from one rule: the trust update's loss rate is four times its gain rate "
         "(γ⁻ = 0.2, γ⁺ = 0.05), so any breach falls faster than it recovers.",
         unit_test=T + "test_p4_trust_falls_faster_than_it_recovers",
+        not_judged=not_judged,
     )
 
 

@@ -105,8 +105,9 @@ def robustness(
     Returns two tables: one row per condition and pattern (``condition, kind, pattern,
     title, nature, passed, passed_family_wise, error``) and one row per condition with the
     types' order by horizon welfare and by the poorest fifth's welfare, whether ``msp`` ranks
-    first and whether it beats the no-partnership baseline. A pattern whose experiment raises
-    under a condition (it cannot be judged there) does not pass; ``error`` says why.
+    first and whether it beats the no-partnership baseline. A pattern that cannot be judged
+    under a condition (its result says so, :attr:`~sim.experiments.validation.PatternResult.
+    not_judged`, or its experiment raises) does not pass; ``error`` says why.
     """
     numbers = list(patterns or PATTERNS)
     verdicts, rankings = [], []
@@ -117,9 +118,13 @@ def robustness(
         with ArmRunner(size, workers=workers, levers=condition.levers) as runner:
             for n in numbers:
                 try:
-                    results.append(PATTERNS[n](runner))
+                    result = PATTERNS[n](runner)
                 except Exception as exc:  # a pattern that cannot be judged here is reported
                     errors[n] = f"{type(exc).__name__}: {exc}"
+                    continue
+                results.append(result)
+                if result.not_judged:
+                    errors[n] = result.not_judged
             try:
                 ranking = _ranking(runner)
             except Exception as exc:  # e.g. a draw no scenario accepts: said, not hidden

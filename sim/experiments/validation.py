@@ -481,7 +481,9 @@ class PatternResult:
 
     ``nature`` is ``"emergent"`` or ``"mechanical"`` (:data:`NATURES`) and ``why`` says why;
     a mechanical pattern names the unit test that checks its rule (``unit_test``) and is
-    reported but not counted as validation.
+    reported but not counted as validation. ``not_judged`` says why the experiment cannot
+    judge the claim under the levers it ran with (e.g. no partnership lasts until the event
+    the claim is about); such a result has no effects and does not pass.
     """
 
     number: int
@@ -496,17 +498,25 @@ class PatternResult:
     nature: str = "emergent"
     why: str = ""
     unit_test: str = ""
+    not_judged: str = ""
 
     def __post_init__(self) -> None:
         if self.nature not in NATURES:
             raise ValueError(f"nature must be one of {NATURES}; got {self.nature!r}")
         if self.nature == "mechanical" and not self.unit_test:
             raise ValueError(f"pattern {self.number}: a mechanical pattern names its unit test")
+        if self.not_judged and self.effects:
+            raise ValueError(f"pattern {self.number}: a result not judged has no effects")
 
     @property
     def passed(self) -> bool:
-        """Whether every effect is as predicted."""
-        return bool(self.effects) and all(e.passed for e in self.effects)
+        """Whether every effect is as predicted (never for a result that is not judged)."""
+        return not self.not_judged and bool(self.effects) and all(e.passed for e in self.effects)
+
+    @property
+    def verdict(self) -> str:
+        """``pass``, ``fail`` or ``not judged`` (the experiment cannot judge the claim here)."""
+        return "not judged" if self.not_judged else "pass" if self.passed else "fail"
 
     @property
     def counts_as_validation(self) -> bool:

@@ -62,6 +62,21 @@ def _mark(row: pd.Series) -> str:
     return "✓" if row["passed"] else "✗"
 
 
+def _not_judged(pattern: int, condition: str, error: str) -> str:
+    """Why a pattern was not judged under a condition: the result's reason, or what raised."""
+    prefix = "cannot be judged: "
+    if error.startswith(prefix):
+        why = error[len(prefix) :]
+        return (
+            f"- Pattern {pattern} could not be judged under *{condition}*: {why}; counted as "
+            "not passing."
+        )
+    return (
+        f"- Pattern {pattern} could not be judged under *{condition}* (its experiment "
+        f"raised `{error[:160]}`); counted as not passing."
+    )
+
+
 def _levers(levers: dict[str, Any]) -> str:
     return ", ".join(f"`{k} = {v}`" for k, v in levers.items()) or "the shipped defaults"
 
@@ -159,11 +174,7 @@ def render(
     failed = verdicts[verdicts["error"] != ""]
     if len(failed):
         lines += [""]
-        lines += [
-            f"- Pattern {r.pattern} could not be judged under *{r.condition}* (its experiment "
-            f"raised `{r.error[:160]}`); counted as not passing."
-            for r in failed.itertuples()
-        ]
+        lines += [_not_judged(r.pattern, r.condition, r.error) for r in failed.itertuples()]
     summary = ranking_summary(rankings)
     lines += ["", "**Partnership-type ranking** at the horizon (best first):", ""]
     for r in summary.itertuples():

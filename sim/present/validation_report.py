@@ -279,6 +279,12 @@ def _band(e: Effect) -> str:
     return f"{e.band.text()}: {'met' if e.in_band else '**not met**'}"
 
 
+def _verdict(r: PatternResult, passed: bool, bold: bool = True) -> str:
+    """``pass``, ``FAIL`` or ``NOT JUDGED`` (the experiment cannot judge the claim here)."""
+    word = "NOT JUDGED" if r.not_judged else "pass" if passed else "FAIL"
+    return f"**{word}**" if bold and word != "pass" else word
+
+
 def write_report(
     results: list[PatternResult],
     size: Size,
@@ -336,8 +342,8 @@ def write_report(
         "| --- | --- | --- | --- | --- | --- |",
     ]
     lines += [
-        f"| {r.number} | {r.title} | {r.nature} | {'pass' if r.passed else '**FAIL**'} | "
-        f"{'pass' if fw[r.number] else '**FAIL**'} | {r.why} |"
+        f"| {r.number} | {r.title} | {r.nature} | {_verdict(r, r.passed)} | "
+        f"{_verdict(r, fw[r.number])} | {r.why} |"
         for r in results
     ]
     lines.append("")
@@ -351,7 +357,7 @@ def write_report(
         if r.unit_test:
             nature += f" Checked as a unit test: `{r.unit_test}`."
         lines += [
-            f"## Pattern {r.number}: {r.title} — {'pass' if r.passed else 'FAIL'} ({r.nature})",
+            f"## Pattern {r.number}: {r.title} — {_verdict(r, r.passed, bold=False)} ({r.nature})",
             "",
             f"**Claim.** {r.claim}",
             "",
@@ -547,8 +553,9 @@ def command(argv: list[str]) -> int:
     fw = family_wise(results)[1]
     for r in results:
         print(
-            f"P{r.number:<2} {'pass' if r.passed else 'FAIL'}  "
-            f"(family-wise: {'pass' if fw[r.number] else 'FAIL'})  {r.nature:<10}  {r.title}"
+            f"P{r.number:<2} {_verdict(r, r.passed, bold=False)}  "
+            f"(family-wise: {_verdict(r, fw[r.number], bold=False)})  {r.nature:<10}  "
+            f"{r.title}"
         )
     print(f"\nreport: {out}")
     return 0
