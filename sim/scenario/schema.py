@@ -141,12 +141,26 @@ class PopulationSection(_Section):
         ge=0.0,
         le=1.0,
     )
+    # The social graph carries trust diffusion: at the defaults it shapes how household trust
+    # is spread (the output trust_spread), not mean welfare, since take-up is linear in trust.
     ties_within: int = _lever(
-        4, "social ties per household within its village (Watts–Strogatz k, even)", ge=0, le=100
+        4,
+        "social ties per household within its village (Watts–Strogatz k, even); shapes the "
+        "spread of household trust (`trust_spread`), not mean welfare (docs/ODD.md 7.14)",
+        ge=0,
+        le=100,
     )
-    rewiring: float = _lever(0.1, "Watts–Strogatz rewiring probability", ge=0.0, le=1.0)
+    rewiring: float = _lever(
+        0.1,
+        "Watts–Strogatz rewiring probability (within the village); see ties_within",
+        ge=0.0,
+        le=1.0,
+    )
     ties_across: float = _lever(
-        0.05, "cross-village ties as a multiple of the households (each joins two)", ge=0.0, le=10.0
+        0.05,
+        "cross-village ties as a multiple of the households (each joins two); see ties_within",
+        ge=0.0,
+        le=10.0,
     )
 
     @field_validator("ties_within")
@@ -526,7 +540,11 @@ class DynamicsSection(_Section):
         0.5, "share of an explained trust gap that evaluation repairs", ge=0, le=1
     )
     household_diffusion: float = _lever(
-        0.1, "weight of neighbours' trust in a household's update", ge=0, le=1
+        0.1,
+        "weight of neighbours' trust in a household's update; shapes the spread of household "
+        "trust (`trust_spread`), not mean welfare: take-up is linear in trust (docs/ODD.md 7.14)",
+        ge=0,
+        le=1,
     )
     understanding_floor: float = _lever(
         0.3, "delivery efficiency with no shared understanding", ge=0, le=1
