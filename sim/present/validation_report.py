@@ -334,7 +334,8 @@ def write_report(
         "",
         f"**Result: {passed} of {len(emergent)} emergent patterns pass; {passed_fw} of "
         f"{len(emergent)} also with the family-wise correction ({sum(holds.values())} of "
-        f"{len(every)} effects hold; {len(banded)} effects carry a magnitude band). "
+        f"{len(every)} effects hold; {len(banded)} "
+        f"{'effect carries' if len(banded) == 1 else 'effects carry'} a magnitude band). "
         f"{sum(r.passed for r in mechanical)} of {len(mechanical)} mechanical patterns show "
         "as their rule says.**",
         "",
