@@ -353,6 +353,7 @@ def diffuse_on_ties(
     *,
     degree: np.ndarray | None = None,
     out: np.ndarray | None = None,
+    isolated: bool | None = None,
 ) -> np.ndarray:
     """Social influence along ties: DeGroot averaging toward the neighbours' mean.
 
@@ -370,6 +371,8 @@ def diffuse_on_ties(
             contiguous pass (a broadcast along short rows of (n, k) values is three times
             slower).
         out: array to write the result into (may be ``values`` itself, updating in place).
+        isolated: whether some node has no ties (``degree`` has a zero), if already known
+            (the ties of a model do not change): spares a pass over ``degree`` per call.
 
     Example:
         >>> a = sp.csr_array(np.array([[0, 1], [1, 0]]))
@@ -382,11 +385,12 @@ def diffuse_on_ties(
         degree = degree.reshape((-1,) + (1,) * (values.ndim - 1))
     # The neighbours' sum, turned into their mean in place (float even for integer input).
     mean = np.asarray(adjacency @ values, dtype=float)
-    has = degree > 0
-    if has.all():
+    if isolated is None:
+        isolated = not (degree > 0).all()
+    if not isolated:
         np.divide(mean, degree, out=mean)
     else:
-        has = np.broadcast_to(has, mean.shape)
+        has = np.broadcast_to(degree > 0, mean.shape)
         mean[~has] = values[~has]
         np.divide(mean, degree, out=mean, where=has)
     mean *= rate

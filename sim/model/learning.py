@@ -46,8 +46,14 @@ def household_trust(
     social_ties: sp.csr_array,
     social_degree: np.ndarray,
     d: DynamicsSection,
+    *,
+    isolated: bool | None = None,
 ) -> None:
-    """Households update their trust in the organizations that served them, then talk."""
+    """Households update their trust in the organizations that served them, then talk.
+
+    ``isolated``: whether some household has no social ties, if known (see
+    :func:`~sim.mechanisms.dynamics.diffuse_on_ties`).
+    """
     hh = parties.hh
     for programme, received in record.received.items():
         promised = record.promised[programme]
@@ -76,8 +82,9 @@ def household_trust(
             )
     if d.household_diffusion > 0 and social_ties.nnz:
         dynamics.diffuse_on_ties(
-            hh.trust, social_ties, d.household_diffusion, degree=social_degree, out=hh.trust
-        )
+            hh.trust, social_ties, d.household_diffusion, degree=social_degree, out=hh.trust,
+            isolated=isolated,
+        )  # fmt: skip
 
 
 def household_trust_in_several(

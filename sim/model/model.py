@@ -107,6 +107,7 @@ class PartnershipModel(mesa.Model):
         )
         self.hh, self.graph, self.ties = district.hh, district.graph, district.ties
         self.social_ties, self._social_degree = district.social_ties, district.social_degree
+        self._social_isolated = not (district.social_degree > 0).all()  # the ties do not change
         self.structure = district.structure
         self.households = HouseholdFaces(self)
         self.parties = Parties(
@@ -375,8 +376,9 @@ class PartnershipModel(mesa.Model):
             trust = self.trust_matrix()
             self.write_trust(learning.partner_experience(p, self.record.observed, trust, d), trust)
         learning.household_trust(
-            p, self.parties, self.record, self._scratch, self.social_ties, self._social_degree, d
-        )
+            p, self.parties, self.record, self._scratch, self.social_ties, self._social_degree, d,
+            isolated=self._social_isolated,
+        )  # fmt: skip
 
     def evaluate(self) -> None:
         """7. Every ``evaluation_interval`` steps members review outcomes against goals together.
