@@ -452,3 +452,44 @@ def test_tie_counts_are_the_row_sums_of_the_ties_and_kept():
     counts = s.tie_counts(cols)
     np.testing.assert_array_equal(counts, s.tied_weight[:, cols].sum(axis=1))
     assert s.tie_counts(cols) is counts and not counts.flags.writeable
+
+
+def test_diffusion_told_whether_some_node_is_isolated_equals_finding_out(rng):
+    n = 200
+    edges = network.small_world_edges(np.repeat(np.arange(2), 100), 4, 0.2, 0.05, rng)
+    full = network.social_adjacency(edges, n)
+    cut = sp.csr_array(full.toarray() * (np.arange(n) >= 3)[:, None] * (np.arange(n) >= 3))
+    values = rng.random((n, 3))
+    for adj, isolated in ((full, False), (cut, True)):
+        degree = np.repeat(adj.sum(axis=1), 3).reshape(n, 3)
+        expected = dynamics.diffuse_on_ties(values, adj, 0.3, degree=degree)
+        got = dynamics.diffuse_on_ties(values, adj, 0.3, degree=degree, isolated=isolated)
+        np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize("fresh", [True, False])
+def test_distribute_and_dose_response_reading_a_known_need_equal_computing_it(rng, fresh):
+    from sim.model.delivery import Scratch, distribute
+
+    model = PartnershipModel(seed=4, households=600, villages=6).run(2)
+    hh, n = model.hh, len(model.hh)
+    value, area = rng.random(5) * 100, np.arange(n)
+    retention, takeup = rng.random(n), rng.random(n)
+    start = np.asfortranarray(rng.random((n, 5)))
+    doses = []
+    for need in (None, np.subtract(1.0, hh.stock)):
+        dose = np.zeros_like(hh.stock) if fresh else start.copy(order="F")
+        kept = None if need is None else need.copy(order="F")
+        got = distribute(hh, Scratch(hh.stock), dose, value, area, 0.3, fresh=fresh,
+                         retention=retention, takeup=takeup, need=need)  # fmt: skip
+        if need is not None:
+            np.testing.assert_array_equal(need, kept)  # read, not changed
+        doses.append((got, dose))
+    for a, b in zip(*doses, strict=True):
+        np.testing.assert_array_equal(a, b)
+    eff = np.array([1.0, 1.0, 1.0, 2.0, 0.5])[None, :]
+    expected = welfare.dose_response(hh.stock, doses[0][1], eff)
+    headroom = np.subtract(1.0, hh.stock)
+    np.testing.assert_array_equal(
+        welfare.dose_response(hh.stock, doses[0][1], eff, headroom=headroom), expected
+    )

@@ -169,6 +169,7 @@ def dose_response(
     *,
     out: np.ndarray | None = None,
     work: np.ndarray | None = None,
+    headroom: np.ndarray | None = None,
 ) -> np.ndarray:
     """A service dose raises a bounded stock with diminishing returns.
 
@@ -178,7 +179,8 @@ def dose_response(
 
     ``out`` receives the result; it may be ``dose`` itself (the dose is then overwritten),
     which saves allocating and page-faulting a large temporary at every step; ``work`` (an
-    array like ``stock``) receives the intermediate ``1 − x``.
+    array like ``stock``) receives the intermediate ``1 − x``, unless the caller has it
+    already and passes it as ``headroom``.
 
     Example:
         >>> dose_response(np.array([0.0, 0.5]), np.array([0.0, np.log(2.0)]), 1.0)
@@ -187,7 +189,9 @@ def dose_response(
     response = np.multiply(np.negative(efficiency), dose, out=out)
     np.exp(response, out=response)
     np.subtract(1.0, response, out=response)
-    np.multiply(np.subtract(1.0, stock, out=work), response, out=response)
+    if headroom is None:
+        headroom = np.subtract(1.0, stock, out=work)
+    np.multiply(headroom, response, out=response)
     response += stock
     return response
 

@@ -152,6 +152,9 @@ def deliver(
     hh = parties.hh
     structure = parties.structure
     requirements = np.array(scenario.requirements.matrix())
+    # Every household's unmet need 1 − x, once: targeting and the dose response read it, and
+    # the stocks do not change until the end of the phase.
+    need = np.subtract(1.0, hh.stock, out=scratch("need", zero=False))
     in_partnership = set(p.members) if p is not None else set()
     solo_orgs = [o for o in parties.organizations if o.node not in in_partnership]
     # The dose of all programmes together is needed only when some organization works
@@ -173,6 +176,7 @@ def deliver(
             understanding,
             community_voice,
             requirements,
+            need,
         )
     a = scenario.accountability
     capture = a.capture_propensity
@@ -190,8 +194,9 @@ def deliver(
                 hh.trust[:, parties.index[o.node]], scenario.welfare.takeup_trust
             )
         received = distribute(
-            hh, scratch, dose, gross, area, capture, retention=retention, takeup=takeup
-        )
+            hh, scratch, dose, gross, area, capture, retention=retention, takeup=takeup,
+            need=need,
+        )  # fmt: skip
         record.spent += budget
         record.cost_audit += fee
         record.leaked += (budget - fee) * _lost_share(gross, received, retention, area)
@@ -211,12 +216,12 @@ def deliver(
             record.joint_dose,
             efficiency[None, :],
             out=scratch("response", zero=False),
-            work=scratch("gained", zero=False),
+            headroom=need,
         )
         p.gained += np.subtract(joint, hh.stock, out=scratch("gained", zero=False)).sum(axis=0)
     if joint is None or solo_orgs:
         hh.stock[:] = welfare.dose_response(
-            hh.stock, dose, efficiency[None, :], out=dose, work=scratch("gained", zero=False)
+            hh.stock, dose, efficiency[None, :], out=dose, headroom=need
         )
     else:  # no solo programme: dose is the joint dose, whose response is already known
         hh.stock[:] = joint
@@ -249,6 +254,7 @@ def _deliver_jointly(
     understanding: float,
     voice: float,
     requirements: np.ndarray,
+    need: np.ndarray,
 ) -> None:
     hh = parties.hh
     caps = np.array([parties.capabilities(m) for m in p.members])
@@ -311,6 +317,7 @@ def _deliver_jointly(
         fresh=everyone,
         retention=retention,
         takeup=takeup,
+        need=need,
     )
     lost = _lost_share(gross, received, retention, area)
     value = gross * (1.0 - lost)
@@ -376,6 +383,7 @@ def distribute(
     fresh: bool = False,
     retention: np.ndarray | None = None,
     takeup: np.ndarray | None = None,
+    need: np.ndarray | None = None,
 ) -> np.ndarray:
     """Share a programme's services among the households of ``area`` by targeting weights.
 
@@ -387,7 +395,8 @@ def distribute(
     leakage); the rest leaks. ``takeup`` (one entry per household of the district) is the share
     of the services in :data:`~sim.mechanisms.welfare.TAKEN_UP` that a household takes up of
     what reaches it (submodel 7.10): it scales the dose, not what is returned as received
-    (what households judge the programme by).
+    (what households judge the programme by). ``need`` is every household's ``1 − stock``
+    if already computed (read, not changed).
     """
     if area.size == 0:
         return np.zeros(0)
@@ -396,8 +405,12 @@ def distribute(
     income = hh.income if full else hh.income[area]
     per_household = value / area.size
     if full:  # every service at once, over the columns of the stock
-        need = np.subtract(1.0, stock, out=scratch("need", zero=False))
-        amount = welfare.targeting_weights(need, income, capture, out=dose if fresh else need)
+        if need is None:
+            need = np.subtract(1.0, stock, out=scratch("need", zero=False))
+            weights = dose if fresh else need
+        else:  # kept: the weights go elsewhere
+            weights = dose if fresh else scratch("weights", zero=False)
+        amount = welfare.targeting_weights(need, income, capture, out=weights)
         amount *= per_household  # a service with nothing to share adds exact zeros
         if retention is not None:
             amount *= retention[:, None]
