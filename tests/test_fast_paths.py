@@ -493,3 +493,16 @@ def test_distribute_and_dose_response_reading_a_known_need_equal_computing_it(rn
     np.testing.assert_array_equal(
         welfare.dose_response(hh.stock, doses[0][1], eff, headroom=headroom), expected
     )
+
+
+def test_legitimacy_gathered_by_kept_positions_equals_the_fancy_index():
+    model = PartnershipModel(seed=4, households=900, villages=9).run(3)
+    parties, trust = model.parties, model.hh.trust
+    partial = 0
+    for o in model.organizations:
+        area = model.service_areas[o.node]
+        partial += area.size < len(model.hh)
+        expected = float(trust[area, parties.index[o.node]].mean())
+        assert parties.legitimacy(o.node) == expected
+        assert parties.legitimacy(o.node) == expected  # kept positions, second call
+    assert partial  # some organizations serve part of the district: the gathered path ran

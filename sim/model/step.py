@@ -109,6 +109,7 @@ class Parties:
         self.index = {o.node: i for i, o in enumerate(self.organizations)}
         self.hh = hh
         self.structure = structure
+        self._trust_positions: dict[str, np.ndarray] = {}
 
     def resources(
         self, node: str, community_inkind: float, budget_share: np.ndarray | None = None
@@ -147,7 +148,16 @@ class Parties:
         """A party's legitimacy: the community's empowerment, or its households' trust."""
         if node == COMMUNITY:
             return float(self.hh.empowerment.mean())
-        return float(self.hh.trust[self.served(node), self.index[node]].mean())
+        served, col = self.served(node), self.index[node]
+        if isinstance(served, slice):
+            return float(self.hh.trust[served, col].mean())
+        # The same entries, in the same order, gathered from the flat array by positions kept
+        # per organization (its service area does not change): a plain take, faster than the
+        # two-dimensional fancy index.
+        positions = self._trust_positions.get(node)
+        if positions is None:
+            positions = self._trust_positions[node] = served * self.hh.trust.shape[1] + col
+        return float(self.hh.trust.reshape(-1).take(positions).mean())
 
     def served(self, org: str) -> np.ndarray | slice:
         """``org``'s service area as an index, a slice when it serves everyone (a view)."""
