@@ -97,3 +97,19 @@ def test_robustness_reports_pattern_4_as_not_judged_with_the_reason() -> None:
     text = render(verdicts, rankings, SMALL, None, "python run_simulation.py validate ...")
     assert f"- Pattern 4 could not be judged under *{GEOMETRIC.label}*: no run gives" in text
     assert "; 1 not judged" in text and "raised" not in text
+
+
+def test_the_validation_report_prints_not_judged_with_the_reason(tmp_path) -> None:
+    from sim.present.validation_report import write_report
+
+    why = "cannot be judged: no run gives a fall and a recovery (reason)"
+    r = v.PatternResult(
+        4, "Trust builds slowly and breaks fast", "c", "s", "e", "k", [], notes=[why],
+        nature="mechanical", why="one rule", unit_test="tests/x.py::t", not_judged=why,
+    )  # fmt: skip
+    out = tmp_path / "validation.md"
+    write_report([r], SMALL, out, tmp_path / "img")
+    text = out.read_text(encoding="utf-8")
+    assert "| 4 | Trust builds slowly and breaks fast | mechanical | **NOT JUDGED** |" in text
+    assert "## Pattern 4: Trust builds slowly and breaks fast — NOT JUDGED (mechanical)" in text
+    assert f"- {why}" in text and "pattern_04" not in text  # no figure without runs
