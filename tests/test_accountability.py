@@ -143,3 +143,125 @@ def test_no_sanctions_no_deterrence_in_the_model():
     )
     assert m.detection > 0.5
     assert m.deterrence == 0.0
+
+
+# ---------------------------------------------------------------------------------------------
+# detection per unit withheld: the lever accountability.detection_basis (ODD 7.15)
+# ---------------------------------------------------------------------------------------------
+A, E = 0.04, 0.6  # the shipped audit probability and evaluation detection
+
+
+@pytest.mark.parametrize("basis", ["per_unit", "carried"])
+@pytest.mark.parametrize("a", [0.0, 0.04, 0.3, 0.7, 0.9, 1.0])
+def test_both_forms_give_the_compounding_number_at_yearly_checks(basis, a):
+    """k = r = 12: one audit round and one evaluation per unit, bit for bit the old formula."""
+    got = g.member_detection_probability(a, E, 12, 12, audit_interval=12, basis=basis)
+    assert got == g.detection_probability(a, E, 12, 12, audit_interval=12)
+
+
+@pytest.mark.parametrize("basis", ["per_unit", "carried"])
+def test_never_evaluated_is_the_audit_rounds_alone(basis):
+    assert g.member_detection_probability(A, E, 0, 12, basis=basis) == g.detection_probability(
+        A, E, 0, 12
+    )
+    assert g.member_detection_probability(0.5, E, 0, 12, audit_interval=3, basis=basis) == (
+        pytest.approx(1 - 0.5**4, rel=1e-14)
+    )
+
+
+def test_per_unit_monthly_evaluation_catches_e():
+    """Monthly evaluation closes the books every month: a unit meets one evaluation; the yearly
+    audit round comes first only for the month it closes (1 in 12)."""
+    assert g.member_detection_probability(0.0, E, 1, 12) == pytest.approx(E, rel=1e-14)
+    by_hand = 11 / 12 * E + 1 / 12 * (1 - (1 - A) * (1 - E))  # = E + A(1 - E)/12
+    assert g.member_detection_probability(A, E, 1, 12) == pytest.approx(by_hand, rel=1e-14)
+    assert by_hand == pytest.approx(0.6 + 0.04 * 0.4 / 12, rel=1e-14)
+
+
+def test_carried_monthly_evaluation_compounds():
+    """A missed shortfall stays on the books: twelve evaluations and one audit round a year."""
+    got = g.member_detection_probability(A, E, 1, 12, basis="carried")
+    assert got == pytest.approx(1 - (1 - A) * (1 - E) ** 12, rel=1e-14)
+    assert got == pytest.approx(g.detection_probability(A, E, 1, 12), rel=1e-14)
+
+
+def test_per_unit_quarterly_audits_before_a_yearly_evaluation():
+    """k = 12, r = 3: a unit withheld in months 1-3 meets 4 rounds, 4-6: 3, 7-9: 2, 10-12: 1."""
+    assert g.checks_faced(12, 3, 12, "per_unit") == ((1, 1, 3), (2, 1, 3), (3, 1, 3), (4, 1, 3))
+    a = 0.5
+    by_hand = 1 - (1 - E) * (0.5 + 0.25 + 0.125 + 0.0625) / 4
+    got = g.member_detection_probability(a, E, 12, 12, audit_interval=3)
+    assert got == pytest.approx(by_hand, rel=1e-14)
+    assert g.member_detection_probability(1.0, E, 12, 12, audit_interval=3) == 1.0
+
+
+def test_two_yearly_evaluation_reaches_half_the_units_within_the_year():
+    """k = 24: a unit withheld in the first year of the cycle meets the evaluation only after a
+    year; both forms agree (one check of each kind at most within a year)."""
+    for basis in ("per_unit", "carried"):
+        assert g.checks_faced(24, 12, 12, basis) == ((1, 0, 12), (1, 1, 12))
+    by_hand = 0.5 * A + 0.5 * (1 - (1 - A) * (1 - E))
+    assert g.member_detection_probability(A, E, 24, 12) == pytest.approx(by_hand, rel=1e-14)
+
+
+def test_per_unit_frequency_barely_moves_detection():
+    """Per unit, evaluating more often does not catch a unit more often (the field's rule)."""
+    p = {k: g.member_detection_probability(A, E, k, 12) for k in (1, 3, 6, 12)}
+    assert max(p.values()) - min(p.values()) < 0.02
+    carried = {k: g.member_detection_probability(A, E, k, 12, basis="carried") for k in (1, 12)}
+    assert carried[1] - carried[12] > 0.38
+
+
+def test_unknown_basis_is_refused():
+    with pytest.raises(ValueError, match="per_unit, carried"):
+        g.checks_faced(12, 12, 12, "sometimes")
+
+
+def test_cleared_on_check():
+    detected = np.array([True, False, False])
+    assert g.cleared_on_check(detected, "per_unit").tolist() == [True, True, True]
+    assert g.cleared_on_check(detected, "carried").tolist() == [True, False, False]
+
+
+def _fines_after(basis, steps=3):
+    m = PartnershipModel(
+        seed=5,
+        households=60,
+        **{
+            "accountability.detection_basis": basis,
+            "factors.evaluation_interval": 1,
+            "accountability.evaluation_detection": 0.0,  # evaluations find nothing
+            "accountability.audit_probability": 1.0,
+            "accountability.audit_interval": 3,
+            "accountability.sanction_fine": 1.0,
+        },
+    )
+    withheld = []
+    for _ in range(steps):
+        m.step()
+        withheld.append(float(m.active_partnership.arrears.sum()))
+    return m, withheld
+
+
+def test_carried_a_shortfall_missed_is_sanctioned_at_the_next_check():
+    """Evaluations in months 1-2 miss everything; under 'carried' the audit in month 3 finds
+    both months' shortfalls (restitution: fines equal to them), under 'per_unit' nothing."""
+    m, withheld = _fines_after("carried")
+    p = m.active_partnership
+    assert withheld[0] > 0 and withheld[1] > withheld[0]  # carried from month 1 to month 2
+    fined = p.fines_due + m.record.fines  # one instalment of the fine paid in month 3
+    assert fined == pytest.approx(withheld[1], rel=1e-12)
+    m, withheld = _fines_after("per_unit")
+    assert withheld[:2] == [0.0, 0.0]  # every evaluation closes the books, found or not
+    assert m.active_partnership.fines_due == 0.0
+
+
+def test_model_detection_follows_the_basis():
+    monthly = {"factors.evaluation_interval": 1}
+    per_unit = PartnershipModel(seed=1, households=60, **monthly)
+    carried = PartnershipModel(
+        seed=1, households=60, **monthly, **{"accountability.detection_basis": "carried"}
+    )
+    assert per_unit.detection == pytest.approx(0.6 + 0.04 * 0.4 / 12, rel=1e-14)
+    assert carried.detection == pytest.approx(1 - 0.96 * 0.4**12, rel=1e-14)
+    assert PartnershipModel(seed=1, households=60).detection == pytest.approx(1 - 0.96 * 0.4)

@@ -8,13 +8,18 @@ arrays; the model's phases 2, 3, 4, 7 and 8 apply them (docs/ODD.md, submodels 7
 
 from __future__ import annotations
 
+import functools
+import math
 from collections.abc import Sequence
 
 import numpy as np
 
 __all__ = [
+    "DETECTION_BASES",
     "attendance",
     "beliefs",
+    "checks_faced",
+    "cleared_on_check",
     "community_voice",
     "detection_probability",
     "effort_after_learning",
@@ -24,6 +29,7 @@ __all__ = [
     "leakage_detection",
     "leaving_members",
     "mean_trust_in_others",
+    "member_detection_probability",
     "repaired_trust",
     "sanctioned_trust",
     "shortfall",
@@ -40,13 +46,17 @@ def detection_probability(
     *,
     audit_interval: int = 12,
 ) -> float:
-    """Probability that a member's shirking is detected within a year, by audits or evaluations.
+    """Probability that a programme is audited, or a shortfall detected, within a year.
 
     ``P = 1 − (1 − a)^(spy / r) · (1 − e)^(spy / k)``: an audit round every ``r`` steps audits
     the programme with probability ``a`` (Olken's per-project probability) and an audit finds
     every shortfall; an evaluation every ``k`` steps detects a member's shortfall with
     probability ``e`` (none when ``k = 0``); rounds and evaluations detect independently. With
     ``r = 12`` and ``a = 1`` there is exactly one audit a year: the probability has no jump at 1.
+    Leakage uses it with ``e = 0`` (a programme audited within the year, 7.1); members' belief
+    about their own shortfalls counts the checks a unit withheld actually meets
+    (:func:`member_detection_probability`), which is this compounding form only when missed
+    shortfalls are carried and both intervals divide the year.
 
     Example:
         >>> detection_probability(0.0, 0.5, 6, 12)
@@ -58,6 +68,130 @@ def detection_probability(
     evaluations_per_year = steps_per_year / evaluation_interval if evaluation_interval > 0 else 0.0
     evaluation = 1.0 - (1.0 - evaluation_detection) ** evaluations_per_year
     return 1.0 - (1.0 - audits) * (1.0 - evaluation)
+
+
+DETECTION_BASES = ("per_unit", "carried")
+"""What a check does to the shortfalls it misses (the lever ``accountability.detection_basis``):
+``per_unit``: every check closes the books, found or not, so each unit withheld is examined
+once, by the next check; ``carried``: a shortfall a check misses stays on the books until a
+check finds it."""
+
+_MAX_PERIOD = 1_000_000
+"""Longest cycle of checks enumerated month by month (beyond it: its first months only)."""
+
+
+@functools.lru_cache(maxsize=256)
+def checks_faced(
+    evaluation_interval: int, audit_interval: int, steps_per_year: int, basis: str
+) -> tuple[tuple[int, int, int], ...]:
+    """The checks that can catch a unit withheld, within a year, month by month of a cycle.
+
+    Evaluations fall at the multiples of ``k`` (none when ``k = 0``), audit rounds at the
+    multiples of ``r``; a unit withheld during month ``j`` (before that month's checks) can be
+    caught by the checks at months ``j .. j − 1 + H`` (``H = steps_per_year``: within a year).
+    With ``basis = 'carried'`` it faces all of them (a missed shortfall stays on the books);
+    with ``'per_unit'`` the next evaluation, at ``⌈j/k⌉·k``, closes the books whether it finds
+    the unit or not, so it faces the audit rounds up to and including that month and, if that
+    month is within the year, that one evaluation. An audit round that audits finds every
+    shortfall on the books, and one that does not audit leaves them there, in both forms. The
+    pattern repeats every ``lcm(k, r)`` months (``r`` when ``k = 0``); cycles longer than a
+    million months are cut there.
+
+    Returns:
+        ``(audit rounds, evaluations, months)`` for each distinct pair, the months of one cycle
+        in which a unit withheld faces that many of each (the months sum to the cycle's length).
+
+    Example:
+        >>> checks_faced(12, 12, 12, "per_unit")  # the shipped yearly checks: one of each
+        ((1, 1, 12),)
+        >>> checks_faced(1, 12, 12, "per_unit")  # monthly evaluation: audits rarely come first
+        ((0, 1, 11), (1, 1, 1))
+        >>> checks_faced(1, 12, 12, "carried")  # a missed shortfall meets twelve evaluations
+        ((1, 12, 12),)
+    """
+    if basis not in DETECTION_BASES:
+        raise ValueError(f"basis {basis!r}: must be one of {', '.join(DETECTION_BASES)}")
+    k, r, h = evaluation_interval, audit_interval, steps_per_year
+    period = min(math.lcm(k, r) if k > 0 else r, _MAX_PERIOD)
+    j = np.arange(1, period + 1)
+    end = j - 1 + h  # the last month within a year of withholding
+    if k > 0 and basis == "per_unit":
+        end = np.minimum(-(-j // k) * k, end)  # the next evaluation closes the books
+    rounds = end // r - (j - 1) // r  # multiples of r in [j, end]
+    evaluations = end // k - (j - 1) // k if k > 0 else np.zeros_like(j)
+    pairs, months = np.unique(np.stack([rounds, evaluations]), axis=1, return_counts=True)
+    return tuple((int(n), int(c), int(m)) for (n, c), m in zip(pairs.T, months, strict=True))
+
+
+def member_detection_probability(
+    audit_probability: float,
+    evaluation_detection: float,
+    evaluation_interval: int,
+    steps_per_year: int,
+    *,
+    audit_interval: int = 12,
+    basis: str = "per_unit",
+) -> float:
+    """Probability that a unit a member withholds is sanctioned within a year (audits, evaluations).
+
+    Derivation. A unit withheld in month ``j`` meets ``n_j`` audit rounds and ``c_j``
+    evaluations before its books close (:func:`checks_faced`); each round audits with
+    probability ``a`` and an audit finds everything on the books; each evaluation finds a
+    member's shortfall with probability ``e``; all draws are independent. So it escapes with
+    probability ``(1 − a)^n_j · (1 − e)^c_j``, and the probability per unit withheld is the
+    mean over the months of a cycle (Becker 1968: deterrence turns on the probability that an
+    offence is punished; Olken 2007: the audit probability is per project, each project's
+    accounts examined once)::
+
+        P = Σ_(n, c) (m_(n,c) / L) · [1 − (1 − a)^n · (1 − e)^c]
+
+    ``per_unit`` (each unit examined once, by the next check; the sanction rule closes the books
+    at every check): for ``k ≤ 12`` and ``r`` dividing ``k`` this is
+    ``1 − (1 − e) · mean_i (1 − a)^(n_i)`` with ``n_i = ⌊(k − i)/r⌋ + 1`` for the ``i``-th month
+    of the evaluation cycle, so monthly evaluation gives ``e`` per unit (plus ``a(1 − e)/12``
+    for the month the yearly audit round closes). ``carried`` (a missed shortfall stays on the
+    books): ``n_j = 12/r`` and ``c_j = 12/k`` when both divide 12, the compounding
+    ``1 − (1 − a)^(12/r) · (1 − e)^(12/k)`` of :func:`detection_probability`. At yearly
+    evaluations and audit rounds both forms give ``1 − (1 − a)(1 − e)`` (bit for bit: one
+    group, weight 1). Within a month the audit round comes before contributions and the
+    evaluation after; the belief counts months, not phases (so with monthly evaluation the
+    rules catch ``e`` exactly, not ``e + a(1 − e)/12``).
+
+    Example:
+        >>> member_detection_probability(0.0, 0.6, 1, 12)  # monthly evaluation, per unit: e
+        0.6
+        >>> round(member_detection_probability(0.0, 0.6, 1, 12, basis="carried"), 6)
+        0.999983
+        >>> yearly = member_detection_probability(0.04, 0.6, 12, 12, basis="carried")
+        >>> yearly == member_detection_probability(0.04, 0.6, 12, 12) == 1 - 0.96 * 0.4
+        True
+    """
+    total = 0.0
+    faced = checks_faced(evaluation_interval, audit_interval, steps_per_year, basis)
+    period = sum(months for _, _, months in faced)
+    for rounds, evaluations, months in faced:
+        audits = 1.0 - (1.0 - audit_probability) ** float(rounds)
+        evaluation = 1.0 - (1.0 - evaluation_detection) ** float(evaluations)
+        total += months / period * (1.0 - (1.0 - audits) * (1.0 - evaluation))
+    return total
+
+
+def cleared_on_check(detected: np.ndarray, basis: str) -> np.ndarray:
+    """Members whose arrears a check closes: every member (``per_unit``) or the detected only.
+
+    With ``'carried'`` a shortfall the check missed stays on the books (arrears and what was
+    owed since the member's last detection) until a later check finds it; an audit detects
+    every member, so it closes every member's books in both forms.
+
+    Example:
+        >>> cleared_on_check(np.array([True, False]), "per_unit").tolist()
+        [True, True]
+        >>> cleared_on_check(np.array([True, False]), "carried").tolist()
+        [True, False]
+    """
+    if basis not in DETECTION_BASES:
+        raise ValueError(f"basis {basis!r}: must be one of {', '.join(DETECTION_BASES)}")
+    return np.ones_like(detected, dtype=bool) if basis == "per_unit" else detected.astype(bool)
 
 
 def expected_sanction(detection: float, fine: float, reputation: float) -> float:

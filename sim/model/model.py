@@ -410,7 +410,9 @@ class PartnershipModel(mesa.Model):
 
         Fines (restitution when ``sanction_fine`` is 1) are paid into the pool over the next
         year, in equal monthly instalments; partners withdraw trust from a detected member in
-        proportion to its shortfall.
+        proportion to its shortfall. The check closes every member's books, or with
+        ``detection_basis = 'carried'`` only the detected members' (a missed shortfall waits
+        for the next check).
         """
         a = self.config.accountability
         p.fines_due += float(governance.fines(p.arrears, detected, a.sanction_fine).sum())
@@ -420,8 +422,9 @@ class PartnershipModel(mesa.Model):
             trust = self.trust_matrix()
             new = governance.sanctioned_trust(trust, short, detected, a.sanction_reputation)
             self.write_trust(new, trust)
-        p.arrears[:] = 0.0
-        p.owed[:] = 0.0
+        closed = governance.cleared_on_check(detected, a.detection_basis)
+        p.arrears[closed] = 0.0
+        p.owed[closed] = 0.0
 
     def review_membership(self) -> None:
         """8. Members leave for distrust (a hazard) or after ``exit_patience`` steps of net loss."""
@@ -465,12 +468,12 @@ class PartnershipModel(mesa.Model):
 
     @property
     def detection(self) -> float:
-        """Probability that a member's shortfall is detected within a year (audits, evaluations)."""
+        """Probability that a unit a member withholds is sanctioned within a year (7.15)."""
         a = self.config.accountability
-        return governance.detection_probability(
+        return governance.member_detection_probability(
             a.audit_probability, a.evaluation_detection,
             self.config.factors.evaluation_interval, self.config.run.steps_per_year,
-            audit_interval=a.audit_interval,
+            audit_interval=a.audit_interval, basis=a.detection_basis,
         )  # fmt: skip
 
     @property

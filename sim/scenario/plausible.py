@@ -137,6 +137,12 @@ RANGES: dict[str, Range] = {
         "it is judged at certain audit (at 4% its whole effect is under 2% of leakage)",
         context=(("accountability.audit_probability", 1.0),),
     ),
+    "accountability.detection_basis": Range(
+        "per_unit",
+        "carried",
+        "the two forms; they agree at yearly checks, so it is judged at monthly evaluation",
+        context=(("factors.evaluation_interval", 1),),
+    ),
     "accountability.sanction_fine": Range(
         0.0, 1.0, "no fine (the default) to restitution of what was withheld"
     ),

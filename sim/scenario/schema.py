@@ -395,6 +395,17 @@ class AccountabilitySection(_Section):
         ge=0.0,
         le=1.0,
     )
+    detection_basis: Literal["per_unit", "carried"] = _lever(
+        "per_unit",
+        "what a check does to the shortfalls it misses, and so how members reckon detection: "
+        "'per_unit' (every audit or evaluation closes the books, found or not: each unit "
+        "withheld is examined once, by the next check) or 'carried' (a missed shortfall stays "
+        "on the books until a check finds it: repeated checks compound); identical at yearly "
+        "evaluations and audit rounds",
+        "Becker 1968, JPE 76:169 (deterrence turns on the probability that an offence is "
+        "punished); Olken 2007, JPE 115:200 (audit probability per project: 4% of projects "
+        "to 100%); the default is argued in docs/ODD.md 7.15",
+    )
     evaluation_cost: float = _lever(
         0.05,
         "resources one joint evaluation costs the partnership's pool, per household it serves",
