@@ -149,6 +149,8 @@ class Structure:
         tied_count: number of household-organization ties.
         village_size: mean households per village.
         village_sizes: households in each village (indexed by village).
+        village_index: each household's village as numpy's index type, for gathers by village
+            (``np.take`` converts other integer indices at every call: five times the gather).
         rep_positions: per organization, the tied representatives' positions in
             ``representatives`` (columns of ``rep_trust``).
         rep_households: per organization, the tied representatives' household indices.
@@ -160,6 +162,7 @@ class Structure:
     tied_count: int
     village_size: float
     village_sizes: np.ndarray
+    village_index: np.ndarray
     rep_positions: list[np.ndarray]
     rep_households: list[np.ndarray]
     _tie_counts: dict[tuple[int, ...], np.ndarray] = field(
@@ -197,6 +200,7 @@ class Structure:
             tied_count=int(np.count_nonzero(tied)),
             village_size=n / max(1, int(hh.village.max()) + 1),
             village_sizes=np.bincount(hh.village).astype(float),
+            village_index=hh.village.astype(np.intp),
             rep_positions=positions,
             rep_households=[reps[pos] for pos in positions],
         )

@@ -163,7 +163,8 @@ def deliver(
     commitment = scenario.partnership.commitment
     watched = watched_share(hh, structure.village_sizes, scenario, record)
     solo_leak = leakage(scenario, watched, role_clarity=1.0)
-    retention = np.take(1.0 - solo_leak, hh.village) if solo_orgs else None  # solo only
+    village = structure.village_index
+    retention = np.take(1.0 - solo_leak, village) if solo_orgs else None  # solo only
     if p is not None:
         _deliver_jointly(
             p,
@@ -289,7 +290,8 @@ def _deliver_jointly(
     record.cost_audit += float(costs[1])
     record.cost_evaluation += float(costs[2])
     leak = leakage(scenario, watched)
-    retention = np.take(1.0 - leak, hh.village)
+    village = parties.structure.village_index
+    retention = np.take(1.0 - leak, village)
     understanding_factor = d.understanding_floor + (1 - d.understanding_floor) * understanding
     usable = max(0.0, record.pooled - total)
     gross = usable * understanding_factor * share * eff
@@ -357,7 +359,7 @@ def _deliver_jointly(
     # would deliver if the same members ran their own programmes.
     per_unit = value / record.pooled if record.pooled > 0 else np.zeros(len(SERVICES))
     alone = np.zeros(len(SERVICES))
-    solo_leak = float(np.mean(np.take(leakage(scenario, watched, role_clarity=1.0), hh.village)))
+    solo_leak = float(np.mean(np.take(leakage(scenario, watched, role_clarity=1.0), village)))
     budget_alone = 0.0
     for node in p.members:
         if node == COMMUNITY:
