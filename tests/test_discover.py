@@ -158,3 +158,16 @@ def test_the_priors_are_used_without_a_posterior(tmp_path, monkeypatch):
     for name in inputs.uncertain:
         p = priors[name]
         assert inputs.design[name].between(p.low, p.high).all(), name
+
+
+def test_a_box_that_restricts_nothing_is_reported_as_no_box():
+    import pandas as pd
+
+    from sim.experiments.discover import unrestricted_is_no_box
+    from sim.experiments.discovery import PrimBox
+
+    whole = PrimBox({}, (), 1.0, 0.02, 1.0, 256, 0.02, pd.DataFrame(), 0)
+    box, note = unrestricted_is_no_box(whole, 5, 256)
+    assert box is None and "5 of the 256" in note and "(0.02)" in note
+    real = PrimBox({"x": (0.0, 0.5)}, ("x",), 0.8, 0.9, 0.1, 26, 0.27, pd.DataFrame(), 3)
+    assert unrestricted_is_no_box(real, 30, 111) == (real, "")

@@ -45,6 +45,7 @@ from sim.experiments.discovery import DiscoveryError, PrimBox, prim_box
 from sim.experiments.failures import FAILURES, NEEDED, classify
 from sim.experiments.store import failures, read_table
 from sim.experiments.sweep import Sweep, SweepOutcome, from_dict, run_sweep
+from sim.paths import ROOT
 from sim.scenario.plausible import plausible_range
 from sim.scenario.posterior import POSTERIOR_FILE, load_posterior
 from sim.scenario.schema import lever_table
@@ -68,6 +69,7 @@ __all__ = [
     "find_boxes",
     "run_discovery",
     "sample_inputs",
+    "unrestricted_is_no_box",
 ]
 
 REFERENCE = "baseline"
@@ -183,7 +185,8 @@ def _uncertain(source: str, n: int, rng: np.random.Generator) -> tuple[pd.DataFr
             )
         posterior = load_posterior(POSTERIOR_FILE)
         frame = pd.DataFrame(posterior.draws(n, rng))
-        return frame, f"posterior ({posterior.describe()})"
+        shown = posterior.describe().replace(str(POSTERIOR_FILE), _shown(POSTERIOR_FILE))
+        return frame, f"posterior ({shown})"
     if source == "priors" or (source == "auto" and has_priors):
         if not has_priors:
             raise DiscoveryError(
@@ -295,9 +298,34 @@ def find_boxes(
                 f"{MIN_FAILURES} failures and {MIN_FAILURES} pairs without one"
             )
             continue
-        boxes[failure.name] = prim_box(x, y, threshold=threshold, mass_min=mass_min)
-        notes[failure.name] = ""
+        box = prim_box(x, y, threshold=threshold, mass_min=mass_min)
+        boxes[failure.name], notes[failure.name] = unrestricted_is_no_box(box, failed, n)
     return boxes, notes
+
+
+def unrestricted_is_no_box(box: PrimBox, failed: int, n: int) -> tuple[PrimBox | None, str]:
+    """A box that restricts no input is the whole space: report it as no box, saying why.
+
+    Example:
+        >>> whole = PrimBox({}, (), 1.0, 0.02, 1.0, 256, 0.02, pd.DataFrame(), 0)
+        >>> unrestricted_is_no_box(whole, 5, 256)[0] is None
+        True
+    """
+    if box.restricted:
+        return box, ""
+    return None, (
+        f"{failed} of the {n} pairs where defined failed, and PRIM found no restriction of the "
+        f"inputs where they concentrate above the base rate ({failed / n:.2f}): too few "
+        "failures, or none of the inputs explains them"
+    )
+
+
+def _shown(path: Path) -> str:
+    """A shipped file as reports name it: relative to the checkout or package, not this machine."""
+    try:
+        return path.resolve().relative_to(ROOT).as_posix()
+    except ValueError:
+        return path.name
 
 
 def run_discovery(
