@@ -265,3 +265,14 @@ def test_model_detection_follows_the_basis():
     assert per_unit.detection == pytest.approx(0.6 + 0.04 * 0.4 / 12, rel=1e-14)
     assert carried.detection == pytest.approx(1 - 0.96 * 0.4**12, rel=1e-14)
     assert PartnershipModel(seed=1, households=60).detection == pytest.approx(1 - 0.96 * 0.4)
+
+
+def test_exit_probability_with_a_subnormal_spread_is_the_threshold_rule_without_warnings():
+    import warnings
+
+    from sim.mechanisms.governance import exit_probability
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        p = exit_probability(np.array([0.0, 0.5]), 0.3, 2.2e-311, 4)
+    assert p[0] == 0.25 and 0.0 <= p[1] < 1e-200  # sigma(-500) / 4: far above tolerance

@@ -436,7 +436,8 @@ def exit_probability(
     trust_in_others = np.asarray(trust_in_others, dtype=float)
     if spread <= 0:
         return np.where(trust_in_others < threshold, 1.0 / patience, 0.0)
-    z = np.clip((threshold - trust_in_others) / spread, -500.0, 500.0)
+    with np.errstate(over="ignore"):  # a subnormal spread overflows to ±inf: clipped below
+        z = np.clip((threshold - trust_in_others) / spread, -500.0, 500.0)
     return 1.0 / (1.0 + np.exp(-z)) / patience
 
 
