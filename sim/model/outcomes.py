@@ -73,7 +73,6 @@ class HouseholdOutcomes:
 
     def __init__(self) -> None:
         self._buffers: dict[str, np.ndarray] = {}
-        self._ties: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     def _buffer(self, name: str, size: int, dtype: type = np.float64) -> np.ndarray:
         buf = self._buffers.get(name)
@@ -90,6 +89,7 @@ class HouseholdOutcomes:
         tied_count: int,
         cutoff: float,
         k: float,
+        tie_counts: np.ndarray | None = None,
     ) -> dict[str, float]:
         """The outcomes of ``hh`` named as in ``sim.model.OUTCOMES``.
 
@@ -98,9 +98,10 @@ class HouseholdOutcomes:
             poorest: indices of the poorest quintile (``welfare_q1``).
             tied_weight: 1.0 where a household is tied to an organization, else 0.0, shaped
                 like ``hh.trust`` (``trust_community``: the mean trust over the ties;
-                ``trust_spread``: each household's mean trust over its ties). It is read once
-                per structure (the model's, which does not change while it is in use).
+                ``trust_spread``: each household's mean trust over its ties).
             tied_count: the number of ties (the sum of ``tied_weight``).
+            tie_counts: each household's number of ties, when its owner keeps them
+                (:meth:`sim.model.build.Structure.tie_counts`); counted here otherwise.
             cutoff: deprivation cutoff of the services (:func:`sim.welfare.deprivations`).
             k: Alkire-Foster poverty cutoff.
             weights: the deprivation weights.
@@ -129,7 +130,7 @@ class HouseholdOutcomes:
             trust_community = float(_sum_of_products(hh.trust, tied_weight) / tied_count)
         else:
             trust_community = float("nan")
-        trust_spread = self._trust_spread(hh.trust, tied_weight)
+        trust_spread = self._trust_spread(hh.trust, tied_weight, tie_counts)
         return {
             "welfare_mean": float(w_mean),
             "welfare_q1": float(welfare_q1),
@@ -152,7 +153,9 @@ class HouseholdOutcomes:
             "trust_spread": trust_spread,
         }
 
-    def _trust_spread(self, trust: np.ndarray, tied_weight: np.ndarray) -> float:
+    def _trust_spread(
+        self, trust: np.ndarray, tied_weight: np.ndarray, tie_counts: np.ndarray | None
+    ) -> float:
         """The standard deviation over households of their trust in the organizations.
 
         Each household's trust ``T_h`` is :func:`sim.mechanisms.welfare.programme_trust` over
@@ -163,25 +166,10 @@ class HouseholdOutcomes:
         n, k = trust.shape
         if k == 0:
             return float("nan")
-        share, alone, _ = self._tie_shares(tied_weight)
-        t = np.einsum("ij,ij->i", trust, tied_weight, out=self._buffer("trust", n))
-        t *= share
-        if alone.size:
-            t[alone] = trust[alone].mean(axis=1)
+        work = self._buffer("trust_work", n * k).reshape(n, k)
+        t = welfare.programme_trust(trust, list(range(k)), tied_weight, count=tie_counts, work=work)
         t -= mean_of(t)
         return float(np.sqrt(np.einsum("i,i->", t, t) / n))
-
-    def _tie_shares(self, tied_weight: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """1 / each household's number of ties (0 if none), the untied households, the ties.
-
-        Kept while the same ``tied_weight`` array is passed (the model reads a new one when
-        its ties change), so the count costs one pass per structure, not per step.
-        """
-        if self._ties is None or self._ties[2] is not tied_weight:
-            count = tied_weight.sum(axis=1)
-            share = np.divide(1.0, count, out=np.zeros_like(count), where=count > 0)
-            self._ties = (share, np.flatnonzero(count == 0), tied_weight)
-        return self._ties
 
 
 def _sort_non_negative(x: np.ndarray, *, bucketed: bool | None = None) -> np.ndarray:
