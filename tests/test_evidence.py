@@ -149,6 +149,21 @@ BAD = {
         'targets = ["olken_audit_missing_expenditure"]',
         ["target 'olken_audit_missing_expenditure' is not a [[target]]"],
     ),
+    "a computed number not in the quote": (
+        'computed = "(11.79 - 13.20) / 6"',
+        'computed = "(11.79 - 13.02) / 6"',
+        ["bps_rural_poverty_trend", "computed: 13.02 does not appear in the quote"],
+    ),
+    "a computed value that is not the estimate": (
+        'computed = "(11.79 - 13.20) / 6"',
+        'computed = "(11.79 - 13.20) / 3"',
+        ["bps_rural_poverty_trend", "gives -0.47, not the estimate -0.235"],
+    ),
+    "a computed expression that is not arithmetic": (
+        'computed = "(11.79 - 13.20) / 6"',
+        'computed = "__import__(11.79)"',
+        ["bps_rural_poverty_trend", "only numbers, + - * / and brackets are allowed"],
+    ),
     "a judged band without a note": (
         'band_note = "the standard error was not read; +-50% is a plausible range until the '
         "interval of the paper's main table is read\"",

@@ -44,15 +44,18 @@ def test_the_scale_turns_the_output_unit_into_the_target_unit(table):
     targets = table.targets()
     for t, m in MEASUREMENTS.items():
         unit, out = targets[t].unit, DECLARED[m.output]
-        if unit in ("percent", "percentage points"):
+        if unit in ("percent", "percentage points", "percentage points per year"):
             # A share (or a relative change) shown x 100.
             assert out.bounds == (0.0, 1.0) or m.contrast == "relative", t
             assert m.scale == 100.0, t
+            # A change per year is read by the trend window, and only there.
+            assert (unit == "percentage points per year") == (m.window == "annual_change"), t
         elif unit == "index":
             assert out.unit == "index" and m.scale == 1.0, t
         else:  # pragma: no cover - a new unit needs a rule here
             pytest.fail(f"{t}: no rule for unit {unit!r}")
-        assert (m.contrast == "difference") == (unit == "percentage points"), t
+        if m.window != "annual_change":  # a trend is one arm's change over time
+            assert (m.contrast == "difference") == (unit == "percentage points"), t
 
 
 def test_a_target_without_an_output_is_refused_by_name():
@@ -185,3 +188,32 @@ def test_model_values_judge_each_mean_against_its_band(table):
         assert r["ci_low"] <= r["value"] <= r["ci_high"]
         assert r["within_band"] == (low <= r["value"] <= high)
         assert (r["replicates"], r["households"], r["steps"]) == (3, 120, 12)
+
+
+def test_an_annual_change_is_the_change_between_two_months_per_year():
+    import pandas as pd
+
+    from sim.experiments.targets import Measurement
+
+    m = Measurement("poverty_rate", "baseline", "annual_change", "level", step=24, scale=100.0)
+    run = pd.DataFrame({"step": range(25), "poverty_rate": np.linspace(0.125, 0.105, 25)})
+    # (0.105 - 0.125) x 100 over 2 years: -1.0 percentage point a year.
+    assert m.statistic(run) * m.scale == pytest.approx(-1.0, abs=1e-12)
+    assert m.steps(TINY) == 24  # the span belongs to the experiment, not the size
+    with pytest.raises(ValueError, match="reads a month"):
+        Measurement("poverty_rate", "baseline", "annual_change", "level")
+
+
+def test_the_poverty_trend_is_the_baseline_runs_change_by_seed():
+    from sim.experiments.validation import ArmRunner
+
+    m = dataclasses.replace(MEASUREMENTS["bps_rural_poverty_trend"], step=12)
+    with ArmRunner(dataclasses.replace(TINY, replications=2, steps=12)) as runner:
+        frames = runner.run(m.arms("t", {}, ()))
+    got = m.values(frames, "t")
+    # By hand: (month 12 - month 0) x 100 over one year, by seed.
+    by_step = frames["t:treated"].pivot(index="seed", columns="step", values="poverty_rate")
+    expected = 100 * (by_step[12] - by_step[0])
+    np.testing.assert_allclose(got.to_numpy(), expected.sort_index().to_numpy(), rtol=1e-12)
+    assert MEASUREMENTS["bps_rural_poverty_trend"].step == 72  # the six years of the releases
+    assert m.scenarios() == ("baseline",) and m.contrast == "level"

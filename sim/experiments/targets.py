@@ -69,16 +69,17 @@ class Measurement:
         output: the declared outcome read (:data:`sim.scenario.outcomes.DECLARED`).
         scenario: the shipped scenario every arm starts from (``scenarios/<name>.toml``).
         window: ``"initial"`` (the value at step 0), ``"horizon_mean"`` (the mean over
-            steps 1 to the horizon: a flow measured over the programme's life) or ``"step"``
+            steps 1 to the horizon: a flow measured over the programme's life), ``"step"``
             (the value at month ``step``: a survey at a given time; the arms run ``step``
-            months whatever the size's horizon).
+            months whatever the size's horizon) or ``"annual_change"`` (the value at month
+            ``step`` minus the value at step 0, per year: a trend between two surveys).
         contrast: ``"level"`` (one arm), ``"difference"`` (treated − control, per seed) or
             ``"relative"`` ((treated − control) / control, per seed).
         treated: the treated arm's own levers (a dose function of the scenario's levers, or
             fixed values); for a level, the one arm's.
         control: the control arm's own levers (unused for a level).
         control_scenario: the control arm's scenario when it differs (e.g. no partnership).
-        step: the month read by the ``"step"`` window.
+        step: the month read by the ``"step"`` and ``"annual_change"`` windows.
         scale: multiplies the contrast into the target's unit (100: share to percent or
             percentage points; relative change to percent).
         note: how the run reproduces the target, in words (``docs/evidence.md``).
@@ -86,7 +87,7 @@ class Measurement:
 
     output: str
     scenario: str
-    window: Literal["initial", "horizon_mean", "step"]
+    window: Literal["initial", "horizon_mean", "step", "annual_change"]
     contrast: Literal["level", "difference", "relative"]
     treated: Overrides | Dose = ()
     control: Overrides | Dose = ()
@@ -96,18 +97,20 @@ class Measurement:
     step: int = 0
 
     def __post_init__(self) -> None:
-        if self.window not in ("initial", "horizon_mean", "step"):
+        if self.window not in _WINDOWS:
             raise ValueError(f"unknown window {self.window!r}")
         if self.contrast not in ("level", "difference", "relative"):
             raise ValueError(f"unknown contrast {self.contrast!r}")
-        if (self.window == "step") != (self.step > 0):
-            raise ValueError("a 'step' window reads a month >= 1; other windows take no step")
+        if (self.window in _AT_STEP) != (self.step > 0):
+            raise ValueError(
+                "a 'step' or 'annual_change' window reads a month >= 1; other windows take no step"
+            )
 
     def steps(self, size: Size) -> int:
         """How many months the arms run: 1 for the initial state, ``step``, or the horizon."""
         if self.window == "initial":
             return 1
-        if self.window == "step":  # the survey's month belongs to the experiment, not the size
+        if self.window in _AT_STEP:  # the survey's month belongs to the experiment, not the size
             return self.step
         return size.steps
 
@@ -136,8 +139,12 @@ class Measurement:
         """The output of one run, as the window reads it."""
         if self.window == "initial":
             return float(run[self.output].iloc[0])
-        if self.window == "step":
-            return float(run.loc[run["step"] == self.step, self.output].iloc[0])
+        if self.window in _AT_STEP:
+            value = float(run.loc[run["step"] == self.step, self.output].iloc[0])
+            if self.window == "step":
+                return value
+            start = float(run.loc[run["step"] == 0, self.output].iloc[0])
+            return (value - start) / (self.step / _MONTHS_PER_YEAR)
         return float(run[self.output].iloc[1:].mean())
 
     def values(self, frames: Mapping[str, pd.DataFrame], target: str) -> pd.Series:
@@ -149,6 +156,11 @@ class Measurement:
         if self.contrast == "difference":
             return (treated - control) * self.scale
         return (treated - control) / control * self.scale
+
+
+_WINDOWS = ("initial", "horizon_mean", "step", "annual_change")
+_AT_STEP = ("step", "annual_change")
+_MONTHS_PER_YEAR = 12  # a model step is a month (scenario run.steps_per_year)
 
 
 def _audit_probability(p: float) -> Dose:
@@ -231,6 +243,17 @@ MEASUREMENTS: dict[str, Measurement] = {
         "organization alone, the control villages' services), paired by seed: relative change "
         "in `access_health` at month 12, x 100 (health access read as the monthly probability "
         "of using health services)",
+    ),
+    "bps_rural_poverty_trend": Measurement(
+        "poverty_rate",
+        "baseline",
+        "annual_change",
+        "level",
+        step=72,
+        scale=100.0,
+        note="`baseline` (every organization running its own programme: the status quo), "
+        "`poverty_rate` at month 72 minus at month 0, divided by 6 years (the longest span "
+        "between the BPS releases read), x 100",
     ),
     "bps_gini_national": _GINI,
     "bps_gini_rural": _GINI,

@@ -182,6 +182,8 @@ def _target_details(table: EvidenceTable, t: Target) -> list[str]:
         lines.append(
             f"- Estimate: **{_number(t.estimate)}**, band {_band(t)}: {note} ({t.band_basis})."
         )
+        if t.computed:
+            lines.append(f"- Computed from the numbers quoted: `{t.computed}`.")
     else:
         lines.append(f"- **Not verified**: {t.reason}.")
     lines += [

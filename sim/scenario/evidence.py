@@ -33,6 +33,7 @@ Example:
 
 from __future__ import annotations
 
+import ast
 import math
 import re
 from pathlib import Path
@@ -69,6 +70,7 @@ UNITS: dict[str, str] = {
     "share": "a fraction in [0, 1]",
     "percent": "a share x 100, or a relative change in percent",
     "percentage points": "a difference between two percentages",
+    "percentage points per year": "a change in a percentage over time, per year (a trend)",
     "index": "a bounded index such as a Gini coefficient (0 to 1)",
     "standard deviations": "an effect on a standardized index",
     "USD per household": "US dollars per household (programme size)",
@@ -126,6 +128,46 @@ def _agrees(written: float, estimate: float) -> bool:
     )
 
 
+def _check_computed(expression: str, quote: str, estimate: float) -> None:
+    """Check that ``expression`` uses only numbers written in ``quote`` and gives ``estimate``.
+
+    The expression is arithmetic (+, -, *, / and brackets) over numbers written with a decimal
+    point; each must appear in the quote written with a point or, as Indonesian writes
+    decimals, with a comma (``13.20`` or ``13,20``). Whole numbers are counts (years between
+    releases) and need not appear. The value must agree with the estimate within 0.5%.
+
+    Example:
+        >>> _check_computed("(11.79 - 13.20) / 6", "dari 13,20 ... menjadi 11,79 persen", -0.235)
+        >>> _check_computed("(11.79 - 13.25) / 6", "dari 13,20 menjadi 11,79", -0.235)
+        Traceback (most recent call last):
+        ...
+        ValueError: computed: 13.25 does not appear in the quote (as 13.25 or 13,25)
+    """
+    tree = ast.parse(expression, mode="eval")
+    allowed = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.Constant, ast.Add, ast.Sub)
+    allowed += (ast.Mult, ast.Div, ast.USub)
+    for node in ast.walk(tree):
+        if not isinstance(node, allowed) or (
+            isinstance(node, ast.Constant) and not isinstance(node.value, int | float)
+        ):
+            raise ValueError(
+                f"computed {expression!r}: only numbers, + - * / and brackets are allowed"
+            )
+    text = _squash(quote)
+    for number in re.findall(r"\d+\.\d+", expression):
+        comma = number.replace(".", ",")
+        if number not in text and comma not in text:
+            raise ValueError(
+                f"computed: {number} does not appear in the quote (as {number} or {comma})"
+            )
+    value = eval(compile(tree, "<computed>", "eval"), {"__builtins__": {}})  # checked above
+    if not math.isclose(value, estimate, rel_tol=0.005, abs_tol=1e-12):
+        raise ValueError(
+            f"computed {expression!r} gives {value:.6g}, not the estimate {estimate} "
+            "(the estimate may round the computed value to three significant digits)"
+        )
+
+
 def _squash(text: str) -> str:
     return " ".join(text.split())
 
@@ -161,6 +203,11 @@ class Target(Table):
     place: str = Field(min_length=1, description="table, figure, page or section in the source")
     quote: str = Field(min_length=1, description="the sentence read, verbatim")
     as_written: str | None = Field(None, description="the number exactly as the quote writes it")
+    computed: str = Field(
+        "",
+        description="for an estimate derived from numbers read (a trend): the arithmetic, "
+        "e.g. '(11.79 - 13.20) / 6', whose every number appears in the quote",
+    )
     model_output: str = Field("", description="a declared outcome, or '' if none yet")
     experiment: str = Field(min_length=1, description="the run that would reproduce it")
     verified: bool = Field(description="whether the estimate was read in the source")
@@ -201,7 +248,9 @@ class Target(Table):
         if _squash(self.as_written) not in _squash(self.quote):
             raise ValueError(f"as_written {self.as_written!r} does not appear in the quote")
         written = _written_number(self.as_written)
-        if written is not None and not _agrees(written, self.estimate):
+        if self.computed:
+            _check_computed(self.computed, self.quote, self.estimate)
+        elif written is not None and not _agrees(written, self.estimate):
             raise ValueError(
                 f"estimate {self.estimate} does not agree with the number as written "
                 f"{self.as_written!r} (allowed: the same number, or x 100 or / 100)"
