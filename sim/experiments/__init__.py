@@ -4,8 +4,9 @@ The face of the floor: the names users' scripts and the README use. The modules,
 ``disk`` (atomic writes, checksums), ``tasks`` (what a run is, replicate seeds), ``stats`` (the
 t-interval, paired differences, Holm), ``store`` (a sweep's runs on disk), ``engines`` (where
 runs execute), ``runs`` (the one runner), ``results`` (results folders and manifests),
-``sweep``, ``analysis``, ``compare``, ``validation`` and ``discovery`` (PRIM boxes of the
-conditions under which runs fail, with EMA Workbench's PRIM).
+``sweep``, ``analysis``, ``compare``, ``validation`` (arms and their runner), ``effects``
+(paired effects, bands and verdicts) and ``discovery`` (PRIM boxes of the conditions under
+which runs fail, with EMA Workbench's PRIM).
 """
 
 from sim.experiments.disk import write_atomic
