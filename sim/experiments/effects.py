@@ -213,7 +213,7 @@ def paired_effect(
 # ----------------------------------------------------------------------------- results
 @dataclass(frozen=True)
 class Figure:
-    """What a pattern's figure shows; :mod:`sim.present.validation_report` draws it.
+    """What a pattern's figure shows; :mod:`sim.present.validation_figures` draws it.
 
     ``kind`` is ``bands`` (``outcomes`` over time, mean and 95% band per arm; ``data`` maps arm
     labels to their runs), ``effects`` (``data``: the pattern's effects with their intervals),
