@@ -1,4 +1,4 @@
-"""The district at step 0: the stakeholder graph, representatives, a map's rewrites, structure.
+"""The district at step 0 (graph, representatives, a map's rewrites, structure) and the seed.
 
 Each function takes arrays and scenario sections and returns what it built; the model wires
 them in :meth:`~sim.model.PartnershipModel.__init__`. Randomness comes from the streams the
@@ -36,6 +36,7 @@ __all__ = [
     "district",
     "organizations",
     "representatives",
+    "resolve_seed",
     "stakeholder_graph",
 ]
 
@@ -276,3 +277,15 @@ def district(
         o.budget = budgets[o.node]
     structure = Structure.read(graph, nodes, hh, reps)
     return District(hh, graph, social_ties, social_degree, ties, structure)
+
+
+def resolve_seed(seed: int | None, rng: int | np.random.Generator | None) -> int:
+    """One integer seed from Mesa's two spellings; fresh OS entropy when neither is given."""
+    if seed is not None and rng is not None:
+        raise ValueError("pass either seed or rng, not both")
+    value = rng if seed is None else seed
+    if value is None:
+        return int(np.random.SeedSequence().entropy % 2**63)
+    if isinstance(value, np.random.Generator):
+        return int(value.integers(2**63))
+    return int(value)

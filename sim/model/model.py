@@ -3,8 +3,9 @@
 The model owns the run's state and lists the step's phases; the pieces it wires live beside
 it: :mod:`~sim.model.build` (the district at step 0), :mod:`~sim.model.ties` (trust and
 channel quality of the organizations' ties), :mod:`~sim.model.delivery` (phase 4),
-:mod:`~sim.model.learning` (phase 6), :mod:`~sim.model.outcomes` (data collection) and
-:mod:`~sim.model.interventions` (phase 0). The rules they apply are in :mod:`sim.mechanisms`.
+:mod:`~sim.model.learning` (phase 6), :mod:`~sim.model.accountability` (audits, the books,
+sanctions), :mod:`~sim.model.outcomes` (data collection) and :mod:`~sim.model.interventions`
+(phase 0). The rules they apply are in :mod:`sim.mechanisms`.
 
 Example:
     >>> from sim.model.model import PartnershipModel
@@ -31,7 +32,7 @@ from sim.mechanisms.partnership import (
     initial_views,
     member_nodes,
 )
-from sim.model import build, delivery, interventions, learning, memory
+from sim.model import accountability, build, delivery, interventions, learning, memory
 from sim.model.agents import HouseholdFaces
 from sim.model.outcomes import (
     HouseholdOutcomes,
@@ -84,7 +85,7 @@ class PartnershipModel(mesa.Model):
             scenario = scenario.with_overrides(levers, source="PartnershipModel(**levers)")
         scenario, self.stakeholder_map = maps.for_scenario(scenario)
         memory.check_fits([scenario], source="PartnershipModel")  # before allocating anything
-        seed = _resolve_seed(seed, rng)
+        seed = build.resolve_seed(seed, rng)
         super().__init__(rng=seed)  # Mesa seeds self.rng and self.random from it
         # ``config``, not ``scenario``: Mesa 3.4+ reserves ``Model.scenario`` for its own.
         self.config, self.seed, self.replicate = scenario, seed, replicate
@@ -276,9 +277,7 @@ class PartnershipModel(mesa.Model):
         sanctions every shortfall since the last check.
         """
         a = self.config.accountability
-        audited = False
-        if self.steps % a.audit_interval == 0:  # drawn with or without a partnership (CRN)
-            audited = bool(self._audit_rng.random() < a.audit_probability)
+        audited = accountability.audit_drawn(int(self.steps), a, self._audit_rng)
         p = self.active_partnership
         if p is None:
             return
@@ -318,14 +317,9 @@ class PartnershipModel(mesa.Model):
         )  # fmt: skip
         p.contribution = dynamics.conditional_contribution(p.belief, motive, d.conditional_slope)
         self.on_contribute(p)
-        promised = p.promised * resources
-        paid = p.contribution * promised
-        p.owed += promised
-        p.arrears += promised - paid
         self.record.resources = resources
-        self.record.fines = min(p.fines_due, p.fine_instalment)
-        p.fines_due -= self.record.fines
-        self.record.pooled = float(paid.sum()) + self.record.fines
+        paid, self.record.fines = accountability.book(p, resources)
+        self.record.pooled = paid + self.record.fines
 
     def on_contribute(self, p: Partnership) -> None:
         """A hook after the members decide their contributions, before they are pooled.
@@ -406,25 +400,17 @@ class PartnershipModel(mesa.Model):
         self._sanction(p, self._audit_rng.random(p.size) < e)
 
     def _sanction(self, p: Partnership, detected: np.ndarray) -> None:
-        """Sanction the ``detected`` members' shortfalls since the last check; start a new one.
+        """Sanction detected shortfalls; partners withdraw trust from the detected members.
 
-        Fines (restitution when ``sanction_fine`` is 1) are paid into the pool over the next
-        year, in equal monthly instalments; partners withdraw trust from a detected member in
-        proportion to its shortfall. The check closes every member's books, or with
-        ``detection_basis = 'carried'`` only the detected members' (a missed shortfall waits
-        for the next check).
+        The books and fines: :func:`sim.model.accountability.sanction`. Trust in a detected
+        member falls in proportion to its shortfall, written through the trust's owner.
         """
         a = self.config.accountability
-        p.fines_due += float(governance.fines(p.arrears, detected, a.sanction_fine).sum())
-        p.fine_instalment = p.fines_due / self.config.run.steps_per_year
-        if a.sanction_reputation > 0 and detected.any():
-            short = governance.shortfall(p.arrears, p.owed)
+        short = accountability.sanction(p, detected, a, self.config.run.steps_per_year)
+        if short is not None:
             trust = self.trust_matrix()
             new = governance.sanctioned_trust(trust, short, detected, a.sanction_reputation)
             self.write_trust(new, trust)
-        closed = governance.cleared_on_check(detected, a.detection_basis)
-        p.arrears[closed] = 0.0
-        p.owed[closed] = 0.0
 
     def review_membership(self) -> None:
         """8. Members leave for distrust (a hazard) or after ``exit_patience`` steps of net loss."""
@@ -469,18 +455,12 @@ class PartnershipModel(mesa.Model):
     @property
     def detection(self) -> float:
         """Probability that a unit a member withholds is sanctioned within a year (7.15)."""
-        a = self.config.accountability
-        return governance.member_detection_probability(
-            a.audit_probability, a.evaluation_detection,
-            self.config.factors.evaluation_interval, self.config.run.steps_per_year,
-            audit_interval=a.audit_interval, basis=a.detection_basis,
-        )  # fmt: skip
+        return accountability.detection(self.config)
 
     @property
     def deterrence(self) -> float:
         """The expected sanction per unit withheld: detection × (fine + reputation), at most 1."""
-        a = self.config.accountability
-        return governance.expected_sanction(self.detection, a.sanction_fine, a.sanction_reputation)
+        return accountability.deterrence(self.config)
 
     # ------------------------------------------------------------------ results
     def outcomes(self) -> dict[str, float]:
@@ -514,15 +494,3 @@ class PartnershipModel(mesa.Model):
     def household_frame(self) -> pd.DataFrame:
         """Agent-level data: one row per household at the current step."""
         return household_frame(self.hh, int(self.steps))
-
-
-def _resolve_seed(seed: int | None, rng: int | np.random.Generator | None) -> int:
-    """One integer seed from Mesa's two spellings; fresh OS entropy when neither is given."""
-    if seed is not None and rng is not None:
-        raise ValueError("pass either seed or rng, not both")
-    value = rng if seed is None else seed
-    if value is None:
-        return int(np.random.SeedSequence().entropy % 2**63)
-    if isinstance(value, np.random.Generator):
-        return int(value.integers(2**63))
-    return int(value)
