@@ -23,6 +23,10 @@ The calibration of an expensive stochastic simulator against a few measured targ
 3. **Confirmation.** The simulator runs again at the first draws; their target values are
    the posterior-predictive check (held-out targets included, which no emulator saw).
 
+The emulators, implausibility, the NROY region and the resampling are in
+:mod:`sim.experiments.emulator` (:class:`Observation` and :class:`Emulator` are re-exported
+here); this module runs the waves and keeps the folder.
+
 Everything lands in a folder as it finishes (designs, one Parquet part per finished chunk of
 runs, the posterior, the confirmation), so a rerun continues where a killed one stopped and
 gives the same result: GP fits are deterministic given their runs.
@@ -36,7 +40,6 @@ from __future__ import annotations
 
 import json
 import time
-import warnings
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, wait
 from dataclasses import asdict, dataclass, field
@@ -50,6 +53,13 @@ from threadpoolctl import threadpool_limits
 
 from sim.errors import UserError
 from sim.experiments.disk import json_default, write_atomic
+from sim.experiments.emulator import (
+    Emulator,
+    Observation,
+    nroy,
+    plausible_points,
+    systematic_resample,
+)
 from sim.experiments.engines import ENGINES, default_workers, local_pool
 from sim.scenario.priors import Priors
 
@@ -72,40 +82,6 @@ class HistoryMatchError(UserError):
 
 
 @dataclass(frozen=True)
-class Observation:
-    """A measured target: its centre, the observation sd and the model-discrepancy sd."""
-
-    id: str
-    value: float
-    sd: float
-    discrepancy: float = 0.0
-
-    @classmethod
-    def from_band(cls, id: str, low: float, high: float, discrepancy: float = 0.0):
-        """The band as a 95% interval: centre (low + high) / 2, sd (high - low) / 3.92.
-
-        A band of zero width (a stated exact value) gets a tiny sd; the discrepancy then
-        carries the tolerance.
-
-        Example:
-            >>> Observation.from_band("x", -12.0, -4.0).sd
-            2.0408163265306123
-        """
-        sd = max((high - low) / (2 * 1.96), 1e-9)
-        return cls(id, (low + high) / 2.0, sd, discrepancy)
-
-    @property
-    def variance(self) -> float:
-        """Observation plus discrepancy variance."""
-        return self.sd**2 + self.discrepancy**2
-
-    @property
-    def band(self) -> tuple[float, float]:
-        """The 95% band the observation stands for."""
-        return (self.value - 1.96 * self.sd, self.value + 1.96 * self.sd)
-
-
-@dataclass(frozen=True)
 class Settings:
     """How much work a calibration does."""
 
@@ -117,57 +93,6 @@ class Settings:
     confirm: int = 20  # draws run again by the simulator
     seed: int = 2026
     chunk: int = 4  # runs per stored part (what a kill can lose)
-
-
-class Emulator:
-    """One Gaussian process per target, fitted on the unit cube."""
-
-    def __init__(self, u: np.ndarray, y: pd.DataFrame, seed: int = 0) -> None:
-        from sklearn.gaussian_process import GaussianProcessRegressor
-        from sklearn.gaussian_process.kernels import RBF, ConstantKernel, WhiteKernel
-
-        self.targets = list(y.columns)
-        self.models = {}
-        d = u.shape[1]
-        for name in self.targets:
-            ok = np.isfinite(y[name].to_numpy())
-            kernel = ConstantKernel(1.0, (1e-3, 1e3)) * RBF(
-                np.full(d, 0.5), (1e-2, 1e2)
-            ) + WhiteKernel(1e-2, (1e-8, 1e1))
-            gp = GaussianProcessRegressor(
-                kernel, normalize_y=True, n_restarts_optimizer=2, random_state=seed
-            )
-            with warnings.catch_warnings():  # bounds reached: a flat or noise-free direction
-                warnings.simplefilter("ignore")
-                gp.fit(u[ok], y[name].to_numpy()[ok])
-            self.models[name] = gp
-
-    def predict(self, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Means and variances (rows: points; columns: targets, in order)."""
-        means, variances = [], []
-        for name in self.targets:
-            m, s = self.models[name].predict(u, return_std=True)
-            means.append(m)
-            variances.append(s**2)
-        return np.column_stack(means), np.column_stack(variances)
-
-    def length_scales(self) -> dict[str, np.ndarray]:
-        """Each target's fitted RBF length scales (unit cube; large = the target ignores it)."""
-        return {n: np.atleast_1d(gp.kernel_.k1.k2.length_scale) for n, gp in self.models.items()}
-
-    def implausibility(self, u: np.ndarray, obs: Sequence[Observation]) -> np.ndarray:
-        """``I_j(x)`` for every point (rows) and target (columns)."""
-        mean, var = self.predict(u)
-        z = np.array([o.value for o in obs])
-        v = np.array([o.variance for o in obs])
-        return np.abs(z - mean) / np.sqrt(var + v)
-
-    def loglik(self, u: np.ndarray, obs: Sequence[Observation]) -> np.ndarray:
-        """Gaussian log-likelihood of the observations at every point."""
-        mean, var = self.predict(u)
-        z = np.array([o.value for o in obs])
-        total = var + np.array([o.variance for o in obs])
-        return -0.5 * np.sum((z - mean) ** 2 / total + np.log(total), axis=1)
 
 
 @dataclass
@@ -339,53 +264,6 @@ def _seconds(folder: Path) -> float:
     return float(json.loads(path.read_text(encoding="utf-8"))["seconds"]) if path.exists() else 0.0
 
 
-def _nroy(
-    emulators: list[Emulator], u: np.ndarray, obs: Sequence[Observation], cutoff: float
-) -> np.ndarray:
-    keep = np.ones(len(u), dtype=bool)
-    for em in emulators:
-        if keep.any():
-            keep[keep] = em.implausibility(u[keep], obs).max(axis=1) <= cutoff
-    return keep
-
-
-def _plausible_points(
-    emulators: list[Emulator],
-    screen: np.ndarray,
-    obs: Sequence[Observation],
-    settings: Settings,
-    wanted: int,
-    rng: np.random.Generator,
-) -> np.ndarray:
-    """At least ``wanted`` points of the NROY region (unit cube), if it can find them.
-
-    The screen (uniform on the cube) finds the region; more points come from the box around
-    the screen's NROY points (widened by a tenth of its width each side), which is uniform,
-    so the prior's weights stay equal. Up to 20 batches of ``settings.candidates``.
-    """
-    keep = _nroy(emulators, screen, obs, settings.cutoff)
-    found = [screen[keep]]
-    if not keep.any() or keep.sum() >= wanted:
-        return found[0]
-    lo, hi = screen[keep].min(axis=0), screen[keep].max(axis=0)
-    pad = 0.1 * (hi - lo) + 0.02
-    lo, hi = np.clip(lo - pad, 0.0, 1.0), np.clip(hi + pad, 0.0, 1.0)
-    for _ in range(20):
-        batch = lo + (hi - lo) * rng.uniform(size=(settings.candidates, screen.shape[1]))
-        found.append(batch[_nroy(emulators, batch, obs, settings.cutoff)])
-        if sum(len(f) for f in found[1:]) >= wanted:
-            return np.concatenate(found[1:])
-    return np.concatenate(found[1:]) if sum(len(f) for f in found[1:]) else found[0]
-
-
-def _systematic(weights: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
-    """Indices of ``n`` systematic-resampling draws (Kitagawa 1996) from ``weights``."""
-    cumulative = np.cumsum(weights / weights.sum())
-    cumulative[-1] = 1.0
-    positions = (rng.uniform() + np.arange(n)) / n
-    return np.searchsorted(cumulative, positions)
-
-
 def history_match(
     priors: Priors,
     fit: Sequence[Observation],
@@ -461,11 +339,12 @@ def _history_match(
         elif not store.run:
             raise HistoryMatchError(f"{wave_dir}: wave {k} was never run; nothing to render")
         else:
-            inside = _plausible_points(
+            inside = plausible_points(
                 emulators,
                 screen,
                 fit,
-                settings,
+                settings.cutoff,
+                settings.candidates,
                 5 * settings.points,
                 np.random.default_rng([settings.seed, 6, k]),
             )
@@ -489,7 +368,7 @@ def _history_match(
         ycols = [f"y:{o.id}" for o in fit]
         y = runs[ycols].rename(columns=lambda c: c[2:])
         emulators.append(Emulator(runs[ulevers].to_numpy(), y, seed=settings.seed + k))
-        share = float(_nroy(emulators, screen, fit, settings.cutoff).mean())
+        share = float(nroy(emulators, screen, fit, settings.cutoff).mean())
         waves.append({"wave": k, "runs": len(done), "nroy": share, "seconds": _seconds(wave_dir)})
         say(f"wave {k}: {len(done)} runs, {share:.1%} of the prior not ruled out")
         if share == 0.0:
@@ -498,11 +377,12 @@ def _history_match(
     # ---- posterior: importance sampling on the last emulators, prior as proposal
     post_file = store.path / "draws.parquet"
     candidates = np.random.default_rng([settings.seed, 3]).uniform(size=(settings.candidates, d))
-    pool = _plausible_points(
+    pool = plausible_points(
         emulators,
         candidates,
         fit,
-        settings,
+        settings.cutoff,
+        settings.candidates,
         20 * settings.draws,
         np.random.default_rng([settings.seed, 7]),
     )
@@ -514,7 +394,7 @@ def _history_match(
     if post_file.exists():
         posterior = pd.read_parquet(post_file)
     else:
-        idx = _systematic(w, settings.draws, np.random.default_rng([settings.seed, 4]))
+        idx = systematic_resample(w, settings.draws, np.random.default_rng([settings.seed, 4]))
         idx = np.random.default_rng([settings.seed, 5]).permutation(idx)
         posterior = pd.DataFrame(priors.from_unit(pool[idx]), columns=levers)
         posterior.insert(0, "draw", np.arange(len(posterior), dtype=np.int64))
