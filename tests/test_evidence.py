@@ -164,6 +164,16 @@ BAD = {
         'computed = "__import__(11.79)"',
         ["bps_rural_poverty_trend", "only numbers, + - * / and brackets are allowed"],
     ),
+    "a computed expression that does not parse": (
+        'computed = "(11.79 - 13.20) / 6"',
+        'computed = "(11.79 - 13.20 / 6"',
+        ["bps_rural_poverty_trend", "is not an arithmetic expression", "numbers, + - * /"],
+    ),
+    "a computed expression that divides by zero": (
+        'computed = "(11.79 - 13.20) / 6"',
+        'computed = "(11.79 - 13.20) / 0"',
+        ["bps_rural_poverty_trend", "divides by zero"],
+    ),
     "a judged band without a note": (
         'band_note = "the standard error was not read; +-50% is a plausible range until the '
         "interval of the paper's main table is read\"",

@@ -170,7 +170,13 @@ def _check_computed(expression: str, quote: str, estimate: float) -> None:
         ...
         ValueError: computed: 13.25 does not appear in the quote (as 13.25 or 13,25)
     """
-    tree = ast.parse(expression, mode="eval")
+    try:
+        tree = ast.parse(expression, mode="eval")
+    except SyntaxError:
+        raise ValueError(
+            f"computed {expression!r} is not an arithmetic expression "
+            "(allowed: numbers, + - * / and brackets, e.g. '(11.79 - 13.20) / 6')"
+        ) from None
     allowed = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.Constant, ast.Add, ast.Sub)
     allowed += (ast.Mult, ast.Div, ast.USub)
     for node in ast.walk(tree):
@@ -187,7 +193,10 @@ def _check_computed(expression: str, quote: str, estimate: float) -> None:
             raise ValueError(
                 f"computed: {number} does not appear in the quote (as {number} or {comma})"
             )
-    value = _arithmetic(tree.body)  # only the nodes checked above
+    try:
+        value = _arithmetic(tree.body)  # only the nodes checked above
+    except ZeroDivisionError:
+        raise ValueError(f"computed {expression!r} divides by zero") from None
     if not math.isclose(value, estimate, rel_tol=0.005, abs_tol=1e-12):
         raise ValueError(
             f"computed {expression!r} gives {value:.6g}, not the estimate {estimate} "
