@@ -69,6 +69,40 @@ def test_a_few_numbers_as_read(table):
     assert high == pytest.approx(100 * (0.031 + 1.96 * 0.017), abs=0.05)
 
 
+# BPS rural poverty rates (percent) as read in the releases quoted by bps_rural_poverty_trend
+# and bps_poverty_rate_rural, keyed by (year, month).
+RURAL_RATES = {
+    (2018, 3): 13.20,
+    (2018, 9): 13.10,
+    (2019, 3): 12.85,
+    (2019, 9): 12.60,
+    (2021, 9): 12.53,
+    (2022, 3): 12.29,
+    (2023, 3): 12.22,
+    (2024, 3): 11.79,
+}
+
+
+def test_the_rural_trend_band_is_the_range_over_same_month_spans(table):
+    t = table.targets()["bps_rural_poverty_trend"]
+    paces = [
+        (RURAL_RATES[b] - RURAL_RATES[a]) / (b[0] - a[0])
+        for a in RURAL_RATES
+        for b in RURAL_RATES
+        if a[1] == b[1] and b[0] > a[0]
+    ]
+    # By hand: September 2018 -> 2019 (13.10 -> 12.60) is the fastest, -0.50 a year;
+    # September 2019 -> 2021 (12.60 -> 12.53, 2 years) the slowest, -0.035 a year.
+    assert min(paces) == pytest.approx(-0.50) and max(paces) == pytest.approx(-0.035)
+    assert t.band == pytest.approx((min(paces), max(paces)))
+    # The estimate is the longest span: March 2018 -> March 2024, 6 years.
+    assert t.estimate == pytest.approx((11.79 - 13.20) / 6, abs=5e-4)
+    for rate in RURAL_RATES.values():  # every rate used was read in one of the two quotes
+        written = f"{rate:.2f}".replace(".", ",")
+        quotes = t.quote + table.targets()["bps_poverty_rate_rural"].quote
+        assert written in quotes or f"{rate:.2f}" in quotes, rate
+
+
 def _mutated(tmp_path: Path, old: str, new: str) -> Path:
     assert SHIPPED.count(old) >= 1, old
     path = tmp_path / "targets.toml"
