@@ -356,14 +356,22 @@ def test_household_trust_of_all_partners_at_once_equals_one_organization_at_a_ti
 def test_branch_free_trust_update_equals_the_formula_bit_for_bit(rng):
     trust = rng.random(10_000)
     experience = np.where(rng.random(10_000) < 0.1, trust, rng.random(10_000))  # ties E == T
-    gain, loss = 0.07, 0.31
-    rate = np.where(experience >= trust, gain, loss)
-    expected = np.clip((experience - trust) * rate + trust, 0.0, 1.0)
-    np.testing.assert_array_equal(dynamics.trust_update(trust, experience, gain, loss), expected)
-    work = (np.empty(10_000), np.empty(10_000))
-    out = trust.copy()
-    dynamics.trust_update(out, experience, gain, loss, out=out, work=work)
-    np.testing.assert_array_equal(out, expected)
+    observed = (rng.random(10_000) < 0.6).astype(float)
+    # The smaller product when gains are slower than losses, the larger otherwise; equal and
+    # zero rates too.
+    for gain, loss in [(0.07, 0.31), (0.31, 0.07), (0.2, 0.2), (0.0, 0.3), (0.3, 0.0)]:
+        rate = np.where(experience >= trust, gain, loss)
+        expected = np.clip((experience - trust) * rate + trust, 0.0, 1.0)
+        got = dynamics.trust_update(trust, experience, gain, loss)
+        np.testing.assert_array_equal(got, expected)
+        work = (np.empty(10_000), np.empty(10_000))
+        out = trust.copy()
+        dynamics.trust_update(out, experience, gain, loss, out=out, work=work)
+        np.testing.assert_array_equal(out, expected)
+        masked = np.clip((experience - trust) * observed * rate + trust, 0.0, 1.0)
+        got = dynamics.trust_update(trust, experience, gain, loss, observed=observed)
+        np.testing.assert_array_equal(got, masked)
+        np.testing.assert_array_equal(got[observed == 0], trust[observed == 0])
     assert dynamics.trust_update(0.5, 1.0, 0.1, 0.4) == pytest.approx(0.55)
 
 

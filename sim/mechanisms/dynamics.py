@@ -325,24 +325,24 @@ def trust_update(
         >>> trust_update(np.array([0.5, 0.5]), np.array([1.0, 0.0]), 0.1, 0.4)
         array([0.55, 0.3 ])
     """
-    # Branch-free: γ(E − T) = γ⁺·max(E − T, 0) + γ⁻·min(E − T, 0), one term of which is an
-    # exact zero, so every entry rounds as the formula does. (np.where on the sign costs a
-    # mispredicted branch per entry: three times the arithmetic.) Not observed: E − T is
-    # multiplied by 0, so the entry gains an exact zero.
+    # Branch-free: γ(E − T) is the smaller of γ⁺(E − T) and γ⁻(E − T) when γ⁺ ≤ γ⁻ (the
+    # larger when γ⁺ > γ⁻): for E > T the smaller rate gives the smaller product, for E < T
+    # the larger rate the more negative one. Both products are the formula's own, so every
+    # entry rounds as the formula does. (np.where on the sign costs a mispredicted branch
+    # per entry: three times the arithmetic.) Not observed: the step is multiplied by 0, so
+    # the entry gains an exact zero.
     if work is None:
         diff = np.asarray(np.subtract(experience, trust))
-        up = np.empty_like(diff)
+        step = np.empty_like(diff)
     else:
-        diff, up = np.subtract(experience, trust, out=work[0]), work[1]
+        diff, step = np.subtract(experience, trust, out=work[0]), work[1]
+    np.multiply(diff, gain_rate, out=step)
+    diff *= loss_rate
+    (np.minimum if gain_rate <= loss_rate else np.maximum)(step, diff, out=step)
     if observed is not None:
-        np.multiply(diff, observed, out=diff)
-    up = np.clip(diff, 0.0, np.inf, out=up)  # max(E − T, 0); clip is numpy's faster max here
-    down = np.clip(diff, -np.inf, 0.0, out=diff)
-    up *= gain_rate
-    down *= loss_rate
-    up += down
-    up += trust
-    new = np.clip(up, 0.0, 1.0, out=up if out is None else out)
+        step *= observed
+    step += trust
+    new = np.clip(step, 0.0, 1.0, out=step if out is None else out)
     return new if new.ndim else new[()]
 
 

@@ -20,6 +20,7 @@ __all__ = [
     "depreciate",
     "deprivation_counts",
     "deprivations",
+    "dose_gain",
     "dose_response",
     "income_from_capital",
     "initial_households",
@@ -186,14 +187,35 @@ def dose_response(
         >>> dose_response(np.array([0.0, 0.5]), np.array([0.0, np.log(2.0)]), 1.0)
         array([0.  , 0.75])
     """
-    response = np.multiply(np.negative(efficiency), dose, out=out)
-    np.exp(response, out=response)
-    np.subtract(1.0, response, out=response)
     if headroom is None:
         headroom = np.subtract(1.0, stock, out=work)
-    np.multiply(headroom, response, out=response)
+    response = dose_gain(dose, efficiency, headroom, out=out)
     response += stock
     return response
+
+
+def dose_gain(
+    dose: np.ndarray,
+    efficiency: float | np.ndarray,
+    headroom: np.ndarray,
+    *,
+    out: np.ndarray | None = None,
+) -> np.ndarray:
+    """What a dose adds to a stock: ``(1 − x)(1 − exp(−e·d))`` (see :func:`dose_response`).
+
+    ``headroom`` is ``1 − x``; ``out`` may be ``dose`` itself. :func:`dose_response` is this
+    plus the stock, so a caller that needs the gain too (evaluation credits a partnership with
+    what its services added) takes it from here instead of subtracting the stock again.
+
+    Example:
+        >>> dose_gain(np.array([0.0, np.log(2.0)]), 1.0, np.array([1.0, 0.5])).tolist()
+        [0.0, 0.25]
+    """
+    gain = np.multiply(np.negative(efficiency), dose, out=out)
+    np.exp(gain, out=gain)
+    np.subtract(1.0, gain, out=gain)
+    np.multiply(headroom, gain, out=gain)
+    return gain
 
 
 def depreciate(

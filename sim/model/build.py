@@ -152,6 +152,8 @@ class Structure:
         village_sizes: households in each village (indexed by village).
         village_index: each household's village as numpy's index type, for gathers by village
             (``np.take`` converts other integer indices at every call: five times the gather).
+        village_starts: the first household of each village, when villages are contiguous
+            blocks of households with none empty (as built); ``None`` otherwise.
         rep_positions: per organization, the tied representatives' positions in
             ``representatives`` (columns of ``rep_trust``).
         rep_households: per organization, the tied representatives' household indices.
@@ -164,6 +166,7 @@ class Structure:
     village_size: float
     village_sizes: np.ndarray
     village_index: np.ndarray
+    village_starts: np.ndarray | None
     rep_positions: list[np.ndarray]
     rep_households: list[np.ndarray]
     _tie_counts: dict[tuple[int, ...], np.ndarray] = field(
@@ -182,6 +185,26 @@ class Structure:
             counts = self._tie_counts[key] = welfare.row_sums(self.tied_weight[:, list(key)])
             counts.flags.writeable = False
         return counts
+
+    def village_sums(self, values: np.ndarray) -> np.ndarray:
+        """The sum of ``values`` (one per household) over each village's households.
+
+        Villages are contiguous blocks of households (:func:`sim.welfare.initial_households`,
+        :func:`sim.maps.village_of_households`), so each sum is one ``np.add.reduceat``
+        segment: a tenth of the cost of ``np.bincount`` at 100,000 households. The two add in
+        different orders (numpy's pairwise summation against one running sum per village), so
+        the sums agree to within a few units in the last place, not bit for bit. Without
+        contiguous, non-empty villages (a structure built by hand) it is ``np.bincount``.
+
+        Example:
+            >>> from sim import PartnershipModel
+            >>> s = PartnershipModel(seed=1, households=100, villages=10).structure
+            >>> s.village_sums(np.arange(100.0))[:3].tolist()
+            [45.0, 145.0, 245.0]
+        """
+        if self.village_starts is not None:
+            return np.add.reduceat(values, self.village_starts)
+        return np.bincount(self.village_index, weights=values, minlength=self.village_sizes.size)
 
     @classmethod
     def read(
@@ -202,9 +225,18 @@ class Structure:
             village_size=n / max(1, int(hh.village.max()) + 1),
             village_sizes=np.bincount(hh.village).astype(float),
             village_index=hh.village.astype(np.intp),
+            village_starts=_village_starts(hh.village),
             rep_positions=positions,
             rep_households=[reps[pos] for pos in positions],
         )
+
+
+def _village_starts(village: np.ndarray) -> np.ndarray | None:
+    """Each village's first household if villages are contiguous and non-empty, else None."""
+    sizes = np.bincount(village)
+    if village.size == 0 or not (sizes > 0).all() or (np.diff(village) < 0).any():
+        return None
+    return np.concatenate(([0], np.cumsum(sizes[:-1]))).astype(np.intp)
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from sim.mechanisms.partnership import (
     service_effectiveness,
 )
 from sim.mechanisms.welfare import Households
+from sim.model.build import Structure
 from sim.model.step import Parties, StepRecord
 from sim.scenario.schema import Scenario
 
@@ -116,9 +117,7 @@ def effectiveness(
     return service_effectiveness(coverage, requirements)
 
 
-def watched_share(
-    hh: Households, village_sizes: np.ndarray, scenario: Scenario, record: StepRecord
-):
+def watched_share(hh: Households, structure: Structure, scenario: Scenario, record: StepRecord):
     """Each village's monitored share of spending, households' time and the accountability.
 
     Writes ``record.cost_participation`` (the households' time, in resources) and
@@ -126,9 +125,8 @@ def watched_share(
     """
     a = scenario.accountability
     n = len(hh)
-    taking_part = np.bincount(
-        hh.village, weights=hh.empowerment * hh.voice, minlength=village_sizes.size
-    ) / np.maximum(village_sizes, 1.0)
+    village_sizes = structure.village_sizes
+    taking_part = structure.village_sums(hh.empowerment * hh.voice) / np.maximum(village_sizes, 1.0)
     attending = governance.attendance(taking_part, a.social_audit)
     monitoring = governance.village_monitoring(attending, village_sizes, a.free_riding_size)
     visible = governance.visible_share(a.labour_share, a.disclosure)
@@ -161,7 +159,7 @@ def deliver(
     # alone (or none works together); otherwise the joint dose is all there is.
     dose = scratch("dose") if p is None or solo_orgs else None
     commitment = scenario.partnership.commitment
-    watched = watched_share(hh, structure.village_sizes, scenario, record)
+    watched = watched_share(hh, structure, scenario, record)
     solo_leak = leakage(scenario, watched, role_clarity=1.0)
     village = structure.village_index
     retention = np.take(1.0 - solo_leak, village) if solo_orgs else None  # solo only
@@ -212,14 +210,11 @@ def deliver(
     joint = None
     if p is not None:
         # Evaluation credits the partnership only with what its own services achieved.
-        joint = welfare.dose_response(
-            hh.stock,
-            record.joint_dose,
-            efficiency[None, :],
-            out=scratch("response", zero=False),
-            headroom=need,
+        gain = welfare.dose_gain(
+            record.joint_dose, efficiency[None, :], need, out=scratch("response", zero=False)
         )
-        p.gained += np.subtract(joint, hh.stock, out=scratch("gained", zero=False)).sum(axis=0)
+        p.gained += gain.sum(axis=0)
+        joint = np.add(gain, hh.stock, out=gain)  # welfare.dose_response, in two parts
     if joint is None or solo_orgs:
         hh.stock[:] = welfare.dose_response(
             hh.stock, dose, efficiency[None, :], out=dose, headroom=need
