@@ -475,6 +475,49 @@ def test_diffusion_told_whether_some_node_is_isolated_equals_finding_out(rng):
         np.testing.assert_array_equal(got, expected)
 
 
+def test_diffusion_by_its_operator_equals_the_formula_to_the_last_bits(rng):
+    n = 300
+    edges = network.small_world_edges(np.repeat(np.arange(3), 100), 4, 0.2, 0.05, rng)
+    full = network.social_adjacency(edges, n)
+    keep = (np.arange(n) >= 5).astype(float)  # 5 isolated households
+    cut = sp.csr_array(full.toarray() * keep[:, None] * keep[None, :])
+    weighted = sp.csr_array(full.toarray() * rng.uniform(0.5, 2.0, (n, n)))
+    weighted = (weighted + weighted.T) / 2
+    for adj in (full, cut, weighted):
+        for values in (rng.random((n, 4)), rng.random(n)):
+            for rate in (0.0, 0.05, 0.3, 1.0):
+                expected = dynamics.diffuse_on_ties(values, adj, rate)
+                operator = dynamics.diffusion_operator(adj, rate)
+                got = dynamics.diffuse(values, operator, rate)
+                # The weight ω/deg is rounded once, then multiplies each neighbour's value.
+                np.testing.assert_allclose(got, expected, rtol=4e-16 * 8, atol=0)
+                inplace = values.copy()
+                assert dynamics.diffuse(inplace, operator, rate, out=inplace) is inplace
+                np.testing.assert_array_equal(inplace, got)
+    # Isolated households: the same arithmetic as the formula, (1 - ω) v + ω v.
+    values = rng.random((n, 4))
+    got = dynamics.diffuse(values, dynamics.diffusion_operator(cut, 0.3), 0.3)
+    np.testing.assert_array_equal(got[:5], dynamics.diffuse_on_ties(values, cut, 0.3)[:5])
+    np.testing.assert_allclose(got[:5], values[:5], rtol=1e-15)  # two roundings: a few ulps
+
+
+def test_the_model_rebuilds_its_diffusion_operator_when_the_rate_changes():
+    model = PartnershipModel(seed=1, households=300, villages=3)
+    rate = model.config.dynamics.household_diffusion
+    diffusion = model._diffusion
+    first = diffusion.operator(model.config.dynamics.household_diffusion)
+    assert first is diffusion.operator(rate)  # built once for a rate
+    np.testing.assert_allclose(first.sum(axis=1), rate)  # ω spread over each row's ties
+    second = diffusion.operator(2 * rate)
+    np.testing.assert_allclose(second.sum(axis=1), 2 * rate)
+    assert diffusion.operator(0.0) is None
+    # The model reads the rate from its configuration at every step (interventions change it).
+    model.config = model.config.with_overrides({"dynamics.household_diffusion": 2 * rate})
+    model.step()
+    np.testing.assert_allclose(diffusion.operator(2 * rate).sum(axis=1), 2 * rate)
+    assert diffusion._rate == 2 * rate
+
+
 @pytest.mark.parametrize("fresh", [True, False])
 def test_distribute_and_dose_response_reading_a_known_need_equal_computing_it(rng, fresh):
     from sim.model.delivery import Scratch, distribute

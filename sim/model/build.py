@@ -247,8 +247,6 @@ class District:
         hh: the households' state (structure of arrays).
         graph: the stakeholder graph.
         social_ties: the households' social ties (sparse adjacency).
-        social_degree: each household's number of ties, repeated per organization (the shape
-            of ``hh.trust``), so trust diffusion divides in one contiguous pass.
         ties: trust and channel quality of the organizations' ties.
         structure: who is tied to whom.
     """
@@ -256,7 +254,6 @@ class District:
     hh: Households
     graph: nx.Graph
     social_ties: sp.csr_array
-    social_degree: np.ndarray
     ties: Ties
     structure: Structure
 
@@ -290,8 +287,6 @@ def district(
     )  # fmt: skip
     for o in organizations:
         graph.nodes[o.node].update(kind=o.kind, agent=o)
-    degree = np.asarray(social_ties.sum(axis=1)).ravel()
-    social_degree = np.repeat(degree, n_orgs).reshape(hh.trust.shape)
     trust_rng, quality_rng = tie_rng.spawn(2)
     reps = representatives(hh.village, hh.voice, scenario.organizations.representatives, rep_rng)
     nodes = [o.node for o in organizations]
@@ -308,7 +303,7 @@ def district(
     for o in organizations:
         o.budget = budgets[o.node]
     structure = Structure.read(graph, nodes, hh, reps)
-    return District(hh, graph, social_ties, social_degree, ties, structure)
+    return District(hh, graph, social_ties, ties, structure)
 
 
 def resolve_seed(seed: int | None, rng: int | np.random.Generator | None) -> int:

@@ -22,7 +22,7 @@ from sim.model.delivery import Scratch
 from sim.model.step import Parties, StepRecord
 from sim.scenario.schema import DynamicsSection
 
-__all__ = ["household_trust", "household_trust_in_several", "partner_experience"]
+__all__ = ["Diffusion", "household_trust", "household_trust_in_several", "partner_experience"]
 
 
 def partner_experience(
@@ -38,21 +38,45 @@ def partner_experience(
     return new
 
 
+class Diffusion:
+    """The households' trust diffusion operator, rebuilt when the rate changes.
+
+    The social ties do not change after step 0; the rate may (an intervention on
+    ``dynamics.household_diffusion``).
+
+    Example:
+        >>> ties = sp.csr_array(np.array([[0.0, 1.0], [1.0, 0.0]]))
+        >>> d = Diffusion(ties)
+        >>> d.operator(0.5).toarray().tolist(), d.operator(0.0)
+        ([[0.0, 0.5], [0.5, 0.0]], None)
+    """
+
+    def __init__(self, social_ties: sp.csr_array) -> None:
+        self.social_ties = social_ties
+        self._rate: float | None = None
+        self._operator: sp.csr_array | None = None
+
+    def operator(self, rate: float) -> sp.csr_array | None:
+        """The diffusion operator at ``rate``; ``None`` with no ties or a zero rate."""
+        if rate <= 0 or not self.social_ties.nnz:
+            return None
+        if self._operator is None or self._rate != rate:
+            self._rate, self._operator = rate, dynamics.diffusion_operator(self.social_ties, rate)
+        return self._operator
+
+
 def household_trust(
     p: Partnership | None,
     parties: Parties,
     record: StepRecord,
     scratch: Scratch,
-    social_ties: sp.csr_array,
-    social_degree: np.ndarray,
+    diffusion: sp.csr_array | None,
     d: DynamicsSection,
-    *,
-    isolated: bool | None = None,
 ) -> None:
     """Households update their trust in the organizations that served them, then talk.
 
-    ``isolated``: whether some household has no social ties, if known (see
-    :func:`~sim.mechanisms.dynamics.diffuse_on_ties`).
+    ``diffusion`` is :func:`~sim.mechanisms.dynamics.diffusion_operator` of the households'
+    social ties at ``d.household_diffusion`` (``None``: no diffusion, no ties or a zero rate).
     """
     hh = parties.hh
     for programme, received in record.received.items():
@@ -80,11 +104,8 @@ def household_trust(
             hh.trust[idx, col] = dynamics.trust_update(
                 hh.trust[idx, col], seen, d.trust_gain, d.trust_loss
             )
-    if d.household_diffusion > 0 and social_ties.nnz:
-        dynamics.diffuse_on_ties(
-            hh.trust, social_ties, d.household_diffusion, degree=social_degree, out=hh.trust,
-            isolated=isolated,
-        )  # fmt: skip
+    if diffusion is not None:
+        dynamics.diffuse(hh.trust, diffusion, d.household_diffusion, out=hh.trust)
 
 
 def household_trust_in_several(

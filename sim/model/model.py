@@ -107,8 +107,8 @@ class PartnershipModel(mesa.Model):
             cfg, self.stakeholder_map, self.organizations, (pop_rng, net_rng, tie_rng, rep_rng)
         )
         self.hh, self.graph, self.ties = district.hh, district.graph, district.ties
-        self.social_ties, self._social_degree = district.social_ties, district.social_degree
-        self._social_isolated = not (district.social_degree > 0).all()  # the ties do not change
+        self.social_ties = district.social_ties
+        self._diffusion = learning.Diffusion(self.social_ties)
         self.structure = district.structure
         self.households = HouseholdFaces(self)
         self.parties = Parties(
@@ -369,10 +369,8 @@ class PartnershipModel(mesa.Model):
         if p is not None:
             trust = self.trust_matrix()
             self.write_trust(learning.partner_experience(p, self.record.observed, trust, d), trust)
-        learning.household_trust(
-            p, self.parties, self.record, self._scratch, self.social_ties, self._social_degree, d,
-            isolated=self._social_isolated,
-        )  # fmt: skip
+        diffusion = self._diffusion.operator(d.household_diffusion)
+        learning.household_trust(p, self.parties, self.record, self._scratch, diffusion, d)
 
     def evaluate(self) -> None:
         """7. Every ``evaluation_interval`` steps members review outcomes against goals together.
