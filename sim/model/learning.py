@@ -106,6 +106,9 @@ def household_trust(
             )
     if diffusion is not None:
         dynamics.diffuse(hh.trust, diffusion, d.household_diffusion, out=hh.trust)
+        # A mean of trusts is a trust, but the rounded weights ω/deg can carry a mean of ones
+        # a unit in the last place past 1 (products of non-negatives cannot go below 0).
+        np.minimum(hh.trust, 1.0, out=hh.trust)
 
 
 def household_trust_in_several(
