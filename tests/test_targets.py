@@ -198,7 +198,9 @@ def test_an_annual_change_is_the_change_between_two_months_per_year():
     m = Measurement("poverty_rate", "baseline", "annual_change", "level", step=24, scale=100.0)
     run = pd.DataFrame({"step": range(25), "poverty_rate": np.linspace(0.125, 0.105, 25)})
     # (0.105 - 0.125) x 100 over 2 years: -1.0 percentage point a year.
-    assert m.statistic(run) * m.scale == pytest.approx(-1.0, abs=1e-12)
+    assert m.statistic(run, 12) * m.scale == pytest.approx(-1.0, abs=1e-12)
+    # With two steps a year the same 24 steps are 12 years: -1/6 point a year.
+    assert m.statistic(run, 2) * m.scale == pytest.approx(-1.0 / 6.0, abs=1e-12)
     assert m.steps(TINY) == 24  # the span belongs to the experiment, not the size
     with pytest.raises(ValueError, match="reads a month"):
         Measurement("poverty_rate", "baseline", "annual_change", "level")
@@ -210,10 +212,25 @@ def test_the_poverty_trend_is_the_baseline_runs_change_by_seed():
     m = dataclasses.replace(MEASUREMENTS["bps_rural_poverty_trend"], step=12)
     with ArmRunner(dataclasses.replace(TINY, replications=2, steps=12)) as runner:
         frames = runner.run(m.arms("t", {}, ()))
-    got = m.values(frames, "t")
+    got = m.values(frames, "t", 12)
     # By hand: (month 12 - month 0) x 100 over one year, by seed.
     by_step = frames["t:treated"].pivot(index="seed", columns="step", values="poverty_rate")
     expected = 100 * (by_step[12] - by_step[0])
     np.testing.assert_allclose(got.to_numpy(), expected.sort_index().to_numpy(), rtol=1e-12)
     assert MEASUREMENTS["bps_rural_poverty_trend"].step == 72  # the six years of the releases
     assert m.scenarios() == ("baseline",) and m.contrast == "level"
+
+
+def test_an_annual_change_reads_the_arms_calendar_and_refuses_two(monkeypatch):
+    from sim.errors import UserError
+    from sim.experiments import targets
+
+    m = targets.Measurement(
+        "poverty_rate", "baseline", "annual_change", "difference", step=24, control_scenario="x"
+    )
+    monkeypatch.setitem(targets.MEASUREMENTS, "t", m)
+    levers = {"baseline": {"run.steps_per_year": 12}, "x": {"run.steps_per_year": 4}}
+    with pytest.raises(UserError, match=r"run.steps_per_year \[4, 12\]"):
+        targets._steps_per_year("t", levers)
+    levers["x"]["run.steps_per_year"] = 12
+    assert targets._steps_per_year("t", levers) == 12

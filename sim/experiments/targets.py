@@ -29,6 +29,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -135,8 +136,12 @@ class Measurement:
             )
         return arms
 
-    def statistic(self, run: pd.DataFrame) -> float:
-        """The output of one run, as the window reads it."""
+    def statistic(self, run: pd.DataFrame, steps_per_year: int) -> float:
+        """The output of one run, as the window reads it.
+
+        ``steps_per_year`` is the scenario's ``run.steps_per_year`` (an annual change divides
+        by the years between month 0 and ``step``).
+        """
         if self.window == "initial":
             return float(run[self.output].iloc[0])
         if self.window in _AT_STEP:
@@ -144,15 +149,21 @@ class Measurement:
             if self.window == "step":
                 return value
             start = float(run.loc[run["step"] == 0, self.output].iloc[0])
-            return (value - start) / (self.step / _MONTHS_PER_YEAR)
+            return (value - start) / (self.step / steps_per_year)
         return float(run[self.output].iloc[1:].mean())
 
-    def values(self, frames: Mapping[str, pd.DataFrame], target: str) -> pd.Series:
-        """One value per replicate seed, in the target's unit."""
-        treated = per_run(frames[f"{target}:treated"], self.statistic)
+    def values(
+        self, frames: Mapping[str, pd.DataFrame], target: str, steps_per_year: int
+    ) -> pd.Series:
+        """One value per replicate seed, in the target's unit.
+
+        ``steps_per_year`` is the arms' ``run.steps_per_year``.
+        """
+        statistic = functools.partial(self.statistic, steps_per_year=steps_per_year)
+        treated = per_run(frames[f"{target}:treated"], statistic)
         if self.contrast == "level":
             return treated * self.scale
-        control = per_run(frames[f"{target}:control"], self.statistic)
+        control = per_run(frames[f"{target}:control"], statistic)
         if self.contrast == "difference":
             return (treated - control) * self.scale
         return (treated - control) / control * self.scale
@@ -160,7 +171,6 @@ class Measurement:
 
 _WINDOWS = ("initial", "horizon_mean", "step", "annual_change")
 _AT_STEP = ("step", "annual_change")
-_MONTHS_PER_YEAR = 12  # a model step is a month (scenario run.steps_per_year)
 
 
 def _audit_probability(p: float) -> Dose:
@@ -331,7 +341,19 @@ def target_replicates(
     for steps, todo in sorted(arms.items()):
         with ArmRunner(dataclasses.replace(size, steps=steps), workers) as runner:
             frames |= runner.run(todo)
-    return {t: MEASUREMENTS[t].values(frames, t) for t in ids}
+    return {t: MEASUREMENTS[t].values(frames, t, _steps_per_year(t, levers)) for t in ids}
+
+
+def _steps_per_year(target: str, levers: Mapping[str, Mapping[str, Any]]) -> int:
+    """The arms' ``run.steps_per_year`` (both arms of an annual change must agree)."""
+    m = MEASUREMENTS[target]
+    per_scenario = {int(levers[name]["run.steps_per_year"]) for name in m.scenarios()}
+    if len(per_scenario) != 1 and m.window == "annual_change":
+        raise UserError(
+            f"target {target!r}: its arms' scenarios have different run.steps_per_year "
+            f"{sorted(per_scenario)}; an annual change needs one calendar"
+        )
+    return min(per_scenario)  # read only by an annual change
 
 
 def simulate_targets(
