@@ -176,10 +176,18 @@ class HouseholdOutcomes:
         n, k = trust.shape
         if k == 0:
             return float("nan"), float("nan")
-        work = self._buffer("trust_work", n * k).reshape(n, k)
         if tie_counts is None:
             tie_counts = welfare.row_sums(tied_weight)
-        t = welfare.programme_trust(trust, list(range(k)), tied_weight, count=tie_counts, work=work)
+        # welfare.programme_trust over every organization, with each household's sum over its
+        # ties by einsum: it writes n sums instead of the (n, k) products (0.3-0.4 ms less at
+        # 100,000 households, inside real steps), adding in its own order (~1e-16 relative).
+        t = np.einsum("ij,ij->i", trust, tied_weight, out=self._buffer("trust_sums", n))
+        alone = np.flatnonzero(tie_counts == 0)  # tied to none: the plain mean
+        if alone.size == 0:
+            np.divide(t, tie_counts, out=t)
+        else:
+            np.divide(t, tie_counts, out=t, where=tie_counts > 0)
+            t[alone] = welfare.row_sums(trust[alone]) / k
         community = float(np.einsum("i,i->", t, tie_counts) / tied_count) if tied_count else np.nan
         t -= mean_of(t)
         return float(np.sqrt(np.einsum("i,i->", t, t) / n)), community
