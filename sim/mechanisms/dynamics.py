@@ -400,56 +400,29 @@ def diffuse(
     return out
 
 
-def diffuse_on_ties(
-    values: np.ndarray,
-    adjacency: sp.csr_array,
-    rate: float,
-    *,
-    degree: np.ndarray | None = None,
-    out: np.ndarray | None = None,
-    isolated: bool | None = None,
-) -> np.ndarray:
+def diffuse_on_ties(values: np.ndarray, adjacency: sp.csr_array, rate: float) -> np.ndarray:
     """Social influence along ties: DeGroot averaging toward the neighbours' mean.
 
     ``v' = (1 − ω) v + ω · (A v) / deg`` for nodes with neighbours; isolated nodes keep their
     value (DeGroot 1974; trust in institutions spreads through social networks: Coleman 1990,
     *Foundations of Social Theory*, ch. 8). ``values`` may be (n,) or (n, k), one column per
-    object of trust.
+    object of trust. This is the formula as written; the model applies it through an operator
+    built once (:func:`diffusion_operator`, :func:`diffuse`).
 
     Args:
         values: (n,) or (n, k) values on the nodes.
-        adjacency: (n, n) symmetric 0/1 sparse adjacency.
+        adjacency: (n, n) symmetric sparse adjacency (0/1 or weighted).
         rate: ``ω`` in [0, 1].
-        degree: the row sums of ``adjacency``, if already known (they are recomputed if not):
-            (n,), or repeated to the shape of ``values``, which makes the division one
-            contiguous pass (a broadcast along short rows of (n, k) values is three times
-            slower).
-        out: array to write the result into (may be ``values`` itself, updating in place).
-        isolated: whether some node has no ties (``degree`` has a zero), if already known
-            (the ties of a model do not change): spares a pass over ``degree`` per call.
 
     Example:
         >>> a = sp.csr_array(np.array([[0, 1], [1, 0]]))
         >>> diffuse_on_ties(np.array([0.0, 1.0]), a, 0.5)
         array([0.5, 0.5])
     """
-    if degree is None:
-        degree = np.asarray(adjacency.sum(axis=1)).ravel()
-    if degree.shape != values.shape:  # one degree per node, broadcast along the columns
-        degree = degree.reshape((-1,) + (1,) * (values.ndim - 1))
-    # The neighbours' sum, turned into their mean in place (float even for integer input).
-    mean = np.asarray(adjacency @ values, dtype=float)
-    if isolated is None:
-        isolated = not (degree > 0).all()
-    if not isolated:
-        np.divide(mean, degree, out=mean)
-    else:
-        has = np.broadcast_to(degree > 0, mean.shape)
-        mean[~has] = values[~has]
-        np.divide(mean, degree, out=mean, where=has)
-    mean *= rate
-    if out is None:
-        out = np.empty_like(values, dtype=float)
-    np.multiply(values, 1.0 - rate, out=out)
-    out += mean
-    return out
+    degree = np.asarray(adjacency.sum(axis=1)).ravel()
+    degree = degree.reshape((-1,) + (1,) * (values.ndim - 1))
+    mean = np.asarray(adjacency @ values, dtype=float)  # the neighbours' sum, then their mean
+    has = np.broadcast_to(degree > 0, mean.shape)
+    mean[~has] = values[~has]
+    np.divide(mean, degree, out=mean, where=has)
+    return (1.0 - rate) * values + rate * mean
