@@ -217,23 +217,23 @@ class Structure:
         for col, node in enumerate(nodes):
             tied[areas[node], col] = True
         positions = [np.flatnonzero(tied[reps, col]) for col in range(tied.shape[1])]
+        sizes = np.bincount(hh.village)
         return cls(
             service_areas=areas,
             tied=tied,
             tied_weight=tied.astype(float),
             tied_count=int(np.count_nonzero(tied)),
             village_size=n / max(1, int(hh.village.max()) + 1),
-            village_sizes=np.bincount(hh.village).astype(float),
+            village_sizes=sizes.astype(float),
             village_index=hh.village.astype(np.intp),
-            village_starts=_village_starts(hh.village),
+            village_starts=_village_starts(hh.village, sizes),
             rep_positions=positions,
             rep_households=[reps[pos] for pos in positions],
         )
 
 
-def _village_starts(village: np.ndarray) -> np.ndarray | None:
-    """Each village's first household if villages are contiguous and non-empty, else None."""
-    sizes = np.bincount(village)
+def _village_starts(village: np.ndarray, sizes: np.ndarray) -> np.ndarray | None:
+    """Each village's first household, or None unless villages are non-empty contiguous blocks."""
     if village.size == 0 or not (sizes > 0).all() or (np.diff(village) < 0).any():
         return None
     return np.concatenate(([0], np.cumsum(sizes[:-1]))).astype(np.intp)
