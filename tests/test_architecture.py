@@ -31,6 +31,7 @@ HEAVY = (
     "mesa",
     "playwright",
     "imageio_ffmpeg",
+    "numba",
 )
 """Optional or slow libraries: a function may import a ``sim`` module that needs one of these
 (directly or through the ``sim`` modules it imports), so that a command answers ``--help`` and

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.mechanisms import dynamics, governance, welfare
+from sim.mechanisms import dynamics, governance, kernels, welfare
 from sim.mechanisms.partnership import (
     COMMUNITY,
     SERVICES,
@@ -163,8 +163,9 @@ def deliver(
     solo_leak = leakage(scenario, watched, role_clarity=1.0)
     village = structure.village_index
     retention = np.take(1.0 - solo_leak, village) if solo_orgs else None  # solo only
+    exponent_ready = False  # the joint dose's −e·d is in scratch("response") (compiled path)
     if p is not None:
-        _deliver_jointly(
+        exponent_ready = _deliver_jointly(
             p,
             parties,
             scenario,
@@ -203,11 +204,14 @@ def deliver(
         record.areas[o.node] = area
         record.received[o.node] = received
         record.promised[o.node] = budget * float(o.preferences @ eff) / max(1, area.size)
-    w = scenario.welfare
-    efficiency = np.array(
-        [w.access_efficiency] * 3 + [w.capacity_efficiency, w.empowerment_efficiency]
-    )
+    efficiency = _efficiency(scenario)
     joint = None
+    if exponent_ready:  # no solo programme; the compiled path did the gain's first step
+        factor = scratch("response", zero=False)
+        np.exp(factor, out=factor)
+        kernels.take_gain(factor, need, hh.stock)  # factor becomes the gain, stock rises
+        p.gained += factor.sum(axis=0)
+        return
     if p is not None:
         # Evaluation credits the partnership only with what its own services achieved.
         gain = welfare.dose_gain(
@@ -221,6 +225,12 @@ def deliver(
         )
     else:  # no solo programme: dose is the joint dose, whose response is already known
         hh.stock[:] = joint
+
+
+def _efficiency(scenario: Scenario) -> np.ndarray:
+    """Each service's efficiency ``e`` in the dose response (access, capacity, empowerment)."""
+    w = scenario.welfare
+    return np.array([w.access_efficiency] * 3 + [w.capacity_efficiency, w.empowerment_efficiency])
 
 
 def _lost_share(
@@ -251,7 +261,12 @@ def _deliver_jointly(
     voice: float,
     requirements: np.ndarray,
     need: np.ndarray,
-) -> None:
+) -> bool:
+    """The partnership's programme delivers; whether the compiled path ran.
+
+    ``True``: everyone was served, no organization works alone, and the joint dose's exponent
+    ``−e·d`` is in ``scratch("response")`` for :func:`deliver` to finish.
+    """
     hh = parties.hh
     caps = np.array([parties.capabilities(m) for m in p.members])
     eff = effectiveness(caps, scenario, requirements)
@@ -298,29 +313,46 @@ def _deliver_jointly(
     takeup = None
     if scenario.welfare.takeup_trust > 0:
         orgs = [parties.index[m] for m in p.members if m != COMMUNITY]
-        trust = welfare.programme_trust(
-            hh.trust, orgs, parties.structure.tied_weight,
-            count=parties.structure.tie_counts(orgs),
-            work=scratch("trust_a", zero=False, like=hh.trust),  # free until phase 6
+        structure = parties.structure
+        if orgs == list(range(hh.trust.shape[1])) and kernels.enabled(n):  # the same bits
+            takeup = kernels.tied_takeup(
+                hh.trust, structure.tied, structure.tie_counts(orgs),
+                scenario.welfare.takeup_trust, out=scratch("takeup", zero=False, like=hh.income),
+            )  # fmt: skip
+        else:
+            trust = welfare.programme_trust(
+                hh.trust, orgs, structure.tied_weight,
+                count=structure.tie_counts(orgs),
+                work=scratch("trust_a", zero=False, like=hh.trust),  # free until phase 6
+            )  # fmt: skip
+            takeup = welfare.takeup(trust, scenario.welfare.takeup_trust, out=trust)
+    participation = scenario.welfare.participation_dose * voice if voice > 0 else 0.0
+    compiled = False
+    if everyone and dose is None and kernels.enabled(n):  # the same bits as distribute
+        received = scratch("received", zero=False, like=hh.income)
+        compiled = kernels.share_out(
+            need, hh.income, capture, gross / n, retention, takeup, welfare.TAKEN_UP,
+            participation, _efficiency(scenario), dose=joint,
+            exponent=scratch("response", zero=False), received=received,
         )  # fmt: skip
-        takeup = welfare.takeup(trust, scenario.welfare.takeup_trust, out=trust)
-    received = distribute(
-        hh,
-        scratch,
-        joint,
-        gross,
-        area,
-        capture,
-        fresh=everyone,
-        retention=retention,
-        takeup=takeup,
-        need=need,
-    )
+    if not compiled:
+        received = distribute(
+            hh,
+            scratch,
+            joint,
+            gross,
+            area,
+            capture,
+            fresh=everyone,
+            retention=retention,
+            takeup=takeup,
+            need=need,
+        )
     lost = _lost_share(gross, received, retention, area)
     value = gross * (1.0 - lost)
     record.leaked += usable * lost
     record.delivered += float(received.sum())
-    if voice > 0:
+    if voice > 0 and not compiled:
         if area.size == n:  # everyone, in order: a slice avoids a gather and a scatter
             joint[:, 4] += scenario.welfare.participation_dose * voice
         else:
@@ -367,6 +399,7 @@ def _deliver_jointly(
         alone /= budget_alone
     per_unit, solo = prefs @ per_unit, prefs @ alone
     p.net_benefit = per_unit - solo
+    return compiled
 
 
 def distribute(

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 import scipy.sparse as sp
 
-from sim.mechanisms import dynamics
+from sim.mechanisms import dynamics, kernels
 from sim.mechanisms.governance import beliefs
 from sim.mechanisms.partnership import COMMUNITY, Partnership
 from sim.model.delivery import Scratch
@@ -96,6 +96,7 @@ def household_trust(
                 parties.structure.tied_weight,
                 d,
                 scratch,
+                tied=parties.structure.tied,
             )
             continue
         for org in orgs:
@@ -118,14 +119,21 @@ def household_trust_in_several(
     tied_weight: np.ndarray,
     d: DynamicsSection,
     scratch: Scratch | None = None,
+    *,
+    tied: np.ndarray | None = None,
 ) -> None:
     """Households' trust in several organizations after one programme served everyone.
 
     ``experience`` (n,) is each household's; only households tied to an organization update
-    their trust in it (its ties, ``tied_weight``, are the mask). The arithmetic per entry is
-    that of one organization at a time, in one pass over the columns ``cols`` of ``trust``.
+    their trust in it (its ties, ``tied_weight``, are the mask; ``tied``, the same as bools,
+    lets a large district run the compiled form, :func:`sim.mechanisms.kernels.trust_step`,
+    with the same bits). The arithmetic per entry is that of one organization at a time, in
+    one pass over the columns ``cols`` of ``trust``.
     """
     if sorted(cols) == list(range(trust.shape[1])):  # all of them: no gather, no scatter
+        if tied is not None and kernels.enabled(len(trust)):
+            kernels.trust_step(trust, experience, tied, d.trust_gain, d.trust_loss)
+            return
         work = None
         if scratch is not None:
             work = (scratch("trust_a", zero=False, like=trust), scratch("trust_b", False, trust))

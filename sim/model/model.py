@@ -467,7 +467,7 @@ class PartnershipModel(mesa.Model):
         out = self._household_outcomes(
             hh, poorest=self.poorest, tied_weight=s.tied_weight, tied_count=s.tied_count,
             cutoff=w.deprivation_cutoff, k=w.poverty_k,
-            tie_counts=s.tie_counts(range(s.tied_weight.shape[1])),
+            tie_counts=s.tie_counts(range(s.tied_weight.shape[1])), tied=s.tied,
         )  # fmt: skip
         p = self.active_partnership
         trust = self.trust_matrix() if p is not None else None

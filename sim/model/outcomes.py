@@ -19,8 +19,9 @@ saves:
 * the community's trust comes from each household's mean trust over its ties (which the spread
   of trust needs anyway) weighted by its number of ties: one pass over n values;
 * the spread of households' trust is one pass over the trust matrix (each household's sum over
-  its ties), with each household's number of ties counted once per structure, then a few passes
-  over one value per household (no sort).
+  its ties; compiled at large sizes, :func:`sim.mechanisms.kernels.tied_trust`, the same bits),
+  with each household's number of ties counted once per structure, then a few passes over one
+  value per household (no sort).
 
 The two Gini coefficients still need a full sort of welfare and of income every step (about
 0.3 ms each at 100,000 households with numpy's AVX-512 sort on Intel; on AMD Zen 4, where that
@@ -41,7 +42,7 @@ import mesa
 import numpy as np
 import pandas as pd
 
-from sim.mechanisms import metrics, power, sustainability, welfare
+from sim.mechanisms import kernels, metrics, power, sustainability, welfare
 from sim.mechanisms.partnership import SERVICES, Partnership
 from sim.scenario.outcomes import DECLARED
 
@@ -91,6 +92,7 @@ class HouseholdOutcomes:
         cutoff: float,
         k: float,
         tie_counts: np.ndarray | None = None,
+        tied: np.ndarray | None = None,
     ) -> dict[str, float]:
         """The outcomes of ``hh`` named as in ``sim.model.OUTCOMES``.
 
@@ -103,6 +105,8 @@ class HouseholdOutcomes:
             tied_count: the number of ties (the sum of ``tied_weight``).
             tie_counts: each household's number of ties, when its owner keeps them
                 (:meth:`sim.model.build.Structure.tie_counts`); counted here otherwise.
+            tied: ``tied_weight`` as bools, when at hand (the compiled form of the trust
+                sums, :func:`sim.mechanisms.kernels.tied_trust`, reads them).
             cutoff: deprivation cutoff of the services (:func:`sim.welfare.deprivations`).
             k: Alkire-Foster poverty cutoff.
             weights: the deprivation weights.
@@ -128,7 +132,7 @@ class HouseholdOutcomes:
         count = welfare.deprivation_counts(hh, cutoff, out=self._buffer("count", n, np.uint8))
         h, a, m0 = metrics.alkire_foster_of_counts(count, _SCORES, k)
         trust_spread, trust_community = self._trust_spread(
-            hh.trust, tied_weight, tie_counts, tied_count
+            hh.trust, tied_weight, tie_counts, tied_count, tied
         )
         return {
             "welfare_mean": float(w_mean),
@@ -158,6 +162,7 @@ class HouseholdOutcomes:
         tied_weight: np.ndarray,
         tie_counts: np.ndarray | None,
         tied_count: int,
+        tied: np.ndarray | None = None,
     ) -> tuple[float, float]:
         """The spread of households' trust in the organizations, and the community's trust.
 
@@ -178,16 +183,14 @@ class HouseholdOutcomes:
             return float("nan"), float("nan")
         if tie_counts is None:
             tie_counts = welfare.row_sums(tied_weight)
-        # welfare.programme_trust over every organization, with each household's sum over its
-        # ties by einsum: it writes n sums instead of the (n, k) products (0.3-0.4 ms less at
-        # 100,000 households, inside real steps), adding in its own order (~1e-16 relative).
-        t = np.einsum("ij,ij->i", trust, tied_weight, out=self._buffer("trust_sums", n))
-        alone = np.flatnonzero(tie_counts == 0)  # tied to none: the plain mean
-        if alone.size == 0:
-            np.divide(t, tie_counts, out=t)
+        # welfare.programme_trust over every organization; a large district sums each
+        # household's row in one compiled pass (kernels.tied_trust, the same bits).
+        t = self._buffer("trust_sums", n)
+        if tied is not None and kernels.enabled(n):
+            kernels.tied_trust(trust, tied, tie_counts, out=t)
         else:
-            np.divide(t, tie_counts, out=t, where=tie_counts > 0)
-            t[alone] = welfare.row_sums(trust[alone]) / k
+            every = list(range(k))
+            np.copyto(t, welfare.programme_trust(trust, every, tied_weight, count=tie_counts))
         community = float(np.einsum("i,i->", t, tie_counts) / tied_count) if tied_count else np.nan
         t -= mean_of(t)
         return float(np.sqrt(np.einsum("i,i->", t, t) / n)), community

@@ -1,0 +1,147 @@
+"""The compiled loops behind :mod:`sim.mechanisms.kernels` (numba; imported only through it).
+
+Each loop does, entry by entry and in the same order, the floating-point operations of the
+numpy form it replaces, so the two give the same bits (``tests/test_kernels.py``). numba
+compiles without ``fastmath``: no reassociation and no fused multiply-add, so the arithmetic
+is IEEE's on every processor. The compiled code is cached beside this file (or in numba's
+user cache when that folder is read-only), so a process compiles it once per machine.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+_jit = numba.njit(cache=True, nogil=True, boundscheck=False)
+
+
+@_jit
+def trust_step(
+    trust: np.ndarray, experience: np.ndarray, tied: np.ndarray, gain: float, loss: float
+) -> None:
+    """:func:`sim.mechanisms.dynamics.trust_update` of every tied entry of ``trust``, in place.
+
+    The numpy form: ``d = E − T``; ``s = min(γ⁺ d, γ⁻ d)`` (``max`` when ``γ⁺ > γ⁻``);
+    ``s × tied``; ``+ T``; clipped to [0, 1].
+    """
+    n, k = trust.shape
+    smaller = gain <= loss
+    for i in range(n):
+        e = experience[i]
+        for j in range(k):
+            t = trust[i, j]
+            d = e - t
+            a = d * gain
+            b = d * loss
+            if smaller:
+                s = a if a <= b else b
+            else:
+                s = a if a >= b else b
+            s = s * (1.0 if tied[i, j] else 0.0)
+            s = s + t
+            if s < 0.0:
+                s = 0.0
+            if s > 1.0:
+                s = 1.0
+            trust[i, j] = s
+
+
+@_jit
+def tied_trust(trust: np.ndarray, tied: np.ndarray, count: np.ndarray, out: np.ndarray) -> None:
+    """:func:`sim.mechanisms.welfare.programme_trust` over every column, into ``out``.
+
+    The numpy form adds the products ``τ_hj × tied_hj`` of a row left to right (the first
+    two, then each next one) and divides by the row's count of ties; a row tied to none
+    takes the plain mean of its trusts (the same left-to-right sum, over ``k``).
+    """
+    n, k = trust.shape
+    for i in range(n):
+        if count[i] == 0.0:
+            s = trust[i, 0]
+            for j in range(1, k):
+                s = s + trust[i, j]
+            out[i] = s / k
+        else:
+            s = trust[i, 0] * (1.0 if tied[i, 0] else 0.0)
+            for j in range(1, k):
+                s = s + trust[i, j] * (1.0 if tied[i, j] else 0.0)
+            out[i] = s / count[i]
+
+
+@_jit
+def tied_takeup(
+    trust: np.ndarray, tied: np.ndarray, count: np.ndarray, sensitivity: float, out: np.ndarray
+) -> None:
+    """:func:`tied_trust`, then :func:`sim.mechanisms.welfare.takeup`: ``(1 − T)(−θ) + 1``."""
+    tied_trust(trust, tied, count, out)
+    for i in range(out.shape[0]):
+        u = 1.0 - out[i]
+        u = u * -sensitivity
+        out[i] = u + 1.0
+
+
+@_jit
+def share_out(
+    need: np.ndarray,
+    need_mean: np.ndarray,
+    status: np.ndarray,
+    keep: float,
+    capture: float,
+    per_household: np.ndarray,
+    retention: np.ndarray,
+    takeup: np.ndarray,
+    taken_up: np.ndarray,
+    participation: float,
+    neg_efficiency: np.ndarray,
+    dose: np.ndarray,
+    exponent: np.ndarray,
+    received: np.ndarray,
+) -> None:
+    """A programme that serves everyone: targeting, leakage, take-up, dose; column by column.
+
+    The numpy forms (:func:`sim.mechanisms.welfare.targeting_weights`, then
+    ``sim.model.delivery.distribute`` and :func:`sim.mechanisms.welfare.dose_gain`'s first
+    step), entry by entry: ``t = need / mean(need) × (1 − ε) + ε × status``; the amount
+    ``t × per household × retention``; what each household received, its services added left
+    to right; the taken-up services × take-up; ``+ participation`` on the last service (the
+    partnership's participation dose); ``exponent = −e × dose``.
+    """
+    n, k = need.shape
+    last = k - 1
+    for s in range(k):
+        mean = need_mean[s]
+        per = per_household[s]
+        neg = neg_efficiency[s]
+        scaled = taken_up[s]
+        for i in range(n):
+            t = need[i, s] / mean
+            t = t * keep
+            t = t + capture * status[i]
+            a = t * per
+            a = a * retention[i]
+            if s == 0:
+                received[i] = a
+            else:
+                received[i] = received[i] + a
+            if scaled:
+                a = a * takeup[i]
+            if s == last and participation != 0.0:
+                a = a + participation
+            dose[i, s] = a
+            exponent[i, s] = neg * a
+
+
+@_jit
+def take_gain(factor: np.ndarray, need: np.ndarray, stock: np.ndarray) -> None:
+    """:func:`sim.mechanisms.welfare.dose_gain`'s last steps and the stock's rise, in place.
+
+    ``factor`` holds ``exp(−e × dose)`` and receives the gain ``need × (1 − factor)``; the
+    stock becomes ``gain + stock``.
+    """
+    n, k = need.shape
+    for s in range(k):
+        for i in range(n):
+            g = 1.0 - factor[i, s]
+            g = need[i, s] * g
+            factor[i, s] = g
+            stock[i, s] = g + stock[i, s]

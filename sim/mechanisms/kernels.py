@@ -1,0 +1,286 @@
+"""Compiled forms of the household rules that numpy runs as many passes, for large districts.
+
+numpy evaluates a formula over the (households, organizations) trust matrix one operation at
+a time: the asymmetric trust update (:func:`sim.mechanisms.dynamics.trust_update`) is seven
+passes over it and two work arrays, the trust in a programme
+(:func:`sim.mechanisms.welfare.programme_trust`) a product written out and summed again. At
+100,000 households each pass moves megabytes that no longer fit in the cache, and a step
+spends most of its time moving them. A compiled loop (numba) reads each entry once and keeps
+the intermediates in registers.
+
+Every kernel here does the numpy form's floating-point operations in the same order, entry by
+entry, so the results are the same bits (``tests/test_kernels.py``); which path runs changes
+the speed, never a result, on any machine.
+
+When they run (:func:`enabled`): loading them costs a process about 0.4 s once (numba's
+import, and the compiled code read from its cache), and they save about 11% of a step
+(1.7 ms at 100,000 households; benchmarks/README.md). So a district of at least
+:data:`LOAD_FROM` households loads them (a run of the default 120 steps there loses about 5%
+of its time to the load, and gains from about 240 steps on; at a million households the load
+is repaid in about 20 steps); once loaded, in a sweep's worker or after :func:`load`, every
+district of at least :data:`FROM` households uses them, whose numpy passes no longer fit in
+the cache. Without numba, or with the environment variable ``KEMITRAAN_KERNELS=0``, the
+numpy forms run everywhere.
+
+Example:
+    >>> import numpy as np
+    >>> trust = np.array([[0.5, 0.5]])
+    >>> trust_step(trust, np.array([1.0]), np.array([[True, False]]), 0.1, 0.4, compiled=False)
+    >>> trust.tolist()
+    [[0.55, 0.5]]
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from types import ModuleType
+
+import numpy as np
+
+from sim.mechanisms import dynamics, welfare
+
+__all__ = [
+    "FROM",
+    "LOAD_FROM",
+    "enabled",
+    "load",
+    "loaded",
+    "share_out",
+    "take_gain",
+    "tied_takeup",
+    "tied_trust",
+    "trust_step",
+]
+
+FROM = 5_000
+"""Smallest district (households) that uses the kernels once they are loaded."""
+
+LOAD_FROM = 100_000
+"""Smallest district (households) that loads the kernels (see the module's note)."""
+
+
+@functools.cache
+def _compiled() -> ModuleType | None:
+    """The numba module of the kernels (loading it), or ``None`` without numba or when off."""
+    if os.environ.get("KEMITRAAN_KERNELS", "1").strip() == "0":
+        return None
+    try:
+        from sim.mechanisms import _compiled as compiled
+    except ImportError:  # numba missing or unusable here: the numpy forms give the same bits
+        return None
+    _warm(compiled)
+    return compiled
+
+
+def _warm(compiled: ModuleType) -> None:
+    """Call each kernel once on tiny arrays laid out as the model's.
+
+    Trust and ties by rows, the stocks by columns: the compiled code for those layouts is
+    loaded now rather than in the middle of a step.
+    """
+    trust, tied = np.full((3, 2), 0.5), np.ones((3, 2), dtype=bool)
+    row, count = np.full(3, 0.5), np.full(3, 2.0)
+    compiled.trust_step(trust, row, tied, 0.1, 0.2)
+    compiled.tied_trust(trust, tied, count, row)
+    compiled.tied_takeup(trust, tied, count, 0.5, row)
+    need, dose, factor = (np.full((3, 5), 0.5, order="F") for _ in range(3))
+    five, taken = np.ones(5), np.zeros(5, dtype=bool)
+    compiled.share_out(
+        need, five, row, 0.5, 0.5, five, row, row, taken, 0.0, five, dose, factor, row
+    )
+    compiled.take_gain(factor, need, dose)
+
+
+def load() -> bool:
+    """Load the kernels now (about 0.4 s once per process); whether they are available.
+
+    After it, every district of at least :data:`FROM` households in this process uses them:
+    worth it before many runs in one process (a sweep's worker) at sizes below
+    :data:`LOAD_FROM`.
+    """
+    return _compiled() is not None
+
+
+def loaded() -> bool:
+    """Whether this process has loaded the kernels."""
+    return _compiled.cache_info().currsize > 0 and _compiled() is not None
+
+
+def enabled(households: int) -> bool:
+    """Whether a district of ``households`` runs the kernels (the same results either way).
+
+    At least :data:`FROM` households and the kernels loaded; a district of at least
+    :data:`LOAD_FROM` households loads them.
+    """
+    if households < FROM:
+        return False
+    return loaded() or (households >= LOAD_FROM and load())
+
+
+def trust_step(
+    trust: np.ndarray,
+    experience: np.ndarray,
+    tied: np.ndarray,
+    gain: float,
+    loss: float,
+    *,
+    compiled: bool | None = None,
+    weight: np.ndarray | None = None,
+    work: tuple[np.ndarray, np.ndarray] | None = None,
+) -> None:
+    """Households' trust after a programme that served everyone, in place.
+
+    ``trust`` (n, k) C-ordered, ``experience`` (n,), ``tied`` (n, k) bool: the entries a
+    household is tied to move by :func:`sim.mechanisms.dynamics.trust_update` toward its
+    experience; the others keep their value. ``compiled=None`` decides by size
+    (:func:`enabled`). For the numpy form: ``weight`` is ``tied`` as 0/1 floats (numpy
+    multiplies by them faster than by bools; the same bits), ``work`` two arrays like
+    ``trust``.
+    """
+    kernel = _kernel(len(trust), compiled)
+    if kernel is not None:
+        kernel.trust_step(trust, experience, tied, float(gain), float(loss))
+        return
+    observed = tied if weight is None else weight
+    dynamics.trust_update(
+        trust, experience[:, None], gain, loss, observed=observed, out=trust, work=work
+    )
+
+
+def tied_trust(
+    trust: np.ndarray,
+    tied: np.ndarray,
+    count: np.ndarray,
+    *,
+    out: np.ndarray | None = None,
+    compiled: bool | None = None,
+    weight: np.ndarray | None = None,
+    work: np.ndarray | None = None,
+) -> np.ndarray:
+    """Each household's mean trust in the organizations it is tied to, over every column.
+
+    :func:`sim.mechanisms.welfare.programme_trust` of all the organizations: ``count`` is each
+    household's number of ties; a household tied to none takes its mean trust in all. For
+    the numpy form, ``weight`` is ``tied`` as 0/1 floats and ``work`` (like ``trust``)
+    receives the products.
+    """
+    out = np.empty(len(trust)) if out is None else out
+    kernel = _kernel(len(trust), compiled)
+    if kernel is not None:
+        kernel.tied_trust(trust, tied, count, out)
+        return out
+    every = list(range(trust.shape[1]))
+    weights = tied.astype(float) if weight is None else weight
+    np.copyto(out, welfare.programme_trust(trust, every, weights, count=count, work=work))
+    return out
+
+
+def tied_takeup(
+    trust: np.ndarray,
+    tied: np.ndarray,
+    count: np.ndarray,
+    sensitivity: float,
+    *,
+    out: np.ndarray | None = None,
+    compiled: bool | None = None,
+    weight: np.ndarray | None = None,
+    work: np.ndarray | None = None,
+) -> np.ndarray:
+    """Take-up (:func:`sim.mechanisms.welfare.takeup`) from :func:`tied_trust`."""
+    out = np.empty(len(trust)) if out is None else out
+    kernel = _kernel(len(trust), compiled)
+    if kernel is not None:
+        kernel.tied_takeup(trust, tied, count, float(sensitivity), out)
+        return out
+    tied_trust(trust, tied, count, out=out, compiled=False, weight=weight, work=work)
+    return welfare.takeup(out, sensitivity, out=out)
+
+
+def share_out(
+    need: np.ndarray,
+    status: np.ndarray,
+    capture: float,
+    per_household: np.ndarray,
+    retention: np.ndarray,
+    takeup: np.ndarray | None,
+    taken_up: np.ndarray,
+    participation: float,
+    efficiency: np.ndarray,
+    *,
+    dose: np.ndarray,
+    exponent: np.ndarray,
+    received: np.ndarray,
+    compiled: bool | None = None,
+) -> bool:
+    """Share a programme that serves everyone among the households, up to the dose's exponent.
+
+    The numpy forms, in their order: the targeting weights
+    (:func:`sim.mechanisms.welfare.targeting_weights` of ``need`` (n, k) and ``status`` (n,)
+    with elite capture ``capture``), times ``per_household`` (k,) and each household's
+    ``retention``; ``received`` (n,) gets each household's total; the ``taken_up`` services
+    (k,) bool are scaled by ``takeup`` (n,) (``None``: all taken up); ``participation`` is
+    added to the last service; ``dose`` receives the services and ``exponent`` the first
+    step of :func:`sim.mechanisms.welfare.dose_gain`, ``−efficiency × dose``.
+
+    Returns ``False``, writing nothing, when a service's mean need is not positive (the
+    targeting weights' special case): the caller then takes the numpy forms.
+    """
+    need_mean = need.mean(axis=0)
+    if not np.all(need_mean > 0):
+        return False
+    status_mean = status.mean()
+    t_status = status / status_mean if status_mean > 0 else np.ones_like(status)
+    keep = 1.0 - capture
+    neg_efficiency = np.negative(np.asarray(efficiency, dtype=float).reshape(-1))
+    per_household = np.asarray(per_household, dtype=float)
+    kernel = _kernel(len(need), compiled)
+    if kernel is not None:
+        scaled = taken_up if takeup is not None else np.zeros_like(taken_up)
+        take = takeup if takeup is not None else retention  # not read when nothing is scaled
+        kernel.share_out(
+            need, need_mean, t_status, keep, float(capture), per_household, retention, take,
+            scaled, float(participation), neg_efficiency, dose, exponent, received,
+        )  # fmt: skip
+        return True
+    t = np.divide(need, need_mean, out=dose)
+    t *= keep
+    t += (capture * t_status)[:, None]
+    t *= per_household
+    t *= retention[:, None]
+    np.copyto(received, t[:, 0])
+    for s in range(1, t.shape[1]):
+        received += t[:, s]
+    if takeup is not None:
+        for s in np.flatnonzero(taken_up):
+            t[:, s] *= takeup
+    if participation != 0.0:
+        t[:, -1] += participation
+    np.multiply(neg_efficiency, t, out=exponent)
+    return True
+
+
+def take_gain(
+    factor: np.ndarray, need: np.ndarray, stock: np.ndarray, *, compiled: bool | None = None
+) -> None:
+    """The dose's gain and the stocks' rise, in place, from ``factor = exp(−e × dose)``.
+
+    ``factor`` receives :func:`sim.mechanisms.welfare.dose_gain`'s result,
+    ``need × (1 − factor)``, and ``stock`` becomes ``gain + stock``.
+    """
+    kernel = _kernel(len(need), compiled)
+    if kernel is not None:
+        kernel.take_gain(factor, need, stock)
+        return
+    np.subtract(1.0, factor, out=factor)
+    np.multiply(need, factor, out=factor)
+    np.add(factor, stock, out=stock)
+
+
+def _kernel(households: int, compiled: bool | None) -> ModuleType | None:
+    if compiled is False or (compiled is None and not enabled(households)):
+        return None
+    kernel = _compiled()
+    if kernel is None and compiled:
+        raise RuntimeError("the compiled kernels need numba (pip install numba)")
+    return kernel
