@@ -145,3 +145,50 @@ def take_gain(factor: np.ndarray, need: np.ndarray, stock: np.ndarray) -> None:
             g = need[i, s] * g
             factor[i, s] = g
             stock[i, s] = g + stock[i, s]
+
+
+@_jit
+def sort_bits(
+    bits: np.ndarray, lo: int, shift: int, out: np.ndarray, counts: np.ndarray, budget: int
+) -> bool:
+    """Sort non-negative int64 values in place: buckets by their top bits, then insertion.
+
+    Each value goes to bucket ``(value − lo) >> shift`` (a non-decreasing function of the
+    value; ``counts`` holds one int32 per bucket) by a counting pass and a scatter into
+    ``out``, which leaves it sorted between buckets; an insertion pass sorts within them. With
+    about 2.5 buckets per value a bucket holds a few values and the insertion pass moves few.
+    If it would move more than ``budget`` values (values crowded into few buckets), it stops
+    and returns ``False`` with ``bits`` unchanged; otherwise ``bits`` is sorted and the
+    result ``True``. An exact sort: the sorted array is the same whichever sort made it.
+    """
+    n = bits.size
+    for b in range(counts.size):
+        counts[b] = 0
+    for i in range(n):
+        counts[(bits[i] - lo) >> shift] += 1
+    total = 0
+    for b in range(counts.size):
+        c = counts[b]
+        counts[b] = total
+        total += c
+    for i in range(n):
+        x = bits[i]
+        b = (x - lo) >> shift
+        out[counts[b]] = x
+        counts[b] += 1
+    moved = 0
+    for i in range(1, n):
+        x = out[i]
+        if out[i - 1] <= x:
+            continue
+        j = i - 1
+        while j >= 0 and out[j] > x:
+            out[j + 1] = out[j]
+            j -= 1
+        moved += i - 1 - j
+        if moved > budget:
+            return False
+        out[j + 1] = x
+    for i in range(n):
+        bits[i] = out[i]
+    return True

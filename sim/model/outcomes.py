@@ -75,12 +75,21 @@ class HouseholdOutcomes:
 
     def __init__(self) -> None:
         self._buffers: dict[str, np.ndarray] = {}
+        self._sort: tuple[np.ndarray, np.ndarray] | None = None
 
     def _buffer(self, name: str, size: int, dtype: type = np.float64) -> np.ndarray:
         buf = self._buffers.get(name)
         if buf is None or buf.size != size:
             buf = self._buffers[name] = np.empty(size, dtype=dtype)
         return buf
+
+    def _sort_work(self, n: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """The compiled sort's work arrays, kept between steps; ``None`` if it does not run."""
+        if not kernels.enabled(n):
+            return None
+        if self._sort is None or self._sort[0].size != n:
+            self._sort = kernels.sort_work(n)
+        return self._sort
 
     def __call__(
         self,
@@ -116,7 +125,7 @@ class HouseholdOutcomes:
         w_mean = mean_of(w)
         welfare_q1 = mean_of(w.take(poorest))
         # Sorted in place from here on: Gini, extremes, Atkinson (order-free).
-        w_sorted = _sort_non_negative(w)
+        w_sorted = _sort_non_negative(w, work=self._sort_work(n))
         w_total = w_mean * n
         welfare_gini = metrics.gini_of_sorted(w_sorted, total=w_total)
         atkinson = metrics.atkinson_of_valid(
@@ -125,7 +134,7 @@ class HouseholdOutcomes:
         income_mean = mean_of(hh.income)
         income_sorted = self._buffer("income", n)
         np.copyto(income_sorted, hh.income)
-        _sort_non_negative(income_sorted)
+        _sort_non_negative(income_sorted, work=self._sort_work(n))
         income_gini = metrics.gini_of_sorted(income_sorted, total=income_mean * n)
         poverty_rate = metrics.headcount_ratio_of_sorted(income_sorted, 1.0)
         bottom40 = metrics.bottom_share_of_sorted(income_sorted, 0.4, total=income_mean * n)
@@ -196,7 +205,12 @@ class HouseholdOutcomes:
         return float(np.sqrt(np.einsum("i,i->", t, t) / n)), community
 
 
-def _sort_non_negative(x: np.ndarray, *, bucketed: bool | None = None) -> np.ndarray:
+def _sort_non_negative(
+    x: np.ndarray,
+    *,
+    bucketed: bool | None = None,
+    work: tuple[np.ndarray, np.ndarray] | None = None,
+) -> np.ndarray:
     """Sort ``x`` in place through its bit patterns as int64 and return it.
 
     For non-negative floats (and +inf, and NaN with the sign bit clear, which sort last and
@@ -208,8 +222,10 @@ def _sort_non_negative(x: np.ndarray, *, bucketed: bool | None = None) -> np.nda
 
     Large arrays of values that are all non-negative and not NaN may go through
     :func:`_bucket_sorted` instead (``bucketed=None``: where it is faster on this machine,
-    see :func:`_bucket_sort_pays`; ``True``/``False`` force the choice). Both are exact
-    sorts, so the result is the same array either way.
+    see :func:`_bucket_sort_pays`; ``True``/``False`` force the choice), or, in a district
+    large enough for the compiled kernels and given their ``work`` arrays
+    (:func:`sim.mechanisms.kernels.sort_work`), through :func:`sim.mechanisms.kernels.sort_bits`.
+    All are exact sorts, so the result is the same array whichever ran.
 
     Raises:
         ValueError: if a value is negative or a NaN with the sign bit set.
@@ -219,6 +235,10 @@ def _sort_non_negative(x: np.ndarray, *, bucketed: bool | None = None) -> np.nda
         array([-0.0e+000,  0.0e+000,  1.0e-300,  2.5e+000,       inf])
     """
     bits = x.view(np.int64)
+    if work is not None and bucketed is None and bits.size and kernels.enabled(bits.size):
+        lo, hi = int(bits.min()), int(bits.max())
+        if lo >= 0 and hi <= _INF_BITS and kernels.sort_bits(bits, lo, hi, work):
+            return x
     if bucketed is None:
         bucketed = bits.size >= _BUCKET_SORT_FROM and _bucket_sort_pays()
     if bucketed and bits.size:
