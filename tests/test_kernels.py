@@ -8,9 +8,10 @@ import sys
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from sim import PartnershipModel
-from sim.mechanisms import dynamics, kernels, welfare
+from sim.mechanisms import dynamics, kernels, network, welfare
 
 from .conftest import SCENARIOS
 
@@ -51,6 +52,32 @@ def test_trust_step_is_the_trust_update_of_the_tied_entries(rng, gain, loss):
         np.testing.assert_array_equal(got[~tied], trust[~tied])  # the others keep theirs
     moved = np.abs(expected - trust)[tied]
     assert moved.max() > 0.01  # the case is not vacuous
+
+
+@pytest.mark.parametrize("k", [1, 4, 5, 6, 7])
+@pytest.mark.parametrize("index", [np.int32, np.int64])
+def test_diffuse_is_the_numpy_diffusion_capped_at_one(rng, k, index):
+    n = 600
+    village = np.repeat(np.arange(3), 200)
+    edges = network.small_world_edges(village, 4, 0.2, 0.05, rng)
+    adjacency = network.social_adjacency(edges, n).toarray()
+    adjacency[:5] = adjacency[:, :5] = 0  # five households without ties keep their trust
+    operator = dynamics.diffusion_operator(sp.csr_array(adjacency), 0.3)
+    operator = sp.csr_array(
+        (operator.data, operator.indices.astype(index), operator.indptr.astype(index)),
+        shape=operator.shape,
+    )
+    values = rng.random((n, k))
+    values[5:40] = 1.0  # means of ones: the cap's case
+    expected = np.minimum(dynamics.diffuse(values, operator, 0.3), 1.0)
+    for compiled in (True, False):
+        out = np.empty_like(values)
+        kernels.diffuse(values, operator, 0.3, out=out, compiled=compiled)
+        np.testing.assert_array_equal(bits(out), bits(expected))
+    np.testing.assert_allclose(expected[:5], values[:5], rtol=1e-15)  # no ties: kept
+    assert expected.max() <= 1.0
+    with pytest.raises(ValueError, match="output other than its input"):
+        kernels.diffuse(values, operator, 0.3, out=values)
 
 
 def test_tied_trust_and_takeup_are_the_programme_trusts(rng):
@@ -209,7 +236,8 @@ def test_a_run_with_the_kernels_has_the_bits_of_one_without(monkeypatch, counted
     assert sum(counted.values()) > 0  # the kernels ran (the recorded outcomes at least)
     if path.name == "msp.toml":  # the default partnership serves everyone: every kernel runs
         assert set(counted) == {
-            "trust_step", "tied_trust", "tied_takeup", "share_out", "take_gain", "sort_bits"
+            "trust_step", "diffuse", "tied_trust", "tied_takeup", "share_out", "take_gain",
+            "sort_bits",
         }  # fmt: skip
 
 

@@ -17,12 +17,17 @@ _jit = numba.njit(cache=True, nogil=True, boundscheck=False)
 
 @_jit
 def trust_step(
-    trust: np.ndarray, experience: np.ndarray, tied: np.ndarray, gain: float, loss: float
+    trust: np.ndarray,
+    experience: np.ndarray,
+    tied: np.ndarray,
+    gain: float,
+    loss: float,
+    out: np.ndarray,
 ) -> None:
-    """:func:`sim.mechanisms.dynamics.trust_update` of every tied entry of ``trust``, in place.
+    """:func:`sim.mechanisms.dynamics.trust_update` of every tied entry of ``trust``.
 
     The numpy form: ``d = E − T``; ``s = min(γ⁺ d, γ⁻ d)`` (``max`` when ``γ⁺ > γ⁻``);
-    ``s × tied``; ``+ T``; clipped to [0, 1].
+    ``s × tied``; ``+ T``; clipped to [0, 1]. Written into ``out``, which may be ``trust``.
     """
     n, k = trust.shape
     smaller = gain <= loss
@@ -43,7 +48,68 @@ def trust_step(
                 s = 0.0
             if s > 1.0:
                 s = 1.0
-            trust[i, j] = s
+            out[i, j] = s
+
+
+@_jit
+def diffuse_capped(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    data: np.ndarray,
+    values: np.ndarray,
+    keep: float,
+    out: np.ndarray,
+) -> None:
+    """:func:`sim.mechanisms.dynamics.diffuse` capped at 1, into ``out`` (not ``values``).
+
+    The numpy form: the sparse product ``(ω D⁻¹ A) v`` (scipy adds each row's products in
+    the order the operator stores them, from zero), then ``v × (1 − ω) + pull``, then the
+    smaller of that and 1. Six columns (the default organizations) keep six sums in
+    registers; other widths go three columns at a time.
+    """
+    n, k = values.shape
+    for i in range(n):
+        lo, hi = indptr[i], indptr[i + 1]
+        if k == 6:
+            a0 = a1 = a2 = a3 = a4 = a5 = 0.0
+            for jj in range(lo, hi):
+                a, j = data[jj], indices[jj]
+                a0 += a * values[j, 0]
+                a1 += a * values[j, 1]
+                a2 += a * values[j, 2]
+                a3 += a * values[j, 3]
+                a4 += a * values[j, 4]
+                a5 += a * values[j, 5]
+            _capped(out, values, i, 0, keep, a0)
+            _capped(out, values, i, 1, keep, a1)
+            _capped(out, values, i, 2, keep, a2)
+            _capped(out, values, i, 3, keep, a3)
+            _capped(out, values, i, 4, keep, a4)
+            _capped(out, values, i, 5, keep, a5)
+            continue
+        c = 0
+        while c < k:
+            width = min(3, k - c)
+            a0 = a1 = a2 = 0.0
+            for jj in range(lo, hi):
+                a, j = data[jj], indices[jj]
+                a0 += a * values[j, c]
+                if width > 1:
+                    a1 += a * values[j, c + 1]
+                if width > 2:
+                    a2 += a * values[j, c + 2]
+            _capped(out, values, i, c, keep, a0)
+            if width > 1:
+                _capped(out, values, i, c + 1, keep, a1)
+            if width > 2:
+                _capped(out, values, i, c + 2, keep, a2)
+            c += width
+
+
+@_jit
+def _capped(out: np.ndarray, values: np.ndarray, i: int, c: int, keep: float, pull: float):
+    x = values[i, c] * keep + pull
+    out[i, c] = 1.0 if x > 1.0 else x
 
 
 @_jit

@@ -37,12 +37,14 @@ import os
 from types import ModuleType
 
 import numpy as np
+import scipy.sparse as sp
 
 from sim.mechanisms import dynamics, welfare
 
 __all__ = [
     "FROM",
     "LOAD_FROM",
+    "diffuse",
     "enabled",
     "load",
     "loaded",
@@ -83,7 +85,10 @@ def _warm(compiled: ModuleType) -> None:
     """
     trust, tied = np.full((3, 2), 0.5), np.ones((3, 2), dtype=bool)
     row, count = np.full(3, 0.5), np.full(3, 2.0)
-    compiled.trust_step(trust, row, tied, 0.1, 0.2)
+    compiled.trust_step(trust, row, tied, 0.1, 0.2, trust)
+    for index in (np.int32, np.int64):  # scipy picks the index type by size
+        indptr, indices = np.array([0, 1, 2, 2], dtype=index), np.array([1, 0], dtype=index)
+        compiled.diffuse_capped(indptr, indices, np.full(2, 0.5), trust, 0.5, trust.copy())
     compiled.tied_trust(trust, tied, count, row)
     compiled.tied_takeup(trust, tied, count, 0.5, row)
     need, dose, factor = (np.full((3, 5), 0.5, order="F") for _ in range(3))
@@ -129,11 +134,12 @@ def trust_step(
     gain: float,
     loss: float,
     *,
+    out: np.ndarray | None = None,
     compiled: bool | None = None,
     weight: np.ndarray | None = None,
     work: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> None:
-    """Households' trust after a programme that served everyone, in place.
+    """Households' trust after a programme that served everyone (into ``out``, or in place).
 
     ``trust`` (n, k) C-ordered, ``experience`` (n,), ``tied`` (n, k) bool: the entries a
     household is tied to move by :func:`sim.mechanisms.dynamics.trust_update` toward its
@@ -142,14 +148,41 @@ def trust_step(
     multiplies by them faster than by bools; the same bits), ``work`` two arrays like
     ``trust``.
     """
+    out = trust if out is None else out
     kernel = _kernel(len(trust), compiled)
     if kernel is not None:
-        kernel.trust_step(trust, experience, tied, float(gain), float(loss))
+        kernel.trust_step(trust, experience, tied, float(gain), float(loss), out)
         return
     observed = tied if weight is None else weight
     dynamics.trust_update(
-        trust, experience[:, None], gain, loss, observed=observed, out=trust, work=work
+        trust, experience[:, None], gain, loss, observed=observed, out=out, work=work
     )
+
+
+def diffuse(
+    values: np.ndarray,
+    operator: sp.csr_array,
+    rate: float,
+    *,
+    out: np.ndarray,
+    compiled: bool | None = None,
+) -> np.ndarray:
+    """:func:`sim.mechanisms.dynamics.diffuse` of ``values`` into ``out``, capped at 1.
+
+    ``operator`` is :func:`sim.mechanisms.dynamics.diffusion_operator` at ``rate``; ``out``
+    must not be ``values`` (each row reads its neighbours' values). The cap is the one the
+    households' trust takes after diffusion (a mean of ones may round past 1).
+    """
+    if out is values:
+        raise ValueError("diffuse needs an output other than its input")
+    kernel = _kernel(len(values), compiled)
+    if kernel is not None:
+        kernel.diffuse_capped(
+            operator.indptr, operator.indices, operator.data, values, 1.0 - rate, out
+        )
+        return out
+    dynamics.diffuse(values, operator, rate, out=out)
+    return np.minimum(out, 1.0, out=out)
 
 
 def tied_trust(

@@ -79,20 +79,34 @@ def household_trust(
     social ties at ``d.household_diffusion`` (``None``: no diffusion, no ties or a zero rate).
     """
     hh = parties.hh
-    for programme, received in record.received.items():
-        promised = record.promised[programme]
-        if promised <= 0:
-            continue
-        experience = np.minimum(1.0, received / promised)
+    programmes = [(name, got) for name, got in record.received.items() if record.promised[name] > 0]
+    # A large district with diffusion runs the last programme's update into a scratch array
+    # and diffuses from it back into the households' trust (two compiled passes, no copy).
+    staged = None
+    for k, (programme, received) in enumerate(programmes):
+        experience = np.minimum(1.0, received / record.promised[programme])
         area = record.areas[programme]
         orgs = (
             [m for m in p.members if m != COMMUNITY] if programme == "partnership" else [programme]
         )
         if len(orgs) > 1 and area.size == len(hh):
+            cols = [parties.index[o] for o in orgs]
+            if (
+                diffusion is not None
+                and k == len(programmes) - 1
+                and sorted(cols) == list(range(hh.trust.shape[1]))
+                and kernels.enabled(len(hh))
+            ):
+                staged = scratch("trust_b", zero=False, like=hh.trust)
+                tied = parties.structure.tied
+                kernels.trust_step(
+                    hh.trust, experience, tied, d.trust_gain, d.trust_loss, out=staged
+                )
+                continue
             household_trust_in_several(
                 hh.trust,
                 experience,
-                [parties.index[o] for o in orgs],
+                cols,
                 parties.structure.tied_weight,
                 d,
                 scratch,
@@ -105,11 +119,15 @@ def household_trust(
             hh.trust[idx, col] = dynamics.trust_update(
                 hh.trust[idx, col], seen, d.trust_gain, d.trust_loss
             )
-    if diffusion is not None:
-        dynamics.diffuse(hh.trust, diffusion, d.household_diffusion, out=hh.trust)
-        # A mean of trusts is a trust, but the rounded weights ω/deg can carry a mean of ones
-        # a unit in the last place past 1 (products of non-negatives cannot go below 0).
-        np.minimum(hh.trust, 1.0, out=hh.trust)
+    if diffusion is None:
+        return
+    if staged is not None:  # the same bits as the numpy forms below
+        kernels.diffuse(staged, diffusion, d.household_diffusion, out=hh.trust)
+        return
+    dynamics.diffuse(hh.trust, diffusion, d.household_diffusion, out=hh.trust)
+    # A mean of trusts is a trust, but the rounded weights ω/deg can carry a mean of ones
+    # a unit in the last place past 1 (products of non-negatives cannot go below 0).
+    np.minimum(hh.trust, 1.0, out=hh.trust)
 
 
 def household_trust_in_several(

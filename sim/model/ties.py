@@ -21,6 +21,7 @@ values. Maps and interventions change ties only through the methods below.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import networkx as nx
 import numpy as np
@@ -45,6 +46,17 @@ def beta_mean(rng: np.random.Generator, mean: float, size: int, conc: float = 20
     if mean <= 0.0 or mean >= 1.0:
         return np.full(size, float(np.clip(mean, 0.0, 1.0)))
     return rng.beta(mean * conc, (1.0 - mean) * conc, size=size)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """Index arrays of :meth:`Ties.party_trust` for one partnership's members."""
+
+    pairs: tuple[np.ndarray, ...]
+    org_pairs: tuple[np.ndarray, ...]
+    community: int | None
+    representatives: list[tuple[int, np.ndarray, np.ndarray]]
+    rep_households: Sequence[np.ndarray]
 
 
 class Ties:
@@ -74,6 +86,7 @@ class Ties:
         self.graph = graph
         self.communication = self._communication_at_start = communication
         self._drawn: tuple[np.ndarray, np.ndarray] | None = None
+        self._plans: dict[tuple[str, ...], _Plan] = {}
         self.nodes = list(nodes)
         self.index = {node: i for i, node in enumerate(self.nodes)}
         self.representatives = representatives
@@ -191,18 +204,46 @@ class Ties:
         mean trust in the representatives it deals with (``rep_households``/``rep_positions``
         per organization, as in :class:`~sim.model.build.Structure`).
         """
-        m = len(members)
-        t = np.eye(m)
-        pos = [i for i, a in enumerate(members) if a != COMMUNITY]
-        cols = [self.index[members[i]] for i in pos]
-        t[np.ix_(pos, pos)] = self.org_trust[np.ix_(cols, cols)]
-        if COMMUNITY in members:
-            c = list(members).index(COMMUNITY)
-            for i, col in zip(pos, cols, strict=True):
-                t[c, i] = mean_of(hh_trust[rep_households[col], col])
-                t[i, c] = mean_of(self.rep_trust[col, rep_positions[col]])
+        plan = self._plan(members, hh_trust.shape[1], rep_households, rep_positions)
+        t = np.eye(len(members))
+        t[plan.pairs] = self.org_trust[plan.org_pairs]
+        if plan.community is not None:
+            c, households, reps = plan.community, hh_trust.reshape(-1), self.rep_trust.reshape(-1)
+            for i, own, theirs in plan.representatives:
+                t[c, i] = mean_of(households.take(own))
+                t[i, c] = mean_of(reps.take(theirs))
         np.fill_diagonal(t, 1.0)
         return t
+
+    def _plan(
+        self,
+        members: Sequence[str],
+        organizations: int,
+        rep_households: Sequence[np.ndarray],
+        rep_positions: Sequence[np.ndarray],
+    ) -> _Plan:
+        """Where :meth:`party_trust` reads each entry for these members, kept per partnership.
+
+        The representatives' trust is gathered from the flat arrays by positions (the same
+        entries in the same order as the two-dimensional fancy index, so the same means; a
+        plain take costs a fraction of it, and a step reads the matrix five times).
+        """
+        key = tuple(members)
+        plan = self._plans.get(key)
+        if plan is not None and plan.rep_households is rep_households:
+            return plan
+        pos = [i for i, a in enumerate(members) if a != COMMUNITY]
+        cols = [self.index[members[i]] for i in pos]
+        community = key.index(COMMUNITY) if COMMUNITY in key else None
+        width = self.rep_trust.shape[1]
+        representatives = [
+            (i, rep_households[col] * organizations + col, col * width + rep_positions[col])
+            for i, col in zip(pos, cols, strict=True)
+        ]
+        plan = self._plans[key] = _Plan(
+            np.ix_(pos, pos), np.ix_(cols, cols), community, representatives, rep_households
+        )
+        return plan
 
     def write_party_trust(
         self,
