@@ -12,12 +12,12 @@ Every kernel here does the numpy form's floating-point operations in the same or
 entry, so the results are the same bits (``tests/test_kernels.py``); which path runs changes
 the speed, never a result, on any machine.
 
-When they run (:func:`enabled`): loading them costs a process about 0.4 s once (numba's
-import, and the compiled code read from its cache), and they save about 11% of a step
-(1.7 ms at 100,000 households; benchmarks/README.md). So a district of at least
-:data:`LOAD_FROM` households loads them (a run of the default 120 steps there loses about 5%
-of its time to the load, and gains from about 240 steps on; at a million households the load
-is repaid in about 20 steps); once loaded, in a sweep's worker or after :func:`load`, every
+When they run (:func:`enabled`): loading them costs a process about 0.3 s once (numba's
+import, and the compiled code read from its cache), and they save about 13% of a step (1.9
+ms at 100,000 households, 70 ms at a million; benchmarks/README.md). So a district of at least
+:data:`LOAD_FROM` households loads them (a run of the default 120 steps there loses about 3%
+of its time to the load, and gains from about 160 steps on; at a million households the load
+is repaid in the first step); once loaded, in a sweep's worker or after :func:`load`, every
 district of at least :data:`FROM` households uses them, whose numpy passes no longer fit in
 the cache. Without numba, or with the environment variable ``KEMITRAAN_KERNELS=0``, the
 numpy forms run everywhere.
@@ -102,7 +102,7 @@ def _warm(compiled: ModuleType) -> None:
 
 
 def load() -> bool:
-    """Load the kernels now (about 0.4 s once per process); whether they are available.
+    """Load the kernels now (about 0.3 s once per process); whether they are available.
 
     After it, every district of at least :data:`FROM` households in this process uses them:
     worth it before many runs in one process (a sweep's worker) at sizes below
