@@ -5,6 +5,9 @@ numpy form it replaces, so the two give the same bits (``tests/test_kernels.py``
 compiles without ``fastmath``: no reassociation and no fused multiply-add, so the arithmetic
 is IEEE's on every processor. The compiled code is cached beside this file (or in numba's
 user cache when that folder is read-only), so a process compiles it once per machine.
+
+The loops do not check their arguments (no bounds checks); the wrappers in
+:mod:`sim.mechanisms.kernels` do.
 """
 
 from __future__ import annotations
@@ -42,6 +45,8 @@ def trust_step(
                 s = a if a <= b else b
             else:
                 s = a if a >= b else b
+            if a != a or b != b:  # NaN: numpy's minimum and maximum propagate it
+                s = a + b
             s = s * (1.0 if tied[i, j] else 0.0)
             s = s + t
             if s < 0.0:
@@ -158,6 +163,7 @@ def share_out(
     takeup: np.ndarray,
     taken_up: np.ndarray,
     participation: float,
+    participation_column: int,
     neg_efficiency: np.ndarray,
     dose: np.ndarray,
     exponent: np.ndarray,
@@ -169,11 +175,11 @@ def share_out(
     ``sim.model.delivery.distribute`` and :func:`sim.mechanisms.welfare.dose_gain`'s first
     step), entry by entry: ``t = need / mean(need) × (1 − ε) + ε × status``; the amount
     ``t × per household × retention``; what each household received, its services added left
-    to right; the taken-up services × take-up; ``+ participation`` on the last service (the
-    partnership's participation dose); ``exponent = −e × dose``.
+    to right; the taken-up services × take-up; ``+ participation`` on the service
+    ``participation_column`` (the partnership's participation dose, when not zero);
+    ``exponent = −e × dose``.
     """
     n, k = need.shape
-    last = k - 1
     for s in range(k):
         mean = need_mean[s]
         per = per_household[s]
@@ -191,7 +197,7 @@ def share_out(
                 received[i] = received[i] + a
             if scaled:
                 a = a * takeup[i]
-            if s == last and participation != 0.0:
+            if s == participation_column and participation != 0.0:
                 a = a + participation
             dose[i, s] = a
             exponent[i, s] = neg * a

@@ -9,8 +9,11 @@ spends most of its time moving them. A compiled loop (numba) reads each entry on
 the intermediates in registers.
 
 Every kernel here does the numpy form's floating-point operations in the same order, entry by
-entry, so the results are the same bits (``tests/test_kernels.py``); which path runs changes
-the speed, never a result, on any machine.
+entry, with no fused multiply-add, so the results are the same bits (``tests/test_kernels.py``,
+run on x86-64, where numpy's and scipy's builds do not fuse either); which path runs changes
+the speed, not a result. One caveat, not checked here: scipy's sparse product is compiled C++,
+and a build that fuses its multiply-adds (clang's default on arm64, e.g. macOS) rounds the
+diffusion differently from the kernel in the last bits.
 
 When they run (:func:`enabled`): loading them costs a process about 0.3 s once (numba's
 import, and the compiled code read from its cache), and they save about 13% of a step (1.9
@@ -34,6 +37,7 @@ from __future__ import annotations
 
 import functools
 import os
+import warnings
 from types import ModuleType
 
 import numpy as np
@@ -71,9 +75,17 @@ def _compiled() -> ModuleType | None:
         return None
     try:
         from sim.mechanisms import _compiled as compiled
-    except ImportError:  # numba missing or unusable here: the numpy forms give the same bits
+
+        _warm(compiled)
+    except Exception as error:  # numba missing, unusable, or its cache corrupt
+        if not isinstance(error, ImportError):
+            warnings.warn(
+                f"the compiled kernels could not be loaded ({type(error).__name__}: {error}); "
+                "the numpy forms run instead (the same results, slower)",
+                RuntimeWarning,
+                stacklevel=3,
+            )
         return None
-    _warm(compiled)
     return compiled
 
 
@@ -85,16 +97,19 @@ def _warm(compiled: ModuleType) -> None:
     """
     trust, tied = np.full((3, 2), 0.5), np.ones((3, 2), dtype=bool)
     row, count = np.full(3, 0.5), np.full(3, 2.0)
+    fixed = count.copy()
+    fixed.flags.writeable = False  # as Structure.tie_counts keeps them
+    for counts in (count, fixed):
+        compiled.tied_trust(trust, tied, counts, row)
+        compiled.tied_takeup(trust, tied, counts, 0.5, row)
     compiled.trust_step(trust, row, tied, 0.1, 0.2, trust)
     for index in (np.int32, np.int64):  # scipy picks the index type by size
         indptr, indices = np.array([0, 1, 2, 2], dtype=index), np.array([1, 0], dtype=index)
         compiled.diffuse_capped(indptr, indices, np.full(2, 0.5), trust, 0.5, trust.copy())
-    compiled.tied_trust(trust, tied, count, row)
-    compiled.tied_takeup(trust, tied, count, 0.5, row)
     need, dose, factor = (np.full((3, 5), 0.5, order="F") for _ in range(3))
     five, taken = np.ones(5), np.zeros(5, dtype=bool)
     compiled.share_out(
-        need, five, row, 0.5, 0.5, five, row, row, taken, 0.0, five, dose, factor, row
+        need, five, row, 0.5, 0.5, five, row, row, taken, 0.0, 4, five, dose, factor, row
     )
     compiled.take_gain(factor, need, dose)
     values = np.arange(3, dtype=np.int64)
@@ -151,6 +166,8 @@ def trust_step(
     out = trust if out is None else out
     kernel = _kernel(len(trust), compiled)
     if kernel is not None:
+        _same_shape(trust, tied=tied, out=out)
+        _same_shape(trust[:, 0], experience=experience)
         kernel.trust_step(trust, experience, tied, float(gain), float(loss), out)
         return
     observed = tied if weight is None else weight
@@ -173,10 +190,13 @@ def diffuse(
     must not be ``values`` (each row reads its neighbours' values). The cap is the one the
     households' trust takes after diffusion (a mean of ones may round past 1).
     """
-    if out is values:
+    if np.may_share_memory(out, values):
         raise ValueError("diffuse needs an output other than its input")
     kernel = _kernel(len(values), compiled)
     if kernel is not None:
+        _same_shape(values, out=out)
+        if operator.shape != (len(values), len(values)):
+            raise ValueError(f"operator shaped {operator.shape} for {len(values)} rows")
         kernel.diffuse_capped(
             operator.indptr, operator.indices, operator.data, values, 1.0 - rate, out
         )
@@ -205,6 +225,8 @@ def tied_trust(
     out = np.empty(len(trust)) if out is None else out
     kernel = _kernel(len(trust), compiled)
     if kernel is not None:
+        _same_shape(trust, tied=tied)
+        _same_shape(trust[:, 0], count=count, out=out)
         kernel.tied_trust(trust, tied, count, out)
         return out
     every = list(range(trust.shape[1]))
@@ -228,6 +250,8 @@ def tied_takeup(
     out = np.empty(len(trust)) if out is None else out
     kernel = _kernel(len(trust), compiled)
     if kernel is not None:
+        _same_shape(trust, tied=tied)
+        _same_shape(trust[:, 0], count=count, out=out)
         kernel.tied_takeup(trust, tied, count, float(sensitivity), out)
         return out
     tied_trust(trust, tied, count, out=out, compiled=False, weight=weight, work=work)
@@ -245,6 +269,7 @@ def share_out(
     participation: float,
     efficiency: np.ndarray,
     *,
+    participation_column: int = -1,
     dose: np.ndarray,
     exponent: np.ndarray,
     received: np.ndarray,
@@ -257,8 +282,9 @@ def share_out(
     with elite capture ``capture``), times ``per_household`` (k,) and each household's
     ``retention``; ``received`` (n,) gets each household's total; the ``taken_up`` services
     (k,) bool are scaled by ``takeup`` (n,) (``None``: all taken up); ``participation`` is
-    added to the last service; ``dose`` receives the services and ``exponent`` the first
-    step of :func:`sim.mechanisms.welfare.dose_gain`, ``−efficiency × dose``.
+    added to the service ``participation_column`` (default the last); ``dose`` receives the
+    services and ``exponent`` the first step of :func:`sim.mechanisms.welfare.dose_gain`,
+    ``−efficiency × dose``.
 
     Returns ``False``, writing nothing, when a service's mean need is not positive (the
     targeting weights' special case): the caller then takes the numpy forms.
@@ -271,13 +297,20 @@ def share_out(
     keep = 1.0 - capture
     neg_efficiency = np.negative(np.asarray(efficiency, dtype=float).reshape(-1))
     per_household = np.asarray(per_household, dtype=float)
+    column = participation_column % need.shape[1]
     kernel = _kernel(len(need), compiled)
     if kernel is not None:
+        _same_shape(need, dose=dose, exponent=exponent)
+        _same_shape(status, retention=retention, received=received)
+        _same_shape(need[0], per_household=per_household, taken_up=taken_up)
+        _same_shape(need[0], efficiency=neg_efficiency)
+        if takeup is not None:
+            _same_shape(status, takeup=takeup)
         scaled = taken_up if takeup is not None else np.zeros_like(taken_up)
         take = takeup if takeup is not None else retention  # not read when nothing is scaled
         kernel.share_out(
             need, need_mean, t_status, keep, float(capture), per_household, retention, take,
-            scaled, float(participation), neg_efficiency, dose, exponent, received,
+            scaled, float(participation), column, neg_efficiency, dose, exponent, received,
         )  # fmt: skip
         return True
     t = np.divide(need, need_mean, out=dose)
@@ -292,7 +325,7 @@ def share_out(
         for s in np.flatnonzero(taken_up):
             t[:, s] *= takeup
     if participation != 0.0:
-        t[:, -1] += participation
+        t[:, column] += participation
     np.multiply(neg_efficiency, t, out=exponent)
     return True
 
@@ -307,6 +340,7 @@ def take_gain(
     """
     kernel = _kernel(len(need), compiled)
     if kernel is not None:
+        _same_shape(need, factor=factor, stock=stock)
         kernel.take_gain(factor, need, stock)
         return
     np.subtract(1.0, factor, out=factor)
@@ -332,7 +366,7 @@ def sort_bits(
     *,
     compiled: bool | None = None,
 ) -> bool:
-    """Sort non-negative int64 values ``bits`` (all between ``lo`` and ``hi``) in place.
+    """Sort non-negative int64 values ``bits`` in place; ``lo`` and ``hi`` are their min and max.
 
     numpy's sort, where numpy's own is slow (its AVX-512 quicksort on AMD Zen 4, the machine
     this project runs on: numpy/numpy#32690): a bucket pass by the values' top bits and an
@@ -347,9 +381,20 @@ def sort_bits(
         bits.sort()
         return True
     out, counts = work
+    if out.size != bits.size or counts.size & (counts.size - 1) or counts.size < 2:
+        raise ValueError("sort_bits needs sort_work(n) for n values")
+    if lo < 0 or hi < lo:
+        raise ValueError(f"sort_bits needs 0 <= lo <= hi, got {lo} and {hi}")
     buckets = counts.size.bit_length() - 1
     shift = max((hi - lo).bit_length() - buckets, 0)
     return bool(kernel.sort_bits(bits, lo, shift, out, counts, 8 * len(bits)))
+
+
+def _same_shape(like: np.ndarray, **arrays: np.ndarray) -> None:
+    """Refuse arrays shaped unlike ``like`` (the compiled loops do not check their bounds)."""
+    for name, array in arrays.items():
+        if array.shape != like.shape:
+            raise ValueError(f"{name} is shaped {array.shape}, expected {like.shape}")
 
 
 def _kernel(households: int, compiled: bool | None) -> ModuleType | None:

@@ -313,11 +313,12 @@ def programme_trust(
     trust in all of them.
 
     ``count`` is ``Σ_j tied_hj`` when already known (it changes only with the ties); ``work``
-    (an array like ``trust``) receives the products ``tied_hj τ_hj``. For fewer than eight
-    organizations the sums over a household's organizations add its columns left to right,
-    as numpy's row sum does for rows that short, so the result is the formula's bit for bit
-    (``tests/test_fast_paths.py``); a row sum over the short rows of an (n, k) array costs
-    numpy a loop per household, several times the passes over columns.
+    (an array like ``trust``) receives the products ``tied_hj τ_hj``. The sums over a
+    household's organizations add its columns left to right (:func:`row_sums`: numpy's own
+    row sum does so for rows shorter than eight, and pairwise beyond), so the compiled form
+    (:func:`sim.mechanisms.kernels.tied_trust`) can add in the same order for any number of
+    organizations; a row sum over the short rows of an (n, k) array costs numpy a loop per
+    household, several times the passes over columns.
 
     Example:
         >>> trust = np.array([[0.2, 0.8], [0.2, 0.8]])
@@ -327,10 +328,8 @@ def programme_trust(
         [0.8, 0.8]
     """
     cols = list(cols)
-    if not 0 < len(cols) < 8:  # numpy sums rows of eight or more pairwise: keep its order
-        t, w = trust[:, cols], tied[:, cols]
-        count, plain = w.sum(axis=1), t.mean(axis=1)
-        return np.divide((t * w).sum(axis=1), count, out=plain.copy(), where=count > 0)
+    if not cols:  # no organizations: no trust to judge by
+        return np.full(len(trust), np.nan)
     every = cols == list(range(trust.shape[1]))
     t = trust if every else trust[:, cols]
     w = tied if every else tied[:, cols]

@@ -48,6 +48,9 @@ __all__ = [
 _TAKEN_UP = tuple(int(s) for s in np.flatnonzero(welfare.TAKEN_UP))
 """Columns of the services whose take-up follows trust."""
 
+_PARTICIPATION = SERVICES.index("participation")
+"""Column of the service that the partnership's participation dose adds to (empowerment)."""
+
 
 class Scratch:
     """Work arrays kept between steps, by name. Scratch, not state.
@@ -332,7 +335,7 @@ def _deliver_jointly(
         received = scratch("received", zero=False, like=hh.income)
         compiled = kernels.share_out(
             need, hh.income, capture, gross / n, retention, takeup, welfare.TAKEN_UP,
-            participation, _efficiency(scenario), dose=joint,
+            participation, _efficiency(scenario), participation_column=_PARTICIPATION, dose=joint,
             exponent=scratch("response", zero=False), received=received,
         )  # fmt: skip
     if not compiled:
@@ -354,9 +357,9 @@ def _deliver_jointly(
     record.delivered += float(received.sum())
     if voice > 0 and not compiled:
         if area.size == n:  # everyone, in order: a slice avoids a gather and a scatter
-            joint[:, 4] += scenario.welfare.participation_dose * voice
+            joint[:, _PARTICIPATION] += scenario.welfare.participation_dose * voice
         else:
-            joint[area, 4] += scenario.welfare.participation_dose * voice
+            joint[area, _PARTICIPATION] += scenario.welfare.participation_dose * voice
     if dose is not None:
         dose += joint
     record.joint_dose = joint

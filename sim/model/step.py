@@ -55,6 +55,8 @@ class StepRecord:
             detected, by an audit or by villagers (phase 4).
         joint_dose: (households, services) the partnership's services (phase 4).
         received: per programme, what each household of its area received (phase 4).
+            ``joint_dose`` and, in large districts, ``received["partnership"]`` are work
+            arrays that the next step overwrites: copy them to keep them.
         areas: per programme, the households it served (phase 4).
         promised: per programme, what it announced per household (phase 4).
     """
