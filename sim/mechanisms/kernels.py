@@ -292,14 +292,15 @@ def share_out(
     need_mean = need.mean(axis=0)
     if not np.all(need_mean > 0):
         return False
-    status_mean = status.mean()
-    t_status = status / status_mean if status_mean > 0 else np.ones_like(status)
-    keep = 1.0 - capture
     neg_efficiency = np.negative(np.asarray(efficiency, dtype=float).reshape(-1))
     per_household = np.asarray(per_household, dtype=float)
     column = participation_column % need.shape[1]
     kernel = _kernel(len(need), compiled)
     if kernel is not None:
+        # welfare.targeting_weights' terms, which the loop combines entry by entry
+        status_mean = status.mean()
+        t_status = status / status_mean if status_mean > 0 else np.ones_like(status)
+        keep = 1.0 - capture
         _same_shape(need, dose=dose, exponent=exponent)
         _same_shape(status, retention=retention, received=received)
         _same_shape(need[0], per_household=per_household, taken_up=taken_up)
@@ -313,9 +314,7 @@ def share_out(
             scaled, float(participation), column, neg_efficiency, dose, exponent, received,
         )  # fmt: skip
         return True
-    t = np.divide(need, need_mean, out=dose)
-    t *= keep
-    t += (capture * t_status)[:, None]
+    t = welfare.targeting_weights(need, status, capture, out=dose)
     t *= per_household
     t *= retention[:, None]
     np.copyto(received, t[:, 0])

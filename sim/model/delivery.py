@@ -357,9 +357,9 @@ def _deliver_jointly(
     record.delivered += float(received.sum())
     if voice > 0 and not compiled:
         if area.size == n:  # everyone, in order: a slice avoids a gather and a scatter
-            joint[:, _PARTICIPATION] += scenario.welfare.participation_dose * voice
+            joint[:, _PARTICIPATION] += participation
         else:
-            joint[area, _PARTICIPATION] += scenario.welfare.participation_dose * voice
+            joint[area, _PARTICIPATION] += participation
     if dose is not None:
         dose += joint
     record.joint_dose = joint

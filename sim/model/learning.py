@@ -98,11 +98,6 @@ def household_trust(
                 and kernels.enabled(len(hh))
             ):
                 staged = scratch("trust_b", zero=False, like=hh.trust)
-                tied = parties.structure.tied
-                kernels.trust_step(
-                    hh.trust, experience, tied, d.trust_gain, d.trust_loss, out=staged
-                )
-                continue
             household_trust_in_several(
                 hh.trust,
                 experience,
@@ -111,6 +106,7 @@ def household_trust(
                 d,
                 scratch,
                 tied=parties.structure.tied,
+                out=staged,
             )
             continue
         for org in orgs:
@@ -139,6 +135,7 @@ def household_trust_in_several(
     scratch: Scratch | None = None,
     *,
     tied: np.ndarray | None = None,
+    out: np.ndarray | None = None,
 ) -> None:
     """Households' trust in several organizations after one programme served everyone.
 
@@ -146,14 +143,15 @@ def household_trust_in_several(
     their trust in it (its ties, ``tied_weight``, are the mask; ``tied``, the same as bools,
     lets a large district run the compiled form, :func:`sim.mechanisms.kernels.trust_step`,
     with the same bits). The arithmetic per entry is that of one organization at a time, in
-    one pass over the columns ``cols`` of ``trust``.
+    one pass over the columns ``cols`` of ``trust``. ``out`` (all the organizations only)
+    receives the result instead of ``trust``.
     """
     if sorted(cols) == list(range(trust.shape[1])):  # all of them: no gather, no scatter
         if tied is not None and kernels.enabled(len(trust)):
-            kernels.trust_step(trust, experience, tied, d.trust_gain, d.trust_loss)
+            kernels.trust_step(trust, experience, tied, d.trust_gain, d.trust_loss, out=out)
             return
         work = None
-        if scratch is not None:
+        if scratch is not None and out is None:
             work = (scratch("trust_a", zero=False, like=trust), scratch("trust_b", False, trust))
         dynamics.trust_update(
             trust,
@@ -161,9 +159,11 @@ def household_trust_in_several(
             d.trust_gain,
             d.trust_loss,
             observed=tied_weight,
-            out=trust,
+            out=trust if out is None else out,
             work=work,
         )
+    elif out is not None:
+        raise ValueError("out is for a programme of every organization")
     else:
         trust[:, cols] = dynamics.trust_update(
             trust[:, cols],
